@@ -1,0 +1,123 @@
+# grpo.c — one binary, ./grpo.  See README.md and ../shared/DESIGN.md.
+#
+#   make            build ./grpo (-O3 -march=native; PORTABLE=1 drops -march=native)
+#   make run        install what is missing, build, run the R1-Zero demo on the CPU
+#   make test       install what is missing, build, run every test
+#   make bench      benchmarks, printing ratios against peers run alongside
+#   make asan       the tests under AddressSanitizer and UBSan
+#   make fuzz       the libFuzzer targets for a bounded time
+#   make deps       install the Debian (and test-only PyPI) packages that are missing
+#   make CUDA=1     also build the CUDA kernels (nvcc from /usr/local/cuda)
+#   make cuda-check compile the CUDA objects only (they are not run here)
+
+CC       ?= gcc
+BUILD    ?= build
+PYTHON   := .venv/bin/python3
+CUDA_HOME ?= /usr/local/cuda
+
+ARCH_FLAGS := $(if $(PORTABLE),,-march=native)
+OPT_FLAGS  ?= -O3
+# Lazy (=) so that `make deps` works before mpicc exists.
+MPI_CFLAGS = $(shell mpicc --showme:compile 2>/dev/null)
+MPI_LIBS   = $(shell mpicc --showme:link 2>/dev/null)
+BLAS_CFLAGS := -I/usr/include/x86_64-linux-gnu/openblas-openmp
+BLAS_LIBS   := -L/usr/lib/x86_64-linux-gnu/openblas-openmp -Wl,-rpath,/usr/lib/x86_64-linux-gnu/openblas-openmp -lopenblas
+
+CFLAGS  = -std=gnu17 $(OPT_FLAGS) $(ARCH_FLAGS) -fopenmp -g -Wall -Wextra -Werror \
+          -MMD -MP -I. $(BLAS_CFLAGS) $(MPI_CFLAGS) $(EXTRA_CFLAGS)
+LDLIBS  = $(MPI_LIBS) $(BLAS_LIBS) -lsqlite3 -lpcre2-8 -lseccomp -linih -lcjson -lm -lpthread
+LDFLAGS = -fopenmp $(EXTRA_LDFLAGS)
+
+LIB_DIRS := core db model rollout reward sandbox learner tasks
+LIB_SRCS := $(wildcard $(addsuffix /*.c,$(LIB_DIRS)))
+CMD_SRCS := $(wildcard cmd/*.c)
+LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+CMD_OBJS := $(CMD_SRCS:%.c=$(BUILD)/%.o)
+
+ifdef CUDA
+CU_SRCS  := $(wildcard model/*.cu)
+CU_OBJS  := $(CU_SRCS:%.cu=$(BUILD)/%.cu.o)
+CFLAGS   += -DGRPO_CUDA -I$(CUDA_HOME)/include
+LDLIBS   += -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcudart -lcublas -lcublasLt -lstdc++
+endif
+NVCC       := $(CUDA_HOME)/bin/nvcc
+NVCC_FLAGS := -O3 -std=c++17 -I. -arch=sm_90 -Xcompiler -fPIC,-Wall
+
+# One Criterion binary per folder under tests/ (tests/<dir>/test_*.c).
+TEST_DIRS := $(sort $(patsubst tests/%/,%,$(dir $(wildcard tests/*/test_*.c))))
+TEST_BINS := $(TEST_DIRS:%=$(BUILD)/tests/test_%)
+
+.PHONY: all run test bench asan fuzz deps clean cuda-check
+all: grpo
+
+grpo: $(CMD_OBJS) $(BUILD)/libgrpo.a $(CU_OBJS)
+	$(CC) $(LDFLAGS) -o $@ $(CMD_OBJS) $(BUILD)/libgrpo.a $(CU_OBJS) $(LDLIBS)
+
+$(BUILD)/libgrpo.a: $(LIB_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/%.cu.o: %.cu
+	@mkdir -p $(dir $@)
+	$(NVCC) $(NVCC_FLAGS) -MMD -MP -c $< -o $@
+
+# The schema is compiled in with .incbin; make must know about the file.
+$(BUILD)/db/schema.o: db/schema.sql
+
+.SECONDEXPANSION:
+$(BUILD)/tests/test_%: $$(wildcard tests/$$*/test_*.c) $(BUILD)/libgrpo.a $(CU_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(filter %.c,$^) $(BUILD)/libgrpo.a $(CU_OBJS) -lcriterion $(LDLIBS)
+
+test: deps grpo $(TEST_BINS)
+	@BUILD=$(BUILD) PYTHON=$(PYTHON) tests/run.sh $(TEST_DIRS)
+
+run: deps grpo
+	./grpo demo configs/r1zero-arith.ini
+
+bench: deps grpo
+	@BUILD=$(BUILD) PYTHON=$(PYTHON) bench/run.sh
+
+asan:
+	$(MAKE) BUILD=build-asan OPT_FLAGS="-O1" \
+	  EXTRA_CFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
+	  EXTRA_LDFLAGS="-fsanitize=address,undefined" GRPO_ASAN=1 test
+
+fuzz: deps
+	@BUILD=$(BUILD) tests/fuzz/run.sh $(or $(FUZZ_SECONDS),60)
+
+cuda-check:
+	@mkdir -p $(BUILD)/cuda-check
+	@set -e; for f in $(wildcard model/*.cu); do \
+	  echo "cuda-check: nvcc -c $$f (compiled only; no GPU here, not run)"; \
+	  $(NVCC) $(NVCC_FLAGS) -c $$f -o $(BUILD)/cuda-check/$$(basename $$f).o; done
+
+# Debian packages the build, the tests and the demo need.  Only missing ones
+# are installed; PyPI extras (test oracles and benchmark peers only) go into
+# .venv, which sees Debian's python3-torch.
+DEB_PKGS := build-essential libopenmpi-dev openmpi-bin libsqlite3-dev sqlite3 libpcre2-dev \
+            libopenblas-openmp-dev libseccomp-dev libinih-dev libcjson-dev libcriterion-dev \
+            python3-torch python3-numpy python3-venv clang libclang-rt-14-dev bubblewrap util-linux
+PIP_PKGS := transformers==4.30.2 safetensors math-verify
+deps:
+	@missing=$$(for p in $(DEB_PKGS); do \
+	  dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "deps: installing Debian packages:" $$missing; \
+	  sudo=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq --no-install-recommends $$missing; \
+	else echo "deps: all Debian packages present"; fi
+	@if [ ! -f .venv/.ok ] || [ "$$(cat .venv/.ok)" != "$(PIP_PKGS)" ]; then \
+	  echo "deps: creating .venv (test oracles and benchmark peers: $(PIP_PKGS))"; \
+	  /usr/bin/python3 -m venv --system-site-packages .venv && \
+	  .venv/bin/pip install -q $(PIP_PKGS) && echo "$(PIP_PKGS)" > .venv/.ok; \
+	else echo "deps: .venv present"; fi
+
+clean:
+	rm -rf build build-asan grpo
+
+-include $(shell find $(BUILD) build-asan -name '*.d' 2>/dev/null)

@@ -1,0 +1,31 @@
+/*
+ * cmd/ — argument parsing only; each subcommand lives in cmd/<name>.c and
+ * returns the process exit code: 0 ok, 1 runtime failure, 2 bad usage or
+ * bad input.  Logic lives in the library folders.
+ */
+#ifndef GRPO_CMD_H
+#define GRPO_CMD_H
+
+#include "core/core.h"
+
+int cmd_train(int argc, char **argv);
+int cmd_pretrain(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
+int cmd_sample(int argc, char **argv);
+int cmd_grade(int argc, char **argv);
+int cmd_sandbox(int argc, char **argv);
+int cmd_query(int argc, char **argv);
+int cmd_runs(int argc, char **argv);
+int cmd_report(int argc, char **argv);
+int cmd_demo(int argc, char **argv);
+
+/* Shared helpers for subcommands. */
+int cmd_wants_help(int argc, char **argv);  /* any of -h / --help */
+/* Print err->msg as "grpo CMD: MSG" and return its exit code. */
+int cmd_report_error(const char *cmd, const core_error *err);
+/* Load CONFIG then apply every "--set section.key=value" in argv (which
+ * are removed from argv; *argc updated). */
+int cmd_load_config(core_config *cfg, const char *path, int *argc, char **argv,
+                    core_error *err);
+
+#endif

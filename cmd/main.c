@@ -1,0 +1,67 @@
+/*
+ * grpo — the one binary.  Dispatches to cmd/<name>.c.
+ *
+ * Subcommands not built yet are weak symbols below that say so and exit 2;
+ * the real cmd/<name>.c overrides them at link time.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "cmd/cmd.h"
+
+#define NOT_BUILT(fn, name)                                                    \
+    __attribute__((weak)) int fn(int argc, char **argv) {                      \
+        (void)argc; (void)argv;                                                \
+        fprintf(stderr, "grpo " name ": not built yet in this version\n");     \
+        return 2;                                                              \
+    }
+NOT_BUILT(cmd_train, "train")
+NOT_BUILT(cmd_pretrain, "pretrain")
+NOT_BUILT(cmd_eval, "eval")
+NOT_BUILT(cmd_sample, "sample")
+NOT_BUILT(cmd_grade, "grade")
+NOT_BUILT(cmd_sandbox, "sandbox")
+NOT_BUILT(cmd_report, "report")
+NOT_BUILT(cmd_demo, "demo")
+
+struct command {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *usage;
+};
+
+static const struct command commands[] = {
+    {"train", cmd_train, "train CONFIG [--set section.key=value ...] [--resume]  GRPO training"},
+    {"pretrain", cmd_pretrain, "pretrain CONFIG [--set ...]                 the base model, from the tasks corpus"},
+    {"eval", cmd_eval, "eval CONFIG --checkpoint FILE [--json]        pass@1, pass@k, maj@k on held-out items"},
+    {"sample", cmd_sample, "sample --checkpoint FILE --prompt TEXT        look at what a model writes"},
+    {"grade", cmd_grade, "grade --kind math|code|format FILE.jsonl      score responses offline"},
+    {"sandbox", cmd_sandbox, "sandbox --lang python|c|sh FILE [--json]      run one program the way rewards do"},
+    {"query", cmd_query, "query DB \"SQL\" [--csv|--json]                 run SQL on a run database"},
+    {"runs", cmd_runs, "runs DB                                       list the runs in a database"},
+    {"report", cmd_report, "report DB [--runs ...]                        learning curves as SVG/HTML"},
+    {"demo", cmd_demo, "demo CONFIG                                   pretrain if needed, then GRPO, then before/after"},
+};
+static const int n_commands = sizeof commands / sizeof commands[0];
+
+static void print_usage(FILE *out) {
+    fprintf(out, "grpo %s — GRPO reinforcement learning in C\n\nusage:\n", GRPO_VERSION);
+    for (int i = 0; i < n_commands; i++) fprintf(out, "  grpo %s\n", commands[i].usage);
+    fprintf(out, "\nEvery command has --help.  `grpo train --help-config` lists every config key.\n"
+                 "Exit codes: 0 ok, 1 runtime failure, 2 bad usage or bad input.\n");
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+        print_usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    if (!strcmp(argv[1], "--version")) {
+        printf("grpo %s\n", GRPO_VERSION);
+        return 0;
+    }
+    for (int i = 0; i < n_commands; i++)
+        if (!strcmp(argv[1], commands[i].name)) return commands[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "grpo: unknown command '%s' (see grpo --help)\n", argv[1]);
+    return 2;
+}
