@@ -1,0 +1,159 @@
+/*
+ * model/model.h — a Llama-style decoder we can both sample from and
+ * differentiate, on the CPU.
+ *
+ *   embedding → n_layers × [RMSNorm → Q,K,V → RoPE → causal GQA attention →
+ *   O → residual → RMSNorm → SwiGLU MLP → residual] → RMSNorm → LM head
+ *
+ * Parameters, gradients and the AdamW moments each live in ONE contiguous
+ * float buffer with the same layout, addressed through a table of named
+ * views (Hugging Face Llama tensor names), so AdamW, grad-norm, MPI_Bcast
+ * of weights and MPI_Allreduce of gradients are flat loops over a buffer.
+ * Activations and the KV cache are sized once in model_create for
+ * (max_batch, max_seq); nothing is allocated per token.
+ *
+ * The learner builds every loss from per-token quantities: model_forward
+ * gives log p(next token) (and the entropy) at each position, and
+ * model_backward takes d(loss)/d(logprob) (and d(loss)/d(entropy)).
+ *
+ * Errors follow core.h: 0 or CORE_EINPUT / CORE_ERUNTIME with err filled.
+ */
+#ifndef GRPO_MODEL_H
+#define GRPO_MODEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/core.h"
+#include "model/tokenizer.h"
+
+typedef struct model_config {
+    int dim, n_layers, n_heads, n_kv_heads, ffn_dim, vocab, max_seq;
+    float rope_theta, norm_eps;
+    int tie_embeddings;
+} model_config;
+
+/* From cfg.model, validated: dim % n_heads == 0, even head size,
+ * n_heads % n_kv_heads == 0, vocab >= TOK_N_SPECIAL_END, ... */
+int model_config_from(model_config *mc, const core_config *cfg, core_error *err);
+/* The same checks on a filled struct (what = where it came from, for the message). */
+int model_config_check(const model_config *mc, const char *what, core_error *err);
+/* Parameters of a config (without building the model). */
+size_t model_config_n_params(const model_config *mc);
+
+typedef struct model model;
+
+/* max_batch: most sequences per forward/backward and per sampled group. */
+int  model_create(model **out, const model_config *mc, int max_batch, core_error *err);
+void model_free(model *m);
+const model_config *model_get_config(const model *m);
+int  model_max_batch(const model *m);
+
+/* Normal(0, init_std) for matrices, ones for norm weights; the output
+ * projections (o_proj, down_proj) get init_std / sqrt(2 n_layers) (GPT-2).
+ * Deterministic in seed (core_rng_stream(seed, CORE_RNG_INIT, ...)). */
+void model_init(model *m, uint64_t seed, float init_std);
+
+/* The flat buffers (n_params floats each), for MPI and for copying a frozen
+ * reference.  Same layout in all three. */
+size_t model_n_params(const model *m);
+float *model_params(model *m);
+float *model_grads(model *m);
+int    model_copy_params(model *dst, const model *src); /* configs must match; CORE_EINPUT if not */
+
+/* The named views: HF name ("model.layers.0.self_attn.q_proj.weight"),
+ * offset into the flat buffers, shape (rows, cols; cols = 0 for vectors). */
+typedef struct model_tensor {
+    char name[80];
+    size_t offset, numel;
+    int rows, cols;
+} model_tensor;
+int model_n_tensors(const model *m);
+const model_tensor *model_tensor_at(const model *m, int i);
+const model_tensor *model_tensor_find(const model *m, const char *name);
+
+/* Forward over B sequences of T tokens (tokens (B,T) row-major, padded with
+ * TOK_PAD past each sequence's end; 1 <= B <= max_batch, 2 <= T <= max_seq).
+ * logprob[b*T+t] = log p(tokens[b,t+1] | tokens[b,0..t]) for t < T-1;
+ * position T-1 gets 0.  entropy (may be NULL): entropy of the predicted
+ * distribution at (b,t) (0 at T-1).  Keeps what backward needs. */
+int model_forward(model *m, const int *tokens, int B, int T, float *logprob, float *entropy,
+                  core_error *err);
+/* Backward of the last forward.  dlogprob (B,T) = d(loss)/d(logprob), zero
+ * where masked; dentropy (may be NULL) likewise for an entropy bonus.
+ * ACCUMULATES into the gradient buffer (call model_zero_grad first). */
+void model_backward(model *m, const float *dlogprob, const float *dentropy);
+
+void  model_zero_grad(model *m);
+float model_grad_norm(const model *m);       /* global L2 norm */
+void  model_scale_grads(model *m, float s);
+
+typedef struct model_adamw { float lr, beta1, beta2, eps, weight_decay; } model_adamw;
+/* One AdamW step; t is the 1-based step for bias correction.  Weight decay
+ * applies to matrices only (not to norm weights).  Remembers t (saved with
+ * the optimizer state). */
+void model_adamw_step(model *m, const model_adamw *hp, int t);
+int  model_adamw_t(const model *m);          /* last t stepped (0: none) */
+/* Learning rate at step (0-based): linear warmup to peak over warmup steps,
+ * then constant (cosine = 0) or cosine decay to min_frac * peak at total. */
+float model_lr_schedule(float peak, int step, int warmup, int total, float min_frac, int cosine);
+
+/* --------------------------------------------------------------- sampling */
+typedef struct model_sample_params {
+    float temperature;   /* 0: greedy (argmax) */
+    float top_p;         /* 1: off */
+    int top_k;           /* 0: off */
+    int max_new_tokens;  /* clipped so that prompt + completion <= max_seq */
+    const char *stop;    /* stop when the decoded text ends with this; NULL or "": none */
+} model_sample_params;
+
+enum model_finish { MODEL_FINISH_EOS = 1, MODEL_FINISH_STOP, MODEL_FINISH_LENGTH };
+const char *model_finish_name(int finish);   /* "eos", "stop", "length" */
+
+/* One completion.  The caller provides tokens and logprob arrays of
+ * max_new_tokens entries.  tokens excludes the prompt and includes the EOS or
+ * the tokens that completed the stop string.  logprob[i] is the log-prob of
+ * tokens[i] under the distribution it was sampled from (after temperature,
+ * top-k, top-p); with temperature 0 it is the model's own log-prob. */
+typedef struct model_sample {
+    int n_tokens;
+    int *tokens;
+    float *logprob;
+    int finish;
+} model_sample;
+
+/* Prefill the prompt once (G <= max_batch, prompt_len >= 1), copy its KV
+ * cache to G slots and decode the G samples as one batch.  rng[g] is sample
+ * g's own stream (one uniform draw per token), and each row of the batch is
+ * computed independently of the others, so a sample is bit-identical whether
+ * decoded alone or in the group. */
+int model_sample_group(model *m, const int *prompt, int prompt_len, int G,
+                       const model_sample_params *sp, core_rng *rng, model_sample *out,
+                       core_error *err);
+
+/* ------------------------------------------------------------ checkpoints */
+/* path is a .safetensors file with Hugging Face Llama names (F32); beside it
+ * config.json (LlamaConfig fields, so transformers' LlamaForCausalLM opens
+ * the folder).  The header's __metadata__ records the sha256 of the tensor
+ * data, verified on load.  with_optimizer: also PATH minus ".safetensors"
+ * plus ".optim.safetensors" with the AdamW moments and step, for exact
+ * resume.  Writes to a temporary name and renames, so a crash never leaves
+ * a half-written checkpoint under the final name. */
+int model_save(const model *m, const char *path, int with_optimizer, core_error *err);
+/* Reads config.json beside path, creates the model (max_batch as in
+ * model_create), loads and verifies the weights, and the optimizer state if
+ * its file exists.  Truncated, corrupted or mismatched files: CORE_EINPUT
+ * naming the file and what is wrong. */
+int model_load(model **out, const char *path, int max_batch, core_error *err);
+/* Load weights (and optimizer state if present) into an existing model
+ * whose config must match the file's. */
+int model_load_into(model *m, const char *path, core_error *err);
+/* sha256 (hex, 64 chars + NUL) of a whole file, e.g. for the checkpoints table. */
+int model_file_sha256(const char *path, char hex[65], core_error *err);
+
+/* Start-up for commands that run the model: see ops_blas_setup (ops.h).
+ * Re-executes the program with OPENBLAS_CORETYPE set when OpenBLAS
+ * misdetects the CPU; logs which BLAS kernel is in use. */
+void model_blas_setup(char **argv);
+
+#endif

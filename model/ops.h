@@ -1,0 +1,108 @@
+/*
+ * model/ops.h — the kernels of the transformer, one forward and one backward
+ * per op, side by side (llm.c style).  ops_cpu.c implements them with
+ * OpenBLAS cblas_sgemm for matrix products and plain C + OpenMP for the
+ * rest; a CUDA backend can implement the same functions in ops_cuda.cu.
+ *
+ * Calling convention: outputs first, then inputs, then dimensions.
+ * Gradients are named d... and ACCUMULATED (+=) unless a comment says
+ * otherwise.  Dimension letters:
+ *   N  rows (= B*T tokens)      C  channels (model dim)     OC output channels
+ *   B  batch   T  time   NH query heads   NKV key/value heads   HS head size
+ *   F  hidden width of the MLP  V  vocabulary
+ * Weights use the PyTorch / Hugging Face layout (out_features, in_features).
+ */
+#ifndef GRPO_MODEL_OPS_H
+#define GRPO_MODEL_OPS_H
+
+#include <stddef.h>
+
+/* Start-up: make sure OpenBLAS runs its fast kernels for this CPU.  Debian's
+ * OpenBLAS 0.3.21 reports some AVX-512 CPUs as "Prescott" (generic SSE3
+ * kernels, ~5x slower).  If so, and OPENBLAS_CORETYPE is not set, this sets
+ * it (SkylakeX for AVX-512, Haswell for AVX2) and re-executes the program
+ * with the same argv (OpenBLAS picks its kernels when the library loads, so
+ * there is no other way).  Returns only if no re-exec was needed or it
+ * failed.  Call it first thing in main(). */
+void ops_blas_setup(char **argv);
+/* The OpenBLAS core in use and the thread count, e.g. "Cooperlake, 2 threads". */
+const char *ops_blas_describe(void);
+
+/* ------------------------------------------------------------ matmul */
+/* out (N,OC) = inp (N,C) @ w^T, w (OC,C).  beta 0: overwrite, 1: add. */
+void ops_matmul_forward(float *out, const float *inp, const float *w, int N, int C, int OC,
+                        float beta);
+/* dinp (N,C) += dout @ w; dw (OC,C) += dout^T @ inp.  dinp may be NULL. */
+void ops_matmul_backward(float *dinp, float *dw, const float *dout, const float *inp,
+                         const float *w, int N, int C, int OC);
+/* Decode path: out (M,OC) = inp (M,C) @ w^T with a fixed summation order per
+ * row, so row m's result does not depend on M (a group of samples decodes
+ * exactly like each sample alone).  Fast for small M. */
+void ops_matvec_rows(float *out, const float *inp, const float *w, int M, int C, int OC);
+
+/* ----------------------------------------------------------- rmsnorm */
+/* out = inp / rms(inp) * w; rstd (N) = 1/sqrt(mean(inp^2) + eps) (kept for backward). */
+void ops_rmsnorm_forward(float *out, float *rstd, const float *inp, const float *w, int N,
+                         int C, float eps);
+void ops_rmsnorm_backward(float *dinp, float *dw, const float *dout, const float *inp,
+                          const float *w, const float *rstd, int N, int C);
+
+/* -------------------------------------------------------------- rope */
+/* Tables cos, sin (T, HS/2) for positions 0..T-1, Hugging Face Llama
+ * convention (rotate_half: pairs (i, i + HS/2)), frequency theta^(-2i/HS). */
+void ops_rope_tables(float *cos_t, float *sin_t, int T, int HS, float theta);
+/* x (B,T,NH,HS) rotated in place; sequence b's position t is pos0 + t. */
+void ops_rope_forward(float *x, const float *cos_t, const float *sin_t, int B, int T, int NH,
+                      int HS, int pos0);
+/* The transpose rotation, in place on dx (the gradient w.r.t. the input). */
+void ops_rope_backward(float *dx, const float *cos_t, const float *sin_t, int B, int T, int NH,
+                       int HS, int pos0);
+
+/* --------------------------------------------------------- attention */
+/* Causal attention with grouped-query heads.  q (B,T,NH,HS), k and v
+ * (B,T,NKV,HS), out (B,T,NH,HS); att (B,NH,T,T) keeps the softmax
+ * probabilities for backward (upper triangle left as zero). */
+void ops_attention_forward(float *out, float *att, const float *q, const float *k,
+                           const float *v, int B, int T, int NH, int NKV, int HS);
+/* dq, dk, dv accumulated; scratch needs T floats per OpenMP thread. */
+void ops_attention_backward(float *dq, float *dk, float *dv, const float *dout, const float *q,
+                            const float *k, const float *v, const float *att, float *scratch,
+                            int B, int T, int NH, int NKV, int HS);
+/* One new query per sequence against a KV cache: q (M,NH,HS); sequence m
+ * reads keys/values kcache[slot[m]] (max_seq,NKV,HS) at positions
+ * 0..n_ctx-1 (the new token's own k,v already written).  out (M,NH,HS).
+ * scratch needs n_ctx floats per (m, head).  Broadcast multiply-and-sum:
+ * faster than many tiny matrix products for one token. */
+void ops_attention_decode(float *out, const float *q, const float *kcache, const float *vcache,
+                          const int *slot, int M, int n_ctx, int max_seq, int NH, int NKV,
+                          int HS, float *scratch);
+
+/* ------------------------------------------------------------ swiglu */
+/* out (N,F) = silu(gate) * up. */
+void ops_swiglu_forward(float *out, const float *gate, const float *up, int N, int F);
+void ops_swiglu_backward(float *dgate, float *dup, const float *dout, const float *gate,
+                         const float *up, int N, int F);
+
+/* -------------------------------------------------- log-softmax head */
+/* For each row n of logits (N,V): lse[n] = logsumexp; logprob[n] =
+ * logits[n, target[n]] - lse (0 where target < 0); entropy[n] (may be NULL)
+ * = -sum p log p. */
+void ops_logprob_forward(float *logprob, float *entropy, float *lse, const float *logits,
+                         const int *target, int N, int V);
+/* dlogits (N,V) OVERWRITTEN with d(loss)/d(logits) given dlogprob (N) and
+ * dentropy (N, may be NULL). */
+void ops_logprob_backward(float *dlogits, const float *dlogprob, const float *dentropy,
+                          const float *logits, const float *lse, const int *target, int N,
+                          int V);
+
+/* ------------------------------------------------------------- misc */
+/* AdamW with decoupled weight decay and bias correction; t is 1-based. */
+void ops_adamw(float *param, const float *grad, float *m, float *v, size_t n, float lr,
+               float beta1, float beta2, float eps, float weight_decay, int t);
+double ops_sumsq(const float *x, size_t n);
+void ops_scale(float *x, size_t n, float s);
+/* out (N,C) = embedding rows (V,C) picked by tokens (N); dembed[tok] += dout. */
+void ops_embed_forward(float *out, const int *tokens, const float *embed, int N, int C);
+void ops_embed_backward(float *dembed, const float *dout, const int *tokens, int N, int C);
+
+#endif
