@@ -1,0 +1,362 @@
+/*
+ * db.c — open, migrate and write the run database.
+ *
+ * Writers go through prepared statements cached for the life of the handle;
+ * the learner wraps each step in db_begin/db_commit so a step is written
+ * whole or not at all.  The schema text is compiled in by schema.c.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "db/db.h"
+
+extern const char db_schema_sql[]; /* schema.c */
+
+enum stmt_id {
+    ST_RUN_START, ST_RUN_FINISH, ST_STEP, ST_PROMPT_FIND, ST_PROMPT_ADD, ST_GROUP, ST_EPISODE,
+    ST_REWARD_PART, ST_SANDBOX_RUN, ST_EVAL, ST_CHECKPOINT, ST_COUNT
+};
+
+static const char *stmt_sql[ST_COUNT] = {
+    [ST_RUN_START] = "INSERT INTO runs(name, kind, config, seed, n_ranks, git_rev, host) "
+                     "VALUES(?,?,?,?,?,?,?)",
+    [ST_RUN_FINISH] = "UPDATE runs SET status = ?, finished = strftime('%Y-%m-%dT%H:%M:%fZ','now') "
+                      "WHERE id = ?",
+    [ST_STEP] = "INSERT OR REPLACE INTO steps(run_id, step, loss, heldout_loss, reward_mean, "
+                "reward_std, accuracy, format_rate, recheck_rate, response_len_mean, "
+                "response_len_max, kl, clip_frac, clip_frac_low, clip_frac_high, entropy, "
+                "grad_norm, lr, zero_var_frac, tokens_per_s, t_rollout, t_reward, t_learn, t_db, "
+                "skipped) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+    [ST_PROMPT_FIND] = "SELECT id FROM prompts WHERE task = ? AND text = ?",
+    [ST_PROMPT_ADD] = "INSERT INTO prompts(task, text, gold, tests) VALUES(?,?,?,?)",
+    [ST_GROUP] = "INSERT INTO groups(run_id, step, prompt_id, reward_mean, reward_std, filtered) "
+                 "VALUES(?,?,?,?,?,?)",
+    [ST_EPISODE] = "INSERT INTO episodes(run_id, step, group_id, prompt_id, sample, worker, "
+                   "policy_version, completion, n_tokens, finish_reason, reward, advantage, "
+                   "correct, format_ok, logprob_mean, t_sample, t_reward) "
+                   "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+    [ST_REWARD_PART] = "INSERT INTO reward_parts(episode_id, name, value, detail) VALUES(?,?,?,?)",
+    [ST_SANDBOX_RUN] = "INSERT INTO sandbox_runs(episode_id, test, verdict, exit_code, signal, "
+                       "cpu_ms, wall_ms, rss_kb, output) VALUES(?,?,?,?,?,?,?,?,?)",
+    [ST_EVAL] = "INSERT OR REPLACE INTO evals(run_id, step, split, metric, value) VALUES(?,?,?,?,?)",
+    [ST_CHECKPOINT] = "INSERT OR REPLACE INTO checkpoints(run_id, step, path, sha256) "
+                      "VALUES(?,?,?,?)",
+};
+
+struct db {
+    sqlite3 *sql;
+    char path[512];
+    sqlite3_stmt *stmt[ST_COUNT];
+};
+
+sqlite3 *db_sqlite(db *d) { return d->sql; }
+
+static int sql_fail(db *d, core_error *err, const char *what) {
+    return core_fail(err, CORE_ERUNTIME, "%s: %s: %s", d->path, what, sqlite3_errmsg(d->sql));
+}
+
+static int exec(db *d, const char *sql, core_error *err) {
+    char *msg = NULL;
+    if (sqlite3_exec(d->sql, sql, NULL, NULL, &msg) == SQLITE_OK) return 0;
+    core_fail(err, CORE_ERUNTIME, "%s: %s", d->path, msg ? msg : sqlite3_errmsg(d->sql));
+    sqlite3_free(msg);
+    return CORE_ERUNTIME;
+}
+
+static int user_version(db *d) {
+    sqlite3_stmt *st;
+    int v = -1;
+    if (sqlite3_prepare_v2(d->sql, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK) return -1;
+    if (sqlite3_step(st) == SQLITE_ROW) v = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    return v;
+}
+
+/* Migrations: migrations[v] takes a database from version v to v + 1.
+ * Version 0 is an empty file; a later schema change appends an ALTER here. */
+static const char *const migrations[DB_SCHEMA_VERSION] = {db_schema_sql};
+
+static int migrate(db *d, core_error *err) {
+    int v = user_version(d);
+    if (v < 0) return sql_fail(d, err, "reading user_version");
+    if (v > DB_SCHEMA_VERSION)
+        return core_fail(err, CORE_EINPUT,
+                         "%s: database schema version %d is newer than this grpo understands "
+                         "(%d); use a newer grpo",
+                         d->path, v, DB_SCHEMA_VERSION);
+    for (; v < DB_SCHEMA_VERSION; v++) {
+        char bump[64];
+        snprintf(bump, sizeof bump, "PRAGMA user_version = %d", v + 1);
+        if (exec(d, "BEGIN IMMEDIATE", err)) return err->code;
+        if (exec(d, migrations[v], err) || exec(d, bump, err)) {
+            exec(d, "ROLLBACK", NULL);
+            return core_fail_wrap(err, "migrating to schema version %d", v + 1);
+        }
+        if (exec(d, "COMMIT", err)) return err->code;
+    }
+    return 0;
+}
+
+int db_open(db **out, const char *path, int busy_timeout_ms, core_error *err) {
+    db *d = calloc(1, sizeof *d);
+    if (!d) return core_fail(err, CORE_ERUNTIME, "out of memory");
+    snprintf(d->path, sizeof d->path, "%s", path);
+    if (sqlite3_open_v2(path, &d->sql, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK) {
+        sql_fail(d, err, "cannot open");
+        db_close(d);
+        return CORE_ERUNTIME;
+    }
+    sqlite3_busy_timeout(d->sql, busy_timeout_ms);
+    if (exec(d, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; "
+                "PRAGMA foreign_keys = ON;", err) ||
+        migrate(d, err)) {
+        db_close(d);
+        return err->code;
+    }
+    for (int i = 0; i < ST_COUNT; i++)
+        if (sqlite3_prepare_v3(d->sql, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &d->stmt[i],
+                               NULL) != SQLITE_OK) {
+            sql_fail(d, err, "preparing statements");
+            db_close(d);
+            return CORE_ERUNTIME;
+        }
+    *out = d;
+    return 0;
+}
+
+void db_close(db *d) {
+    if (!d) return;
+    for (int i = 0; i < ST_COUNT; i++) sqlite3_finalize(d->stmt[i]);
+    sqlite3_close(d->sql);
+    free(d);
+}
+
+int db_begin(db *d, core_error *err) { return exec(d, "BEGIN IMMEDIATE", err); }
+int db_commit(db *d, core_error *err) { return exec(d, "COMMIT", err); }
+void db_rollback(db *d) { exec(d, "ROLLBACK", NULL); }
+
+/* ------------------------------------------------------- binding helpers */
+
+static void bind_real(sqlite3_stmt *st, int i, double v) {
+    if (isnan(v)) sqlite3_bind_null(st, i);
+    else sqlite3_bind_double(st, i, v);
+}
+
+static void bind_text(sqlite3_stmt *st, int i, const char *s) {
+    if (s) sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT);
+    else sqlite3_bind_null(st, i);
+}
+
+/* Run a bound statement that returns no rows; reset it for the next use. */
+static int step_done(db *d, sqlite3_stmt *st, core_error *err, const char *what) {
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return rc == SQLITE_DONE ? 0 : sql_fail(d, err, what);
+}
+
+/* ------------------------------------------------------------------ runs */
+
+static void git_revision(char *out, size_t cap) {
+    out[0] = 0;
+    FILE *p = popen("git rev-parse --short HEAD 2>/dev/null", "r");
+    if (!p) return;
+    if (fgets(out, cap, p)) out[strcspn(out, "\n")] = 0;
+    pclose(p);
+}
+
+int db_run_start(db *d, const char *name, const char *kind, const char *config_ini, int64_t seed,
+                 int n_ranks, int64_t *run_id, core_error *err) {
+    char rev[64], host[256] = "";
+    git_revision(rev, sizeof rev);
+    gethostname(host, sizeof host - 1);
+    sqlite3_stmt *st = d->stmt[ST_RUN_START];
+    bind_text(st, 1, name);
+    bind_text(st, 2, kind);
+    bind_text(st, 3, config_ini);
+    sqlite3_bind_int64(st, 4, seed);
+    sqlite3_bind_int(st, 5, n_ranks);
+    bind_text(st, 6, rev[0] ? rev : NULL);
+    bind_text(st, 7, host);
+    if (step_done(d, st, err, "inserting run")) return err->code;
+    *run_id = sqlite3_last_insert_rowid(d->sql);
+    return 0;
+}
+
+int db_run_finish(db *d, int64_t run_id, const char *status, core_error *err) {
+    sqlite3_stmt *st = d->stmt[ST_RUN_FINISH];
+    bind_text(st, 1, status);
+    sqlite3_bind_int64(st, 2, run_id);
+    return step_done(d, st, err, "finishing run");
+}
+
+static int64_t query_int64(db *d, const char *sql, int64_t a, const char *s1, const char *s2,
+                           int64_t fallback) {
+    sqlite3_stmt *st;
+    int64_t v = fallback;
+    if (sqlite3_prepare_v2(d->sql, sql, -1, &st, NULL) != SQLITE_OK) return fallback;
+    if (s1) {
+        bind_text(st, 1, s1);
+        bind_text(st, 2, s2);
+    } else sqlite3_bind_int64(st, 1, a);
+    if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
+        v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return v;
+}
+
+int64_t db_run_latest(db *d, const char *name, const char *kind) {
+    return query_int64(d, "SELECT max(id) FROM runs WHERE name = ? AND kind = ?", 0, name, kind, 0);
+}
+
+int64_t db_last_step(db *d, int64_t run_id) {
+    return query_int64(d, "SELECT max(step) FROM steps WHERE run_id = ?", run_id, NULL, NULL, -1);
+}
+
+int db_truncate_after(db *d, int64_t run_id, int64_t step, core_error *err) {
+    static const char *tables[] = {"steps", "episodes", "groups", "evals", "checkpoints"};
+    for (int i = 0; i < 5; i++) {
+        char sql[128];
+        sqlite3_stmt *st;
+        snprintf(sql, sizeof sql, "DELETE FROM %s WHERE run_id = ? AND step > ?", tables[i]);
+        if (sqlite3_prepare_v2(d->sql, sql, -1, &st, NULL) != SQLITE_OK)
+            return sql_fail(d, err, "truncating run");
+        sqlite3_bind_int64(st, 1, run_id);
+        sqlite3_bind_int64(st, 2, step);
+        int rc = sqlite3_step(st);
+        sqlite3_finalize(st);
+        if (rc != SQLITE_DONE) return sql_fail(d, err, "truncating run");
+    }
+    return 0;
+}
+
+/* ----------------------------------------------------------------- steps */
+
+void db_step_init(db_step *s, int64_t step) {
+    double *metrics = &s->loss;
+    int n = (int)((&s->t_db - metrics) + 1);
+    for (int i = 0; i < n; i++) metrics[i] = NAN;
+    s->step = step;
+    s->skipped = 0;
+}
+
+int db_insert_step(db *d, int64_t run_id, const db_step *s, core_error *err) {
+    sqlite3_stmt *st = d->stmt[ST_STEP];
+    const double *metrics = &s->loss;
+    int n = (int)((&s->t_db - metrics) + 1);
+    sqlite3_bind_int64(st, 1, run_id);
+    sqlite3_bind_int64(st, 2, s->step);
+    for (int i = 0; i < n; i++) bind_real(st, 3 + i, metrics[i]);
+    sqlite3_bind_int(st, 3 + n, s->skipped);
+    return step_done(d, st, err, "inserting step");
+}
+
+/* --------------------------------------------- prompts, groups, episodes */
+
+int db_prompt_id(db *d, const char *task, const char *text, const char *gold, const char *tests,
+                 int64_t *id, core_error *err) {
+    sqlite3_stmt *find = d->stmt[ST_PROMPT_FIND];
+    bind_text(find, 1, task);
+    bind_text(find, 2, text);
+    int rc = sqlite3_step(find);
+    if (rc == SQLITE_ROW) *id = sqlite3_column_int64(find, 0);
+    sqlite3_reset(find);
+    sqlite3_clear_bindings(find);
+    if (rc == SQLITE_ROW) return 0;
+    if (rc != SQLITE_DONE) return sql_fail(d, err, "finding prompt");
+    sqlite3_stmt *add = d->stmt[ST_PROMPT_ADD];
+    bind_text(add, 1, task);
+    bind_text(add, 2, text);
+    bind_text(add, 3, gold);
+    bind_text(add, 4, tests);
+    if (step_done(d, add, err, "inserting prompt")) return err->code;
+    *id = sqlite3_last_insert_rowid(d->sql);
+    return 0;
+}
+
+int db_insert_group(db *d, int64_t run_id, int64_t step, int64_t prompt_id, double reward_mean,
+                    double reward_std, int filtered, int64_t *group_id, core_error *err) {
+    sqlite3_stmt *st = d->stmt[ST_GROUP];
+    sqlite3_bind_int64(st, 1, run_id);
+    sqlite3_bind_int64(st, 2, step);
+    sqlite3_bind_int64(st, 3, prompt_id);
+    bind_real(st, 4, reward_mean);
+    bind_real(st, 5, reward_std);
+    sqlite3_bind_int(st, 6, filtered);
+    if (step_done(d, st, err, "inserting group")) return err->code;
+    *group_id = sqlite3_last_insert_rowid(d->sql);
+    return 0;
+}
+
+int db_insert_episode(db *d, const db_episode *e, int64_t *episode_id, core_error *err) {
+    sqlite3_stmt *st = d->stmt[ST_EPISODE];
+    sqlite3_bind_int64(st, 1, e->run_id);
+    sqlite3_bind_int64(st, 2, e->step);
+    sqlite3_bind_int64(st, 3, e->group_id);
+    sqlite3_bind_int64(st, 4, e->prompt_id);
+    sqlite3_bind_int(st, 5, e->sample);
+    sqlite3_bind_int(st, 6, e->worker);
+    sqlite3_bind_int(st, 7, e->policy_version);
+    bind_text(st, 8, e->completion);
+    sqlite3_bind_int(st, 9, e->n_tokens);
+    bind_text(st, 10, e->finish_reason);
+    sqlite3_bind_double(st, 11, e->reward);
+    bind_real(st, 12, e->advantage);
+    sqlite3_bind_int(st, 13, e->correct);
+    sqlite3_bind_int(st, 14, e->format_ok);
+    bind_real(st, 15, e->logprob_mean);
+    bind_real(st, 16, e->t_sample);
+    bind_real(st, 17, e->t_reward);
+    if (step_done(d, st, err, "inserting episode")) return err->code;
+    if (episode_id) *episode_id = sqlite3_last_insert_rowid(d->sql);
+    return 0;
+}
+
+int db_insert_reward_part(db *d, int64_t episode_id, const char *name, double value,
+                          const char *detail, core_error *err) {
+    sqlite3_stmt *st = d->stmt[ST_REWARD_PART];
+    sqlite3_bind_int64(st, 1, episode_id);
+    bind_text(st, 2, name);
+    sqlite3_bind_double(st, 3, value);
+    bind_text(st, 4, detail);
+    return step_done(d, st, err, "inserting reward part");
+}
+
+int db_insert_sandbox_run(db *d, int64_t episode_id, const db_sandbox_run *r, core_error *err) {
+    sqlite3_stmt *st = d->stmt[ST_SANDBOX_RUN];
+    sqlite3_bind_int64(st, 1, episode_id);
+    sqlite3_bind_int(st, 2, r->test);
+    bind_text(st, 3, r->verdict);
+    sqlite3_bind_int(st, 4, r->exit_code);
+    sqlite3_bind_int(st, 5, r->signal);
+    bind_real(st, 6, r->cpu_ms);
+    bind_real(st, 7, r->wall_ms);
+    sqlite3_bind_int64(st, 8, r->rss_kb);
+    bind_text(st, 9, r->output);
+    return step_done(d, st, err, "inserting sandbox run");
+}
+
+int db_insert_eval(db *d, int64_t run_id, int64_t step, const char *split, const char *metric,
+                   double value, core_error *err) {
+    sqlite3_stmt *st = d->stmt[ST_EVAL];
+    sqlite3_bind_int64(st, 1, run_id);
+    sqlite3_bind_int64(st, 2, step);
+    bind_text(st, 3, split);
+    bind_text(st, 4, metric);
+    sqlite3_bind_double(st, 5, value);
+    return step_done(d, st, err, "inserting eval");
+}
+
+int db_insert_checkpoint(db *d, int64_t run_id, int64_t step, const char *path,
+                         const char *sha256, core_error *err) {
+    sqlite3_stmt *st = d->stmt[ST_CHECKPOINT];
+    sqlite3_bind_int64(st, 1, run_id);
+    sqlite3_bind_int64(st, 2, step);
+    bind_text(st, 3, path);
+    bind_text(st, 4, sha256);
+    return step_done(d, st, err, "inserting checkpoint");
+}

@@ -1,0 +1,90 @@
+/*
+ * db/ — the SQLite store: every run, step, prompt, group, episode, reward
+ * part, sandbox run, eval and checkpoint.  Rank 0 is the only writer.
+ *
+ * The schema (schema.sql) is compiled in; db_open creates or migrates the
+ * file (PRAGMA user_version) and refuses one written by a newer binary.
+ * WAL mode and a busy timeout let readers query while a run writes.  A step
+ * is written inside db_begin/db_commit, so a crash leaves it all or absent.
+ */
+#ifndef GRPO_DB_H
+#define GRPO_DB_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "core/core.h"
+
+#define DB_SCHEMA_VERSION 1
+
+typedef struct db db;
+typedef struct sqlite3 sqlite3;
+
+int  db_open(db **out, const char *path, int busy_timeout_ms, core_error *err);
+void db_close(db *d);
+sqlite3 *db_sqlite(db *d);
+
+int  db_begin(db *d, core_error *err);
+int  db_commit(db *d, core_error *err);
+void db_rollback(db *d);
+
+/* runs */
+int db_run_start(db *d, const char *name, const char *kind, const char *config_ini,
+                 int64_t seed, int n_ranks, int64_t *run_id, core_error *err);
+int db_run_finish(db *d, int64_t run_id, const char *status, core_error *err);
+/* The newest run of this name and kind (for --resume); 0 if none. */
+int64_t db_run_latest(db *d, const char *name, const char *kind);
+/* The last step stored for a run, or -1. */
+int64_t db_last_step(db *d, int64_t run_id);
+/* Remove everything a run wrote after `step` (resume from a checkpoint). */
+int db_truncate_after(db *d, int64_t run_id, int64_t step, core_error *err);
+
+/* steps: every metric is a double; NAN is stored as NULL. */
+typedef struct db_step {
+    int64_t step;
+    double loss, heldout_loss, reward_mean, reward_std, accuracy, format_rate, recheck_rate,
+        response_len_mean, response_len_max, kl, clip_frac, clip_frac_low, clip_frac_high,
+        entropy, grad_norm, lr, zero_var_frac, tokens_per_s, t_rollout, t_reward, t_learn, t_db;
+    int skipped;
+} db_step;
+void db_step_init(db_step *s, int64_t step); /* every metric NAN */
+int db_insert_step(db *d, int64_t run_id, const db_step *s, core_error *err);
+
+/* prompts are shared by runs: the same (task, text) gives the same id. */
+int db_prompt_id(db *d, const char *task, const char *text, const char *gold,
+                 const char *tests, int64_t *id, core_error *err);
+
+int db_insert_group(db *d, int64_t run_id, int64_t step, int64_t prompt_id, double reward_mean,
+                    double reward_std, int filtered, int64_t *group_id, core_error *err);
+
+typedef struct db_episode {
+    int64_t run_id, step, group_id, prompt_id;
+    int sample, worker, policy_version, n_tokens;
+    const char *completion, *finish_reason;
+    double reward, advantage, logprob_mean, t_sample, t_reward;
+    int correct, format_ok;
+} db_episode;
+int db_insert_episode(db *d, const db_episode *e, int64_t *episode_id, core_error *err);
+int db_insert_reward_part(db *d, int64_t episode_id, const char *name, double value,
+                          const char *detail, core_error *err);
+
+typedef struct db_sandbox_run {
+    int test, exit_code, signal;
+    const char *verdict, *output;
+    double cpu_ms, wall_ms;
+    int64_t rss_kb;
+} db_sandbox_run;
+int db_insert_sandbox_run(db *d, int64_t episode_id, const db_sandbox_run *r, core_error *err);
+
+int db_insert_eval(db *d, int64_t run_id, int64_t step, const char *split, const char *metric,
+                   double value, core_error *err);
+int db_insert_checkpoint(db *d, int64_t run_id, int64_t step, const char *path,
+                         const char *sha256, core_error *err);
+
+/* `grpo query`: run SQL and print every result set. */
+enum db_format { DB_FORMAT_TABLE, DB_FORMAT_CSV, DB_FORMAT_JSON };
+int db_query_print(sqlite3 *s, const char *sql, enum db_format fmt, FILE *out, core_error *err);
+/* Open an existing database for queries (never creates, never migrates). */
+int db_open_existing(sqlite3 **out, const char *path, core_error *err);
+
+#endif
