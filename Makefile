@@ -24,7 +24,7 @@ BLAS_CFLAGS := -I/usr/include/x86_64-linux-gnu/openblas-openmp
 BLAS_LIBS   := -L/usr/lib/x86_64-linux-gnu/openblas-openmp -Wl,-rpath,/usr/lib/x86_64-linux-gnu/openblas-openmp -lopenblas
 
 CFLAGS  = -std=gnu17 $(OPT_FLAGS) $(ARCH_FLAGS) -fopenmp -g -Wall -Wextra -Werror -Wno-format-truncation \
-          -MMD -MP -I. $(BLAS_CFLAGS) $(MPI_CFLAGS) $(EXTRA_CFLAGS)
+          -MMD -MP -D_GNU_SOURCE -I. $(BLAS_CFLAGS) $(MPI_CFLAGS) $(EXTRA_CFLAGS)
 LDLIBS  = $(MPI_LIBS) $(BLAS_LIBS) -lsqlite3 -lpcre2-8 -lseccomp -linih -lcjson -lm -lpthread
 LDFLAGS = -fopenmp $(EXTRA_LDFLAGS)
 
