@@ -64,18 +64,21 @@ void ops_rope_backward(float *dx, const float *cos_t, const float *sin_t, int B,
  * probabilities for backward (upper triangle left as zero). */
 void ops_attention_forward(float *out, float *att, const float *q, const float *k,
                            const float *v, int B, int T, int NH, int NKV, int HS);
-/* dq, dk, dv accumulated; scratch needs T floats per OpenMP thread. */
+/* dq, dk, dv accumulated; scratch needs T*T floats per OpenMP thread. */
 void ops_attention_backward(float *dq, float *dk, float *dv, const float *dout, const float *q,
                             const float *k, const float *v, const float *att, float *scratch,
                             int B, int T, int NH, int NKV, int HS);
-/* One new query per sequence against a KV cache: q (M,NH,HS); sequence m
- * reads keys/values kcache[slot[m]] (max_seq,NKV,HS) at positions
- * 0..n_ctx-1 (the new token's own k,v already written).  out (M,NH,HS).
- * scratch needs n_ctx floats per (m, head).  Broadcast multiply-and-sum:
- * faster than many tiny matrix products for one token. */
+/* Decode: one new token per row.  Row m's query q (M,NH,HS) attends to its
+ * own KV cache rows kcache[slot[m]] (max_seq,NKV,HS) at positions
+ * 0..n_ctx[m]-1 (its new k,v already written there).  out (M,NH,HS);
+ * scratch needs M*NH*max_seq floats.  A broadcast multiply-and-sum: for one
+ * token this beats many tiny matrix products. */
 void ops_attention_decode(float *out, const float *q, const float *kcache, const float *vcache,
-                          const int *slot, int M, int n_ctx, int max_seq, int NH, int NKV,
+                          const int *slot, const int *n_ctx, int M, int max_seq, int NH, int NKV,
                           int HS, float *scratch);
+/* Decode: rotate row m's heads x (M,NH,HS) for position pos[m]. */
+void ops_rope_rows(float *x, const float *cos_t, const float *sin_t, const int *pos, int M,
+                   int NH, int HS);
 
 /* ------------------------------------------------------------ swiglu */
 /* out (N,F) = silu(gate) * up. */

@@ -39,6 +39,6 @@ size_t tok_decode(const int *ids, int n, char *out, size_t cap);
 
 /* The text of one token ("" for bos/eos/pad and ids out of range) and its
  * length: the piece tok_decode appends for it. */
-const char *tok_piece(int id, size_t *len);
+const char *tok_piece(int id, size_t *len); /* not NUL-terminated */
 
 #endif

@@ -1,0 +1,409 @@
+/*
+ * model/model.c — the transformer: config, parameter layout, forward,
+ * backward, AdamW and the learning-rate schedule.  Kernels are in
+ * ops_cpu.c (ops.h); sampling in sample.c; checkpoints in checkpoint.c.
+ *
+ * The backward pass calls the op backwards in exactly the reverse order of
+ * the forward pass, so it reads like the chain rule.
+ */
+#include <math.h>
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model/model_internal.h"
+#include "model/ops.h"
+
+/* ---------------------------------------------------------------- config */
+
+int model_config_check(const model_config *mc, const char *what, core_error *err) {
+    const char *w = what ? what : "model config";
+#define NEED(cond, ...) \
+    if (!(cond)) return core_fail(err, CORE_EINPUT, __VA_ARGS__)
+    NEED(mc->dim > 0 && mc->n_layers > 0 && mc->n_heads > 0 && mc->n_kv_heads > 0 &&
+             mc->ffn_dim > 0 && mc->max_seq >= 2,
+         "%s: dim, n_layers, n_heads, n_kv_heads, ffn_dim must be positive and max_seq >= 2", w);
+    NEED(mc->dim % mc->n_heads == 0, "%s: model.dim (%d) must be a multiple of model.n_heads (%d)",
+         w, mc->dim, mc->n_heads);
+    NEED((mc->dim / mc->n_heads) % 2 == 0, "%s: head size model.dim/model.n_heads = %d must be even (RoPE)",
+         w, mc->dim / mc->n_heads);
+    NEED(mc->n_heads % mc->n_kv_heads == 0,
+         "%s: model.n_heads (%d) must be a multiple of model.n_kv_heads (%d)", w, mc->n_heads,
+         mc->n_kv_heads);
+    NEED(mc->vocab >= TOK_N_SPECIAL_END, "%s: model.vocab (%d) must be at least %d (bytes + special tokens)",
+         w, mc->vocab, TOK_N_SPECIAL_END);
+    NEED(mc->rope_theta > 0, "%s: model.rope_theta must be positive", w);
+    NEED(mc->norm_eps >= 0, "%s: model.norm_eps must be >= 0", w);
+#undef NEED
+    return 0;
+}
+
+int model_config_from(model_config *mc, const core_config *cfg, core_error *err) {
+    *mc = (model_config){
+        .dim = cfg->model.dim, .n_layers = cfg->model.n_layers, .n_heads = cfg->model.n_heads,
+        .n_kv_heads = cfg->model.n_kv_heads, .ffn_dim = cfg->model.ffn_dim,
+        .vocab = cfg->model.vocab, .max_seq = cfg->model.max_seq,
+        .rope_theta = (float)cfg->model.rope_theta, .norm_eps = (float)cfg->model.norm_eps,
+        .tie_embeddings = cfg->model.tie_embeddings,
+    };
+    return model_config_check(mc, "[model]", err);
+}
+
+/* ---------------------------------------------------------- tensor table */
+
+static void add_tensor(model *m, size_t *offset, const char *name, int rows, int cols) {
+    model_tensor *t = &m->tensors[m->n_tensors++];
+    snprintf(t->name, sizeof t->name, "%s", name);
+    t->rows = rows;
+    t->cols = cols;
+    t->numel = (size_t)rows * (cols ? cols : 1);
+    t->offset = *offset;
+    *offset += t->numel;
+}
+
+/* Hugging Face Llama order and names; returns the total parameter count. */
+static size_t build_tensor_table(model *m) {
+    const model_config *c = &m->c;
+    size_t off = 0;
+    char name[80];
+    m->n_tensors = 0;
+    add_tensor(m, &off, "model.embed_tokens.weight", c->vocab, c->dim);
+    for (int l = 0; l < c->n_layers; l++) {
+        static const char *suffix[] = {"input_layernorm.weight", "self_attn.q_proj.weight",
+                                       "self_attn.k_proj.weight", "self_attn.v_proj.weight",
+                                       "self_attn.o_proj.weight", "post_attention_layernorm.weight",
+                                       "mlp.gate_proj.weight", "mlp.up_proj.weight",
+                                       "mlp.down_proj.weight"};
+        int rows[] = {c->dim, m->q_dim, m->kv_dim, m->kv_dim, c->dim, c->dim, c->ffn_dim, c->ffn_dim, c->dim};
+        int cols[] = {0, c->dim, c->dim, c->dim, m->q_dim, 0, c->dim, c->dim, c->ffn_dim};
+        for (int i = 0; i < 9; i++) {
+            snprintf(name, sizeof name, "model.layers.%d.%s", l, suffix[i]);
+            add_tensor(m, &off, name, rows[i], cols[i]);
+        }
+    }
+    add_tensor(m, &off, "model.norm.weight", c->dim, 0);
+    if (!c->tie_embeddings) add_tensor(m, &off, "lm_head.weight", c->vocab, c->dim);
+    return off;
+}
+
+void model_bind_views(const model *m, float *base, param_views *v) {
+    const model_tensor *t = m->tensors;
+    v->embed = base + t[0].offset;
+    for (int l = 0; l < m->c.n_layers; l++) {
+        const model_tensor *lt = t + 1 + 9 * l;
+        layer_params *lp = &v->layers[l];
+        float **fields[] = {&lp->attn_norm, &lp->wq, &lp->wk, &lp->wv, &lp->wo,
+                            &lp->ffn_norm, &lp->w_gate, &lp->w_up, &lp->w_down};
+        for (int i = 0; i < 9; i++) *fields[i] = base + lt[i].offset;
+    }
+    v->final_norm = base + t[1 + 9 * m->c.n_layers].offset;
+    v->lm_head = m->c.tie_embeddings ? v->embed : base + t[2 + 9 * m->c.n_layers].offset;
+}
+
+size_t model_config_n_params(const model_config *mc) {
+    size_t C = mc->dim, hs = mc->dim / mc->n_heads, q = hs * mc->n_heads,
+           kv = hs * mc->n_kv_heads, F = mc->ffn_dim;
+    size_t per_layer = 2 * C + q * C + 2 * kv * C + C * q + 3 * F * C;
+    return (size_t)mc->vocab * C * (mc->tie_embeddings ? 1 : 2) + mc->n_layers * per_layer + C;
+}
+
+/* --------------------------------------------------------------- create */
+
+static float *falloc(size_t n, int *failed) {
+    float *p = calloc(n ? n : 1, sizeof(float));
+    if (!p) *failed = 1;
+    return p;
+}
+
+static void alloc_activations(model *m, int *failed) {
+    const model_config *c = &m->c;
+    size_t N = (size_t)m->max_batch * c->max_seq, C = c->dim, F = c->ffn_dim, T = c->max_seq;
+    size_t att = (size_t)m->max_batch * c->n_heads * T * T;
+    m->tokens = calloc(N, sizeof(int));
+    m->targets = calloc(N, sizeof(int));
+    if (!m->tokens || !m->targets) *failed = 1;
+    m->resid = falloc((c->n_layers + 1) * N * C, failed);
+    for (int l = 0; l < c->n_layers; l++) {
+        layer_acts *a = &m->acts[l];
+        a->norm1 = falloc(N * C, failed), a->rstd1 = falloc(N, failed);
+        a->q = falloc(N * m->q_dim, failed), a->k = falloc(N * m->kv_dim, failed);
+        a->v = falloc(N * m->kv_dim, failed), a->att = falloc(att, failed);
+        a->attn_out = falloc(N * m->q_dim, failed), a->x_mid = falloc(N * C, failed);
+        a->norm2 = falloc(N * C, failed), a->rstd2 = falloc(N, failed);
+        a->gate = falloc(N * F, failed), a->up = falloc(N * F, failed), a->h = falloc(N * F, failed);
+    }
+    m->normf = falloc(N * C, failed), m->rstdf = falloc(N, failed);
+    m->logits = falloc(N * c->vocab, failed), m->lse = falloc(N, failed);
+    m->dx = falloc(N * C, failed), m->dnorm = falloc(N * C, failed);
+    m->dq = falloc(N * m->q_dim, failed), m->dk = falloc(N * m->kv_dim, failed);
+    m->dv = falloc(N * m->kv_dim, failed), m->dattn = falloc(N * m->q_dim, failed);
+    m->dgate = falloc(N * F, failed), m->dup = falloc(N * F, failed), m->dh = falloc(N * F, failed);
+    m->dlogits = falloc(N * c->vocab, failed);
+    m->att_scratch = falloc((size_t)omp_get_max_threads() * T * T, failed);
+}
+
+static void alloc_sampling(model *m, int *failed) {
+    const model_config *c = &m->c;
+    size_t M = m->max_batch, T = c->max_seq;
+    size_t cache = (size_t)c->n_layers * M * T * m->kv_dim;
+    m->kcache = falloc(cache, failed), m->vcache = falloc(cache, failed);
+    m->s_x = falloc(M * c->dim, failed), m->s_xn = falloc(M * c->dim, failed);
+    m->s_q = falloc(M * m->q_dim, failed), m->s_k = falloc(M * m->kv_dim, failed);
+    m->s_v = falloc(M * m->kv_dim, failed), m->s_att = falloc(M * m->q_dim, failed);
+    m->s_tmp = falloc(M * c->dim, failed), m->s_gate = falloc(M * c->ffn_dim, failed);
+    m->s_up = falloc(M * c->ffn_dim, failed), m->s_logits = falloc(M * c->vocab, failed);
+    m->s_scores = falloc(M * c->n_heads * T, failed);
+    m->s_probs = falloc(M * c->vocab, failed);
+    m->s_idx = calloc(M * c->vocab, sizeof(int));
+    if (!m->s_idx) *failed = 1;
+}
+
+int model_create(model **out, const model_config *mc, int max_batch, core_error *err) {
+    *out = NULL;
+    if (model_config_check(mc, NULL, err)) return CORE_EINPUT;
+    if (max_batch < 1) return core_fail(err, CORE_EINPUT, "model_create: max_batch %d < 1", max_batch);
+    model *m = calloc(1, sizeof *m);
+    if (!m) return core_fail(err, CORE_ERUNTIME, "model_create: out of memory");
+    m->c = *mc;
+    m->max_batch = max_batch;
+    m->hs = mc->dim / mc->n_heads;
+    m->q_dim = m->hs * mc->n_heads;
+    m->kv_dim = m->hs * mc->n_kv_heads;
+    int failed = 0;
+    m->tensors = calloc(3 + 9 * (size_t)mc->n_layers, sizeof(model_tensor));
+    m->p.layers = calloc(mc->n_layers, sizeof(layer_params));
+    m->g.layers = calloc(mc->n_layers, sizeof(layer_params));
+    m->acts = calloc(mc->n_layers, sizeof(layer_acts));
+    if (!m->tensors || !m->p.layers || !m->g.layers || !m->acts) failed = 1;
+    if (!failed) {
+        m->n_params = build_tensor_table(m);
+        m->params = falloc(m->n_params, &failed), m->grads = falloc(m->n_params, &failed);
+        m->adam_m = falloc(m->n_params, &failed), m->adam_v = falloc(m->n_params, &failed);
+        m->rope_cos = falloc((size_t)mc->max_seq * m->hs / 2, &failed);
+        m->rope_sin = falloc((size_t)mc->max_seq * m->hs / 2, &failed);
+        alloc_activations(m, &failed);
+        alloc_sampling(m, &failed);
+    }
+    if (failed) {
+        model_free(m);
+        return core_fail(err, CORE_ERUNTIME,
+                         "model_create: out of memory (%zu parameters, batch %d x seq %d)",
+                         model_config_n_params(mc), max_batch, mc->max_seq);
+    }
+    model_bind_views(m, m->params, &m->p);
+    model_bind_views(m, m->grads, &m->g);
+    ops_rope_tables(m->rope_cos, m->rope_sin, mc->max_seq, m->hs, mc->rope_theta);
+    *out = m;
+    return 0;
+}
+
+void model_free(model *m) {
+    if (!m) return;
+    float **bufs[] = {&m->params, &m->grads, &m->adam_m, &m->adam_v, &m->rope_cos, &m->rope_sin,
+                      &m->resid, &m->normf, &m->rstdf, &m->logits, &m->lse, &m->dx, &m->dnorm,
+                      &m->dq, &m->dk, &m->dv, &m->dattn, &m->dgate, &m->dup, &m->dh,
+                      &m->dlogits, &m->att_scratch, &m->kcache, &m->vcache, &m->s_x, &m->s_xn,
+                      &m->s_q, &m->s_k, &m->s_v, &m->s_att, &m->s_tmp, &m->s_gate, &m->s_up,
+                      &m->s_logits, &m->s_scores, &m->s_probs};
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) free(*bufs[i]);
+    if (m->acts)
+        for (int l = 0; l < m->c.n_layers; l++) {
+            layer_acts *a = &m->acts[l];
+            float *f[] = {a->norm1, a->rstd1, a->q, a->k, a->v, a->att, a->attn_out,
+                          a->x_mid, a->norm2, a->rstd2, a->gate, a->up, a->h};
+            for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) free(f[i]);
+        }
+    free(m->acts), free(m->tokens), free(m->targets), free(m->s_idx);
+    free(m->tensors), free(m->p.layers), free(m->g.layers);
+    free(m);
+}
+
+const model_config *model_get_config(const model *m) { return &m->c; }
+int model_max_batch(const model *m) { return m->max_batch; }
+size_t model_n_params(const model *m) { return m->n_params; }
+float *model_params(model *m) { return m->params; }
+float *model_grads(model *m) { return m->grads; }
+int model_n_tensors(const model *m) { return m->n_tensors; }
+const model_tensor *model_tensor_at(const model *m, int i) {
+    return i >= 0 && i < m->n_tensors ? &m->tensors[i] : NULL;
+}
+const model_tensor *model_tensor_find(const model *m, const char *name) {
+    for (int i = 0; i < m->n_tensors; i++)
+        if (!strcmp(m->tensors[i].name, name)) return &m->tensors[i];
+    return NULL;
+}
+
+static int same_config(const model_config *a, const model_config *b) {
+    return a->dim == b->dim && a->n_layers == b->n_layers && a->n_heads == b->n_heads &&
+           a->n_kv_heads == b->n_kv_heads && a->ffn_dim == b->ffn_dim && a->vocab == b->vocab &&
+           a->tie_embeddings == b->tie_embeddings;
+}
+
+int model_copy_params(model *dst, const model *src) {
+    if (!same_config(&dst->c, &src->c)) return CORE_EINPUT;
+    memcpy(dst->params, src->params, sizeof(float) * src->n_params);
+    return 0;
+}
+
+/* ------------------------------------------------------------------ init */
+
+static int is_output_projection(const char *name) {
+    return strstr(name, "o_proj") || strstr(name, "down_proj");
+}
+
+void model_init(model *m, uint64_t seed, float init_std) {
+    for (int i = 0; i < m->n_tensors; i++) {
+        const model_tensor *t = &m->tensors[i];
+        float *p = m->params + t->offset;
+        if (t->cols == 0) { /* norm weight */
+            for (size_t j = 0; j < t->numel; j++) p[j] = 1.0f;
+            continue;
+        }
+        float std = init_std;
+        if (is_output_projection(t->name)) std /= sqrtf(2.0f * m->c.n_layers);
+        core_rng r = core_rng_stream(seed, CORE_RNG_INIT, (uint64_t)i, 0);
+        for (size_t j = 0; j < t->numel; j++) p[j] = (float)(core_rng_normal(&r) * std);
+    }
+    memset(m->adam_m, 0, sizeof(float) * m->n_params);
+    memset(m->adam_v, 0, sizeof(float) * m->n_params);
+    m->adam_t = 0;
+}
+
+/* --------------------------------------------------------------- forward */
+
+static int check_tokens(const model *m, const int *tokens, int B, int T, core_error *err) {
+    if (B < 1 || B > m->max_batch)
+        return core_fail(err, CORE_EINPUT, "model_forward: batch %d outside 1..%d", B, m->max_batch);
+    if (T < 1 || T > m->c.max_seq)
+        return core_fail(err, CORE_EINPUT, "model_forward: length %d outside 1..%d (model.max_seq)",
+                         T, m->c.max_seq);
+    for (int i = 0; i < B * T; i++)
+        if (tokens[i] < 0 || tokens[i] >= m->c.vocab)
+            return core_fail(err, CORE_EINPUT, "model_forward: token %d at (%d,%d) outside 0..%d",
+                             tokens[i], i / T, i % T, m->c.vocab - 1);
+    return 0;
+}
+
+/* One block: x_in (N,C) -> x_out (N,C). */
+static void block_forward(model *m, int l, const float *x_in, float *x_out, int B, int T) {
+    const model_config *c = &m->c;
+    const layer_params *w = &m->p.layers[l];
+    layer_acts *a = &m->acts[l];
+    int N = B * T, C = c->dim, F = c->ffn_dim;
+    ops_rmsnorm_forward(a->norm1, a->rstd1, x_in, w->attn_norm, N, C, c->norm_eps);
+    ops_matmul_forward(a->q, a->norm1, w->wq, N, C, m->q_dim, 0.0f);
+    ops_matmul_forward(a->k, a->norm1, w->wk, N, C, m->kv_dim, 0.0f);
+    ops_matmul_forward(a->v, a->norm1, w->wv, N, C, m->kv_dim, 0.0f);
+    ops_rope_forward(a->q, m->rope_cos, m->rope_sin, B, T, c->n_heads, m->hs, 0);
+    ops_rope_forward(a->k, m->rope_cos, m->rope_sin, B, T, c->n_kv_heads, m->hs, 0);
+    ops_attention_forward(a->attn_out, a->att, a->q, a->k, a->v, B, T, c->n_heads, c->n_kv_heads, m->hs);
+    memcpy(a->x_mid, x_in, sizeof(float) * N * C);
+    ops_matmul_forward(a->x_mid, a->attn_out, w->wo, N, m->q_dim, C, 1.0f);
+    ops_rmsnorm_forward(a->norm2, a->rstd2, a->x_mid, w->ffn_norm, N, C, c->norm_eps);
+    ops_matmul_forward(a->gate, a->norm2, w->w_gate, N, C, F, 0.0f);
+    ops_matmul_forward(a->up, a->norm2, w->w_up, N, C, F, 0.0f);
+    ops_swiglu_forward(a->h, a->gate, a->up, N, F);
+    memcpy(x_out, a->x_mid, sizeof(float) * N * C);
+    ops_matmul_forward(x_out, a->h, w->w_down, N, F, C, 1.0f);
+}
+
+int model_forward(model *m, const int *tokens, int B, int T, float *logprob, float *entropy,
+                  core_error *err) {
+    if (check_tokens(m, tokens, B, T, err)) return CORE_EINPUT;
+    const model_config *c = &m->c;
+    int N = B * T, C = c->dim;
+    m->B = B, m->T = T, m->have_forward = 1;
+    memcpy(m->tokens, tokens, sizeof(int) * N);
+    for (int b = 0; b < B; b++)
+        for (int t = 0; t < T; t++) m->targets[b * T + t] = t + 1 < T ? tokens[b * T + t + 1] : -1;
+    ops_embed_forward(m->resid, tokens, m->p.embed, N, C);
+    for (int l = 0; l < c->n_layers; l++)
+        block_forward(m, l, m->resid + (size_t)l * N * C, m->resid + (size_t)(l + 1) * N * C, B, T);
+    float *x_last = m->resid + (size_t)c->n_layers * N * C;
+    ops_rmsnorm_forward(m->normf, m->rstdf, x_last, m->p.final_norm, N, C, c->norm_eps);
+    ops_matmul_forward(m->logits, m->normf, m->p.lm_head, N, C, c->vocab, 0.0f);
+    ops_logprob_forward(logprob, entropy, m->lse, m->logits, m->targets, N, c->vocab);
+    return 0;
+}
+
+/* -------------------------------------------------------------- backward */
+
+static void zero(float *x, size_t n) { memset(x, 0, sizeof(float) * n); }
+
+/* dx holds d(loss)/d(x_out) on entry and d(loss)/d(x_in) on return. */
+static void block_backward(model *m, int l, const float *x_in, int B, int T) {
+    const model_config *c = &m->c;
+    const layer_params *w = &m->p.layers[l];
+    layer_params *dw = &m->g.layers[l];
+    layer_acts *a = &m->acts[l];
+    int N = B * T, C = c->dim, F = c->ffn_dim;
+    /* MLP; the residual passes dx through unchanged */
+    zero(m->dh, (size_t)N * F);
+    ops_matmul_backward(m->dh, dw->w_down, m->dx, a->h, w->w_down, N, F, C);
+    zero(m->dgate, (size_t)N * F), zero(m->dup, (size_t)N * F);
+    ops_swiglu_backward(m->dgate, m->dup, m->dh, a->gate, a->up, N, F);
+    zero(m->dnorm, (size_t)N * C);
+    ops_matmul_backward(m->dnorm, dw->w_up, m->dup, a->norm2, w->w_up, N, C, F);
+    ops_matmul_backward(m->dnorm, dw->w_gate, m->dgate, a->norm2, w->w_gate, N, C, F);
+    ops_rmsnorm_backward(m->dx, dw->ffn_norm, m->dnorm, a->x_mid, w->ffn_norm, a->rstd2, N, C);
+    /* attention */
+    zero(m->dattn, (size_t)N * m->q_dim);
+    ops_matmul_backward(m->dattn, dw->wo, m->dx, a->attn_out, w->wo, N, m->q_dim, C);
+    zero(m->dq, (size_t)N * m->q_dim), zero(m->dk, (size_t)N * m->kv_dim), zero(m->dv, (size_t)N * m->kv_dim);
+    ops_attention_backward(m->dq, m->dk, m->dv, m->dattn, a->q, a->k, a->v, a->att, m->att_scratch,
+                           B, T, c->n_heads, c->n_kv_heads, m->hs);
+    ops_rope_backward(m->dq, m->rope_cos, m->rope_sin, B, T, c->n_heads, m->hs, 0);
+    ops_rope_backward(m->dk, m->rope_cos, m->rope_sin, B, T, c->n_kv_heads, m->hs, 0);
+    zero(m->dnorm, (size_t)N * C);
+    ops_matmul_backward(m->dnorm, dw->wv, m->dv, a->norm1, w->wv, N, C, m->kv_dim);
+    ops_matmul_backward(m->dnorm, dw->wk, m->dk, a->norm1, w->wk, N, C, m->kv_dim);
+    ops_matmul_backward(m->dnorm, dw->wq, m->dq, a->norm1, w->wq, N, C, m->q_dim);
+    ops_rmsnorm_backward(m->dx, dw->attn_norm, m->dnorm, x_in, w->attn_norm, a->rstd1, N, C);
+}
+
+void model_backward(model *m, const float *dlogprob, const float *dentropy) {
+    if (!m->have_forward) return;
+    const model_config *c = &m->c;
+    int B = m->B, T = m->T, N = B * T, C = c->dim;
+    ops_logprob_backward(m->dlogits, dlogprob, dentropy, m->logits, m->lse, m->targets, N, c->vocab);
+    zero(m->dnorm, (size_t)N * C);
+    ops_matmul_backward(m->dnorm, m->g.lm_head, m->dlogits, m->normf, m->p.lm_head, N, C, c->vocab);
+    zero(m->dx, (size_t)N * C);
+    float *x_last = m->resid + (size_t)c->n_layers * N * C;
+    ops_rmsnorm_backward(m->dx, m->g.final_norm, m->dnorm, x_last, m->p.final_norm, m->rstdf, N, C);
+    for (int l = c->n_layers - 1; l >= 0; l--) block_backward(m, l, m->resid + (size_t)l * N * C, B, T);
+    ops_embed_backward(m->g.embed, m->dx, m->tokens, N, C);
+}
+
+/* ------------------------------------------------------------- optimizer */
+
+void model_zero_grad(model *m) { zero(m->grads, m->n_params); }
+float model_grad_norm(const model *m) { return (float)sqrt(ops_sumsq(m->grads, m->n_params)); }
+void model_scale_grads(model *m, float s) { ops_scale(m->grads, m->n_params, s); }
+int model_adamw_t(const model *m) { return m->adam_t; }
+
+void model_adamw_step(model *m, const model_adamw *hp, int t) {
+    for (int i = 0; i < m->n_tensors; i++) {
+        const model_tensor *tn = &m->tensors[i];
+        float wd = tn->cols ? hp->weight_decay : 0.0f; /* no decay on norm weights */
+        size_t o = tn->offset;
+        ops_adamw(m->params + o, m->grads + o, m->adam_m + o, m->adam_v + o, tn->numel, hp->lr,
+                  hp->beta1, hp->beta2, hp->eps, wd, t);
+    }
+    m->adam_t = t;
+}
+
+float model_lr_schedule(float peak, int step, int warmup, int total, float min_frac, int cosine) {
+    if (warmup > 0 && step < warmup) return peak * (float)(step + 1) / (float)warmup;
+    if (!cosine || total <= warmup) return peak;
+    float progress = (float)(step - warmup) / (float)(total - warmup);
+    if (progress > 1) progress = 1;
+    float mult = min_frac + (1 - min_frac) * 0.5f * (1 + cosf((float)M_PI * progress));
+    return peak * mult;
+}
+
+void model_blas_setup(char **argv) {
+    ops_blas_setup(argv);
+    core_info("model: %s", ops_blas_describe());
+}

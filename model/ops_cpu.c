@@ -1,0 +1,417 @@
+/*
+ * model/ops_cpu.c — CPU kernels behind ops.h: OpenBLAS cblas_sgemm for the
+ * matrix products (including attention's per-head products), plain C with
+ * OpenMP for everything else.  Forward and backward of each op sit next to
+ * each other; the PyTorch line each one implements is in its comment.
+ *
+ * Threading: Debian's OpenMP build of OpenBLAS shares our OpenMP pool, and
+ * runs single-threaded when called inside one of our parallel regions.
+ */
+#define _GNU_SOURCE
+#include <cblas.h>
+#include <math.h>
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "model/ops.h"
+
+char *openblas_get_corename(void);
+int openblas_get_num_threads(void);
+
+/* ------------------------------------------------------------ BLAS setup */
+
+/* Cores OpenBLAS falls back to when it does not know the CPU model. */
+static int is_generic_core(const char *core) {
+    static const char *generic[] = {"Prescott", "Core2", "Nehalem", "Katmai", "Coppermine",
+                                    "Northwood", "Banias", "Atom", "Penryn", "Dunnington"};
+    for (size_t i = 0; i < sizeof generic / sizeof generic[0]; i++)
+        if (!strcmp(core, generic[i])) return 1;
+    return 0;
+}
+
+void ops_blas_setup(char **argv) {
+    const char *core = openblas_get_corename();
+    if (getenv("OPENBLAS_CORETYPE") || getenv("GRPO_BLAS_REEXEC") || !core) return;
+    if (!is_generic_core(core)) return;
+    __builtin_cpu_init();
+    const char *want = __builtin_cpu_supports("avx512f") ? "SkylakeX"
+                       : __builtin_cpu_supports("avx2") ? "Haswell" : NULL;
+    if (!want) return;
+    setenv("OPENBLAS_CORETYPE", want, 1);
+    setenv("GRPO_BLAS_REEXEC", core, 1); /* remembers what was detected; stops a loop */
+    execv("/proc/self/exe", argv);
+    /* exec failed: carry on with the slow kernels rather than not at all */
+}
+
+const char *ops_blas_describe(void) {
+    static char text[160];
+    const char *was = getenv("GRPO_BLAS_REEXEC");
+    snprintf(text, sizeof text, "OpenBLAS %s kernels, %d threads%s%s%s",
+             openblas_get_corename(), omp_get_max_threads(),
+             was ? " (detected " : "", was ? was : "", was ? ", re-executed)" : "");
+    return text;
+}
+
+/* ---------------------------------------------------------------- matmul */
+
+// out = inp @ w.T (+ beta * out)
+void ops_matmul_forward(float *out, const float *inp, const float *w, int N, int C, int OC,
+                        float beta) {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, OC, C, 1.0f, inp, C, w, C, beta,
+                out, OC);
+}
+
+// dinp += dout @ w ; dw += dout.T @ inp
+void ops_matmul_backward(float *dinp, float *dw, const float *dout, const float *inp,
+                         const float *w, int N, int C, int OC) {
+    if (dinp)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, C, OC, 1.0f, dout, OC, w, C,
+                    1.0f, dinp, C);
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, OC, C, N, 1.0f, dout, OC, inp, C, 1.0f,
+                dw, C);
+}
+
+/* Dot product with a fixed summation order (16 lanes, then a fixed tree),
+ * independent of the pointers' alignment: the decode path must give the
+ * same bits for a row whatever batch it is in. */
+static inline float dot_fixed(const float *a, const float *b, int n) {
+    float acc[16] = {0};
+    int i = 0;
+    for (; i + 16 <= n; i += 16)
+        for (int j = 0; j < 16; j++) acc[j] += a[i + j] * b[i + j];
+    for (int j = 0; i < n; i++, j++) acc[j] += a[i] * b[i];
+    for (int w = 8; w > 0; w /= 2)
+        for (int j = 0; j < w; j++) acc[j] += acc[j + w];
+    return acc[0];
+}
+
+// out = inp @ w.T, row by row
+void ops_matvec_rows(float *out, const float *inp, const float *w, int M, int C, int OC) {
+    long work = (long)M * C * OC;
+#pragma omp parallel for schedule(static) if (work > 200000)
+    for (int o = 0; o < OC; o++) {
+        const float *wo = w + (size_t)o * C;
+        for (int m = 0; m < M; m++) out[(size_t)m * OC + o] = dot_fixed(wo, inp + (size_t)m * C, C);
+    }
+}
+
+/* --------------------------------------------------------------- rmsnorm */
+
+// rstd = rsqrt(mean(x^2) + eps); out = x * rstd * w
+void ops_rmsnorm_forward(float *out, float *rstd, const float *inp, const float *w, int N,
+                         int C, float eps) {
+#pragma omp parallel for schedule(static) if ((long)N * C > 16384)
+    for (int n = 0; n < N; n++) {
+        const float *x = inp + (size_t)n * C;
+        float *o = out + (size_t)n * C;
+        float ss = 0;
+        for (int c = 0; c < C; c++) ss += x[c] * x[c];
+        float r = 1.0f / sqrtf(ss / C + eps);
+        rstd[n] = r;
+        for (int c = 0; c < C; c++) o[c] = x[c] * r * w[c];
+    }
+}
+
+// dx = r*w*dout - x * r^3/C * sum(dout*w*x) ; dw += sum_n dout * x * r
+void ops_rmsnorm_backward(float *dinp, float *dw, const float *dout, const float *inp,
+                          const float *w, const float *rstd, int N, int C) {
+#pragma omp parallel for schedule(static) if ((long)N * C > 16384)
+    for (int n = 0; n < N; n++) {
+        const float *x = inp + (size_t)n * C, *d = dout + (size_t)n * C;
+        float *dx = dinp + (size_t)n * C;
+        float r = rstd[n], dot = 0;
+        for (int c = 0; c < C; c++) dot += d[c] * w[c] * x[c];
+        float k = dot * r * r * r / C;
+        for (int c = 0; c < C; c++) dx[c] += r * w[c] * d[c] - k * x[c];
+    }
+    enum { CB = 64 };
+#pragma omp parallel for schedule(static) if ((long)N * C > 16384)
+    for (int c0 = 0; c0 < C; c0 += CB) {
+        int c1 = c0 + CB < C ? c0 + CB : C;
+        float acc[CB] = {0};
+        for (int n = 0; n < N; n++) {
+            const float *x = inp + (size_t)n * C, *d = dout + (size_t)n * C;
+            float r = rstd[n];
+            for (int c = c0; c < c1; c++) acc[c - c0] += d[c] * x[c] * r;
+        }
+        for (int c = c0; c < c1; c++) dw[c] += acc[c - c0];
+    }
+}
+
+/* ------------------------------------------------------------------ rope */
+
+// inv_freq = 1 / theta^(2i/HS); angle = pos * inv_freq   (HF LlamaRotaryEmbedding)
+void ops_rope_tables(float *cos_t, float *sin_t, int T, int HS, float theta) {
+    int half = HS / 2;
+    for (int i = 0; i < half; i++) {
+        /* float inv_freq as HF computes it, the product in float as well */
+        float inv_freq = 1.0f / powf(theta, (float)(2 * i) / (float)HS);
+        for (int t = 0; t < T; t++) {
+            float angle = (float)t * inv_freq;
+            cos_t[(size_t)t * half + i] = cosf(angle);
+            sin_t[(size_t)t * half + i] = sinf(angle);
+        }
+    }
+}
+
+/* Rotate every head of every token; sign -1 applies the transpose. */
+static void rope_apply(float *x, const float *cos_t, const float *sin_t, int B, int T, int NH,
+                       int HS, int pos0, float sign) {
+    int half = HS / 2;
+#pragma omp parallel for collapse(2) schedule(static) if ((long)B * T * NH * HS > 16384)
+    for (int b = 0; b < B; b++)
+        for (int t = 0; t < T; t++) {
+            const float *cs = cos_t + (size_t)(pos0 + t) * half;
+            const float *sn = sin_t + (size_t)(pos0 + t) * half;
+            for (int h = 0; h < NH; h++) {
+                float *v = x + (((size_t)b * T + t) * NH + h) * HS;
+                for (int i = 0; i < half; i++) {
+                    float x1 = v[i], x2 = v[i + half], s = sign * sn[i];
+                    v[i] = x1 * cs[i] - x2 * s;
+                    v[i + half] = x2 * cs[i] + x1 * s;
+                }
+            }
+        }
+}
+
+// x = x * cos + rotate_half(x) * sin
+void ops_rope_forward(float *x, const float *cos_t, const float *sin_t, int B, int T, int NH,
+                      int HS, int pos0) {
+    rope_apply(x, cos_t, sin_t, B, T, NH, HS, pos0, 1.0f);
+}
+
+void ops_rope_backward(float *dx, const float *cos_t, const float *sin_t, int B, int T, int NH,
+                       int HS, int pos0) {
+    rope_apply(dx, cos_t, sin_t, B, T, NH, HS, pos0, -1.0f);
+}
+
+/* ------------------------------------------------------------- attention */
+
+// att = softmax(q @ k.T / sqrt(HS) + causal mask); out = att @ v   (per head)
+void ops_attention_forward(float *out, float *att, const float *q, const float *k,
+                           const float *v, int B, int T, int NH, int NKV, int HS) {
+    int group = NH / NKV, qs = NH * HS, ks = NKV * HS;
+    float scale = 1.0f / sqrtf((float)HS);
+#pragma omp parallel for collapse(2) schedule(dynamic)
+    for (int b = 0; b < B; b++)
+        for (int h = 0; h < NH; h++) {
+            const float *qb = q + (size_t)b * T * qs + h * HS;
+            const float *kb = k + (size_t)b * T * ks + (h / group) * HS;
+            const float *vb = v + (size_t)b * T * ks + (h / group) * HS;
+            float *a = att + ((size_t)b * NH + h) * T * T;
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, T, HS, scale, qb, qs, kb, ks,
+                        0.0f, a, T);
+            for (int t = 0; t < T; t++) {
+                float *row = a + (size_t)t * T, mx = -INFINITY, sum = 0;
+                for (int s = 0; s <= t; s++) mx = row[s] > mx ? row[s] : mx;
+                for (int s = 0; s <= t; s++) sum += (row[s] = expf(row[s] - mx));
+                float inv = 1.0f / sum;
+                for (int s = 0; s <= t; s++) row[s] *= inv;
+                for (int s = t + 1; s < T; s++) row[s] = 0;
+            }
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, HS, T, 1.0f, a, T, vb, ks,
+                        0.0f, out + (size_t)b * T * qs + h * HS, qs);
+        }
+}
+
+// datt = dout @ v.T; dv += att.T @ dout; dpre = att * (datt - rowsum(att*datt));
+// dq += dpre @ k * scale; dk += dpre.T @ q * scale
+void ops_attention_backward(float *dq, float *dk, float *dv, const float *dout, const float *q,
+                            const float *k, const float *v, const float *att, float *scratch,
+                            int B, int T, int NH, int NKV, int HS) {
+    int group = NH / NKV, qs = NH * HS, ks = NKV * HS;
+    float scale = 1.0f / sqrtf((float)HS);
+    /* parallel over (b, kv head): the query heads sharing a kv head write the same dk, dv */
+#pragma omp parallel for collapse(2) schedule(dynamic)
+    for (int b = 0; b < B; b++)
+        for (int kh = 0; kh < NKV; kh++) {
+            float *datt = scratch + (size_t)omp_get_thread_num() * T * T;
+            const float *kb = k + (size_t)b * T * ks + kh * HS;
+            const float *vb = v + (size_t)b * T * ks + kh * HS;
+            float *dkb = dk + (size_t)b * T * ks + kh * HS;
+            float *dvb = dv + (size_t)b * T * ks + kh * HS;
+            for (int h = kh * group; h < (kh + 1) * group; h++) {
+                const float *a = att + ((size_t)b * NH + h) * T * T;
+                const float *dob = dout + (size_t)b * T * qs + h * HS;
+                const float *qb = q + (size_t)b * T * qs + h * HS;
+                float *dqb = dq + (size_t)b * T * qs + h * HS;
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, T, HS, 1.0f, dob, qs, vb,
+                            ks, 0.0f, datt, T);
+                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, T, HS, T, 1.0f, a, T, dob,
+                            qs, 1.0f, dvb, ks);
+                for (int t = 0; t < T; t++) {
+                    const float *ar = a + (size_t)t * T;
+                    float *dr = datt + (size_t)t * T, dot = 0;
+                    for (int s = 0; s <= t; s++) dot += ar[s] * dr[s];
+                    for (int s = 0; s <= t; s++) dr[s] = ar[s] * (dr[s] - dot);
+                    for (int s = t + 1; s < T; s++) dr[s] = 0;
+                }
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, HS, T, scale, datt, T,
+                            kb, ks, 1.0f, dqb, qs);
+                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, T, HS, T, scale, datt, T, qb,
+                            qs, 1.0f, dkb, ks);
+            }
+        }
+}
+
+void ops_attention_decode(float *out, const float *q, const float *kcache, const float *vcache,
+                          const int *slot, const int *n_ctx, int M, int max_seq, int NH, int NKV,
+                          int HS, float *scratch) {
+    int group = NH / NKV, ks = NKV * HS;
+    float scale = 1.0f / sqrtf((float)HS);
+    long work = 0;
+    for (int m = 0; m < M; m++) work += (long)n_ctx[m] * NH * HS;
+#pragma omp parallel for collapse(2) schedule(static) if (work > 32768)
+    for (int m = 0; m < M; m++)
+        for (int h = 0; h < NH; h++) {
+            const float *qh = q + ((size_t)m * NH + h) * HS;
+            const float *kc = kcache + (size_t)slot[m] * max_seq * ks + (h / group) * HS;
+            const float *vc = vcache + (size_t)slot[m] * max_seq * ks + (h / group) * HS;
+            float *sc = scratch + ((size_t)m * NH + h) * max_seq;
+            float *o = out + ((size_t)m * NH + h) * HS, mx = -INFINITY, sum = 0;
+            int n = n_ctx[m];
+            for (int s = 0; s < n; s++) {
+                sc[s] = dot_fixed(qh, kc + (size_t)s * ks, HS) * scale;
+                mx = sc[s] > mx ? sc[s] : mx;
+            }
+            for (int s = 0; s < n; s++) sum += (sc[s] = expf(sc[s] - mx));
+            float inv = 1.0f / sum;
+            for (int i = 0; i < HS; i++) o[i] = 0;
+            for (int s = 0; s < n; s++) {
+                const float *vs = vc + (size_t)s * ks;
+                float p = sc[s] * inv;
+                for (int i = 0; i < HS; i++) o[i] += p * vs[i];
+            }
+        }
+}
+
+void ops_rope_rows(float *x, const float *cos_t, const float *sin_t, const int *pos, int M,
+                   int NH, int HS) {
+    int half = HS / 2;
+    for (int m = 0; m < M; m++) {
+        const float *cs = cos_t + (size_t)pos[m] * half, *sn = sin_t + (size_t)pos[m] * half;
+        for (int h = 0; h < NH; h++) {
+            float *v = x + ((size_t)m * NH + h) * HS;
+            for (int i = 0; i < half; i++) {
+                float x1 = v[i], x2 = v[i + half];
+                v[i] = x1 * cs[i] - x2 * sn[i];
+                v[i + half] = x2 * cs[i] + x1 * sn[i];
+            }
+        }
+    }
+}
+
+/* ---------------------------------------------------------------- swiglu */
+
+// out = silu(gate) * up
+void ops_swiglu_forward(float *out, const float *gate, const float *up, int N, int F) {
+    size_t n = (size_t)N * F;
+#pragma omp parallel for schedule(static) if (n > 32768)
+    for (size_t i = 0; i < n; i++) {
+        float g = gate[i], sig = 1.0f / (1.0f + expf(-g));
+        out[i] = g * sig * up[i];
+    }
+}
+
+// dgate += dout * up * sig * (1 + g * (1 - sig)); dup += dout * silu(g)
+void ops_swiglu_backward(float *dgate, float *dup, const float *dout, const float *gate,
+                         const float *up, int N, int F) {
+    size_t n = (size_t)N * F;
+#pragma omp parallel for schedule(static) if (n > 32768)
+    for (size_t i = 0; i < n; i++) {
+        float g = gate[i], sig = 1.0f / (1.0f + expf(-g));
+        dgate[i] += dout[i] * up[i] * sig * (1.0f + g * (1.0f - sig));
+        dup[i] += dout[i] * g * sig;
+    }
+}
+
+/* ------------------------------------------------------ log-softmax head */
+
+// lse = logsumexp(z); logprob = z[target] - lse; entropy = lse - sum(p * z)
+void ops_logprob_forward(float *logprob, float *entropy, float *lse, const float *logits,
+                         const int *target, int N, int V) {
+#pragma omp parallel for schedule(static) if ((long)N * V > 16384)
+    for (int n = 0; n < N; n++) {
+        const float *z = logits + (size_t)n * V;
+        float mx = -INFINITY;
+        for (int j = 0; j < V; j++) mx = z[j] > mx ? z[j] : mx;
+        float sum = 0, pz = 0;
+        for (int j = 0; j < V; j++) {
+            float e = expf(z[j] - mx);
+            sum += e;
+            pz += e * z[j];
+        }
+        float l = mx + logf(sum);
+        lse[n] = l;
+        logprob[n] = target[n] >= 0 ? z[target[n]] - l : 0.0f;
+        if (entropy) entropy[n] = l - pz / sum;
+    }
+}
+
+// dz_j = dlogprob * (1[j == target] - p_j) - dentropy * p_j * (log p_j + H)
+void ops_logprob_backward(float *dlogits, const float *dlogprob, const float *dentropy,
+                          const float *logits, const float *lse, const int *target, int N,
+                          int V) {
+#pragma omp parallel for schedule(static) if ((long)N * V > 16384)
+    for (int n = 0; n < N; n++) {
+        const float *z = logits + (size_t)n * V;
+        float *dz = dlogits + (size_t)n * V;
+        float dl = target[n] >= 0 ? dlogprob[n] : 0.0f;
+        float de = dentropy ? dentropy[n] : 0.0f, H = 0;
+        if (de != 0.0f)
+            for (int j = 0; j < V; j++) {
+                float lp = z[j] - lse[n];
+                H -= expf(lp) * lp;
+            }
+        for (int j = 0; j < V; j++) {
+            float lp = z[j] - lse[n], p = expf(lp);
+            dz[j] = -dl * p - de * p * (lp + H);
+        }
+        if (target[n] >= 0) dz[target[n]] += dl;
+    }
+}
+
+/* ------------------------------------------------------------------ misc */
+
+// torch.optim.AdamW: p *= 1 - lr*wd; p -= lr/bc1 * m / (sqrt(v)/sqrt(bc2) + eps)
+void ops_adamw(float *param, const float *grad, float *m, float *v, size_t n, float lr,
+               float beta1, float beta2, float eps, float weight_decay, int t) {
+    float bc1 = 1.0f - powf(beta1, (float)t), bc2 = 1.0f - powf(beta2, (float)t);
+    float step = lr / bc1, sqrt_bc2 = sqrtf(bc2), decay = 1.0f - lr * weight_decay;
+#pragma omp parallel for schedule(static) if (n > 65536)
+    for (size_t i = 0; i < n; i++) {
+        float g = grad[i];
+        m[i] = beta1 * m[i] + (1.0f - beta1) * g;
+        v[i] = beta2 * v[i] + (1.0f - beta2) * g * g;
+        param[i] = param[i] * decay - step * m[i] / (sqrtf(v[i]) / sqrt_bc2 + eps);
+    }
+}
+
+double ops_sumsq(const float *x, size_t n) {
+    double s = 0;
+#pragma omp parallel for reduction(+ : s) schedule(static) if (n > 65536)
+    for (size_t i = 0; i < n; i++) s += (double)x[i] * x[i];
+    return s;
+}
+
+void ops_scale(float *x, size_t n, float s) {
+#pragma omp parallel for schedule(static) if (n > 65536)
+    for (size_t i = 0; i < n; i++) x[i] *= s;
+}
+
+void ops_embed_forward(float *out, const int *tokens, const float *embed, int N, int C) {
+    for (int n = 0; n < N; n++)
+        memcpy(out + (size_t)n * C, embed + (size_t)tokens[n] * C, sizeof(float) * C);
+}
+
+/* Serial over rows: two rows with the same token add into the same row. */
+void ops_embed_backward(float *dembed, const float *dout, const int *tokens, int N, int C) {
+    for (int n = 0; n < N; n++) {
+        float *de = dembed + (size_t)tokens[n] * C;
+        const float *d = dout + (size_t)n * C;
+        for (int c = 0; c < C; c++) de[c] += d[c];
+    }
+}
