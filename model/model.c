@@ -286,7 +286,7 @@ static int check_tokens(const model *m, const int *tokens, int B, int T, core_er
 }
 
 /* One block: x_in (N,C) -> x_out (N,C). */
-static void block_forward(model *m, int l, const float *x_in, float *x_out, int B, int T) {
+void model_block_forward(model *m, int l, const float *x_in, float *x_out, int B, int T) {
     const model_config *c = &m->c;
     const layer_params *w = &m->p.layers[l];
     layer_acts *a = &m->acts[l];
@@ -319,7 +319,7 @@ int model_forward(model *m, const int *tokens, int B, int T, float *logprob, flo
         for (int t = 0; t < T; t++) m->targets[b * T + t] = t + 1 < T ? tokens[b * T + t + 1] : -1;
     ops_embed_forward(m->resid, tokens, m->p.embed, N, C);
     for (int l = 0; l < c->n_layers; l++)
-        block_forward(m, l, m->resid + (size_t)l * N * C, m->resid + (size_t)(l + 1) * N * C, B, T);
+        model_block_forward(m, l, m->resid + (size_t)l * N * C, m->resid + (size_t)(l + 1) * N * C, B, T);
     float *x_last = m->resid + (size_t)c->n_layers * N * C;
     ops_rmsnorm_forward(m->normf, m->rstdf, x_last, m->p.final_norm, N, C, c->norm_eps);
     ops_matmul_forward(m->logits, m->normf, m->p.lm_head, N, C, c->vocab, 0.0f);

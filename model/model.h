@@ -131,6 +131,15 @@ int model_sample_group(model *m, const int *prompt, int prompt_len, int G,
                        const model_sample_params *sp, core_rng *rng, model_sample *out,
                        core_error *err);
 
+/* P prompts with G samples each, all decoded as one batch of P*G rows
+ * (P*G <= max_batch): sample p*G+g continues prompts[p] with rng[p*G+g]
+ * into out[p*G+g].  Each prompt is prefilled once.  The same row
+ * independence holds: any sample equals itself decoded alone.  Sampling
+ * overwrites the state model_forward kept for model_backward. */
+int model_sample_prompts(model *m, const int *const *prompts, const int *prompt_lens, int P,
+                         int G, const model_sample_params *sp, core_rng *rng, model_sample *out,
+                         core_error *err);
+
 /* ------------------------------------------------------------ checkpoints */
 /* path is a .safetensors file with Hugging Face Llama names (F32); beside it
  * config.json (LlamaConfig fields, so transformers' LlamaForCausalLM opens

@@ -69,6 +69,10 @@ struct model {
     int *s_idx;
 };
 
+/* One block of the batched forward (B sequences of T tokens): x_in (B*T,C)
+ * to x_out, keeping activations in m->acts[l].  sample.c prefills with it. */
+void model_block_forward(model *m, int l, const float *x_in, float *x_out, int B, int T);
+
 /* Fill a param_views for a flat buffer laid out as the tensor table says. */
 void model_bind_views(const model *m, float *base, param_views *v);
 

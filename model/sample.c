@@ -1,0 +1,269 @@
+/*
+ * model/sample.c — KV-cache sampling.
+ *
+ * Each prompt is prefilled once with the batched forward (B = 1); its keys
+ * and values are copied into the cache slots of its G samples, and then all
+ * rows decode together, one token per step.  Every decode kernel computes a
+ * row on its own with a fixed summation order (ops_matvec_rows,
+ * ops_attention_decode), so a row's bits do not depend on which other rows
+ * share the batch: a sample decoded in a group equals it decoded alone.
+ *
+ * The sampler (temperature, top-k, top-p, one uniform draw per token from
+ * the row's own stream) knows nothing about the model.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model/model_internal.h"
+#include "model/ops.h"
+
+const char *model_finish_name(int finish) {
+    switch (finish) {
+    case MODEL_FINISH_EOS: return "eos";
+    case MODEL_FINISH_STOP: return "stop";
+    case MODEL_FINISH_LENGTH: return "length";
+    default: return "none";
+    }
+}
+
+/* ----------------------------------------------------------------- sampler */
+
+typedef struct { float p; int id; } prob_id;
+
+static int by_prob_desc(const void *a, const void *b) {
+    const prob_id *x = a, *y = b;
+    if (x->p != y->p) return x->p > y->p ? -1 : 1;
+    return x->id - y->id; /* ties in id order: deterministic */
+}
+
+/* Pick a token from logits z (V) and return it; *logprob is its log-prob
+ * under the distribution it was drawn from.  work holds V prob_ids. */
+static int sample_token(const float *z, int V, const model_sample_params *sp, core_rng *rng,
+                        prob_id *work, float *logprob) {
+    float mx = -INFINITY;
+    int arg = 0;
+    for (int j = 0; j < V; j++)
+        if (z[j] > mx) mx = z[j], arg = j;
+    if (sp->temperature <= 0) { /* greedy: report the model's own log-prob */
+        double sum = 0;
+        for (int j = 0; j < V; j++) sum += exp((double)z[j] - mx);
+        *logprob = (float)(-log(sum));
+        return arg;
+    }
+    float inv_t = 1.0f / sp->temperature;
+    double sum = 0;
+    for (int j = 0; j < V; j++) {
+        work[j].p = expf((z[j] - mx) * inv_t);
+        work[j].id = j;
+        sum += work[j].p;
+    }
+    int n = V;
+    int filter = (sp->top_k > 0 && sp->top_k < V) || sp->top_p < 1.0f;
+    if (filter) {
+        qsort(work, V, sizeof *work, by_prob_desc);
+        if (sp->top_k > 0 && sp->top_k < n) n = sp->top_k;
+        if (sp->top_p < 1.0f) {
+            double kept = 0, total = 0;
+            for (int j = 0; j < n; j++) total += work[j].p;
+            int j = 0;
+            while (j < n && kept < sp->top_p * total) kept += work[j++].p;
+            n = j > 0 ? j : 1;
+        }
+        sum = 0;
+        for (int j = 0; j < n; j++) sum += work[j].p;
+    }
+    double u = core_rng_uniform(rng) * sum, acc = 0;
+    int pick = n - 1;
+    for (int j = 0; j < n; j++) {
+        acc += work[j].p;
+        if (u < acc) { pick = j; break; }
+    }
+    *logprob = (float)log(work[pick].p / sum);
+    return work[pick].id;
+}
+
+/* ------------------------------------------------------------ decode step */
+
+/* Per-call work arrays (allocated once per sampling call, not per token). */
+typedef struct decode_work {
+    int *tok, *slot, *pos, *n_ctx, *row_of; /* per active row; row_of: output index */
+    float *rstd;
+    prob_id *probs;
+    char *tails;  /* per output row: the last stop_len bytes of its text */
+    int *tail_len, *limit;
+} decode_work;
+
+/* M rows, row r at position pos[r] in cache slot slot[r] with input token
+ * tok[r]: write its k,v into the cache and leave logits (M,V) in s_logits. */
+static void decode_step(model *m, decode_work *w, int M) {
+    const model_config *c = &m->c;
+    int C = c->dim, F = c->ffn_dim, T = c->max_seq;
+    size_t cache_layer = (size_t)m->max_batch * T * m->kv_dim;
+    ops_embed_forward(m->s_x, w->tok, m->p.embed, M, C);
+    for (int r = 0; r < M; r++) w->n_ctx[r] = w->pos[r] + 1;
+    for (int l = 0; l < c->n_layers; l++) {
+        const layer_params *lp = &m->p.layers[l];
+        float *kc = m->kcache + l * cache_layer, *vc = m->vcache + l * cache_layer;
+        ops_rmsnorm_forward(m->s_xn, w->rstd, m->s_x, lp->attn_norm, M, C, c->norm_eps);
+        ops_matvec_rows(m->s_q, m->s_xn, lp->wq, M, C, m->q_dim);
+        ops_matvec_rows(m->s_k, m->s_xn, lp->wk, M, C, m->kv_dim);
+        ops_matvec_rows(m->s_v, m->s_xn, lp->wv, M, C, m->kv_dim);
+        ops_rope_rows(m->s_q, m->rope_cos, m->rope_sin, w->pos, M, c->n_heads, m->hs);
+        ops_rope_rows(m->s_k, m->rope_cos, m->rope_sin, w->pos, M, c->n_kv_heads, m->hs);
+        for (int r = 0; r < M; r++) {
+            size_t at = ((size_t)w->slot[r] * T + w->pos[r]) * m->kv_dim;
+            memcpy(kc + at, m->s_k + (size_t)r * m->kv_dim, sizeof(float) * m->kv_dim);
+            memcpy(vc + at, m->s_v + (size_t)r * m->kv_dim, sizeof(float) * m->kv_dim);
+        }
+        ops_attention_decode(m->s_att, m->s_q, kc, vc, w->slot, w->n_ctx, M, T, c->n_heads,
+                             c->n_kv_heads, m->hs, m->s_scores);
+        ops_matvec_rows(m->s_tmp, m->s_att, lp->wo, M, m->q_dim, C);
+        for (size_t i = 0; i < (size_t)M * C; i++) m->s_x[i] += m->s_tmp[i];
+        ops_rmsnorm_forward(m->s_xn, w->rstd, m->s_x, lp->ffn_norm, M, C, c->norm_eps);
+        ops_matvec_rows(m->s_gate, m->s_xn, lp->w_gate, M, C, F);
+        ops_matvec_rows(m->s_up, m->s_xn, lp->w_up, M, C, F);
+        ops_swiglu_forward(m->s_gate, m->s_gate, m->s_up, M, F);
+        ops_matvec_rows(m->s_tmp, m->s_gate, lp->w_down, M, F, C);
+        for (size_t i = 0; i < (size_t)M * C; i++) m->s_x[i] += m->s_tmp[i];
+    }
+    ops_rmsnorm_forward(m->s_xn, w->rstd, m->s_x, m->p.final_norm, M, C, c->norm_eps);
+    ops_matvec_rows(m->s_logits, m->s_xn, m->p.lm_head, M, C, c->vocab);
+}
+
+/* Prefill prompt (len tokens) with the batched forward; copy its keys and
+ * values into slots first..first+G-1 and its last logits into s_logits rows
+ * row0..row0+G-1. */
+static void prefill(model *m, const int *prompt, int len, int first, int G, int row0) {
+    const model_config *c = &m->c;
+    int C = c->dim, T = c->max_seq;
+    size_t cache_layer = (size_t)m->max_batch * T * m->kv_dim, kv_bytes = sizeof(float) * len * m->kv_dim;
+    m->have_forward = 0; /* the activations are about to be overwritten */
+    ops_embed_forward(m->resid, prompt, m->p.embed, len, C);
+    for (int l = 0; l < c->n_layers; l++) {
+        model_block_forward(m, l, m->resid + (size_t)l * len * C, m->resid + (size_t)(l + 1) * len * C, 1, len);
+        for (int g = 0; g < G; g++) {
+            size_t at = l * cache_layer + (size_t)(first + g) * T * m->kv_dim;
+            memcpy(m->kcache + at, m->acts[l].k, kv_bytes);
+            memcpy(m->vcache + at, m->acts[l].v, kv_bytes);
+        }
+    }
+    const float *x_last = m->resid + ((size_t)c->n_layers * len + len - 1) * C;
+    ops_rmsnorm_forward(m->normf, m->rstdf, x_last, m->p.final_norm, 1, C, c->norm_eps);
+    ops_matvec_rows(m->s_logits + (size_t)row0 * c->vocab, m->normf, m->p.lm_head, 1, C, c->vocab);
+    for (int g = 1; g < G; g++)
+        memcpy(m->s_logits + (size_t)(row0 + g) * c->vocab, m->s_logits + (size_t)row0 * c->vocab,
+               sizeof(float) * c->vocab);
+}
+
+/* ------------------------------------------------------------- the loop */
+
+static int check_request(const model *m, const int *const *prompts, const int *lens, int P, int G,
+                         const model_sample_params *sp, core_error *err) {
+    if (P < 1 || G < 1 || (long)P * G > m->max_batch)
+        return core_fail(err, CORE_EINPUT, "model_sample: %d prompts x %d samples exceeds max_batch %d",
+                         P, G, m->max_batch);
+    if (!(sp->temperature >= 0) || !(sp->top_p > 0 && sp->top_p <= 1) || sp->top_k < 0 ||
+        sp->max_new_tokens < 1)
+        return core_fail(err, CORE_EINPUT,
+                         "model_sample: need temperature >= 0, 0 < top_p <= 1, top_k >= 0, "
+                         "max_new_tokens >= 1 (got %g, %g, %d, %d)",
+                         sp->temperature, sp->top_p, sp->top_k, sp->max_new_tokens);
+    if (sp->stop && strlen(sp->stop) > 256)
+        return core_fail(err, CORE_EINPUT, "model_sample: stop string longer than 256 bytes");
+    for (int p = 0; p < P; p++) {
+        if (lens[p] < 1 || lens[p] >= m->c.max_seq)
+            return core_fail(err, CORE_EINPUT, "model_sample: prompt %d has %d tokens; need 1..%d (model.max_seq - 1)",
+                             p, lens[p], m->c.max_seq - 1);
+        for (int i = 0; i < lens[p]; i++)
+            if (prompts[p][i] < 0 || prompts[p][i] >= m->c.vocab)
+                return core_fail(err, CORE_EINPUT, "model_sample: prompt %d token %d = %d outside 0..%d",
+                                 p, i, prompts[p][i], m->c.vocab - 1);
+    }
+    return 0;
+}
+
+static void free_work(decode_work *w) {
+    free(w->tok), free(w->slot), free(w->pos), free(w->n_ctx), free(w->row_of);
+    free(w->rstd), free(w->probs), free(w->tails), free(w->tail_len), free(w->limit);
+}
+
+static int alloc_work(decode_work *w, int R, int V, size_t stop_len) {
+    *w = (decode_work){0};
+    w->tok = malloc(sizeof(int) * R), w->slot = malloc(sizeof(int) * R);
+    w->pos = malloc(sizeof(int) * R), w->n_ctx = malloc(sizeof(int) * R);
+    w->row_of = malloc(sizeof(int) * R), w->rstd = malloc(sizeof(float) * R);
+    w->probs = malloc(sizeof(prob_id) * V), w->tails = calloc((size_t)R * (stop_len + 1), 1);
+    w->tail_len = calloc(R, sizeof(int)), w->limit = malloc(sizeof(int) * R);
+    return w->tok && w->slot && w->pos && w->n_ctx && w->row_of && w->rstd && w->probs &&
+           w->tails && w->tail_len && w->limit;
+}
+
+/* Append token id's text to the row's tail; 1 if the text now ends with stop. */
+static int ends_with_stop(decode_work *w, int row, int id, const char *stop, size_t stop_len) {
+    if (!stop_len) return 0;
+    size_t len;
+    const char *piece = tok_piece(id, &len);
+    char *tail = w->tails + (size_t)row * (stop_len + 1);
+    for (size_t i = 0; i < len; i++) {
+        if ((size_t)w->tail_len[row] == stop_len) {
+            memmove(tail, tail + 1, stop_len - 1);
+            w->tail_len[row]--;
+        }
+        tail[w->tail_len[row]++] = piece[i];
+    }
+    return (size_t)w->tail_len[row] == stop_len && !memcmp(tail, stop, stop_len);
+}
+
+int model_sample_prompts(model *m, const int *const *prompts, const int *prompt_lens, int P,
+                         int G, const model_sample_params *sp, core_rng *rng, model_sample *out,
+                         core_error *err) {
+    if (check_request(m, prompts, prompt_lens, P, G, sp, err)) return CORE_EINPUT;
+    int R = P * G, V = m->c.vocab;
+    size_t stop_len = sp->stop ? strlen(sp->stop) : 0;
+    decode_work w;
+    if (!alloc_work(&w, R, V, stop_len)) {
+        free_work(&w);
+        return core_fail(err, CORE_ERUNTIME, "model_sample: out of memory");
+    }
+    for (int p = 0; p < P; p++) {
+        prefill(m, prompts[p], prompt_lens[p], p * G, G, p * G);
+        for (int g = 0; g < G; g++) {
+            int r = p * G + g, room = m->c.max_seq - prompt_lens[p];
+            w.limit[r] = sp->max_new_tokens < room ? sp->max_new_tokens : room;
+            w.pos[r] = prompt_lens[p];
+            w.slot[r] = r, w.row_of[r] = r;
+            out[r].n_tokens = 0, out[r].finish = 0;
+        }
+    }
+    /* rows of s_logits follow the active list: row i is output w.row_of[i] */
+    int M = R;
+    while (M > 0) {
+        int next = 0;
+        for (int i = 0; i < M; i++) {
+            int r = w.row_of[i];
+            float lp;
+            int id = sample_token(m->s_logits + (size_t)i * V, V, sp, &rng[r], w.probs, &lp);
+            model_sample *o = &out[r];
+            o->tokens[o->n_tokens] = id, o->logprob[o->n_tokens] = lp, o->n_tokens++;
+            if (id == TOK_EOS) o->finish = MODEL_FINISH_EOS;
+            else if (ends_with_stop(&w, r, id, sp->stop, stop_len)) o->finish = MODEL_FINISH_STOP;
+            else if (o->n_tokens >= w.limit[r]) o->finish = MODEL_FINISH_LENGTH;
+            if (o->finish) continue;
+            /* still going: compact into position next for the next step */
+            w.row_of[next] = r, w.tok[next] = id, w.slot[next] = r;
+            w.pos[next] = prompt_lens[r / G] + o->n_tokens - 1;
+            next++;
+        }
+        M = next;
+        if (M > 0) decode_step(m, &w, M);
+    }
+    free_work(&w);
+    return 0;
+}
+
+int model_sample_group(model *m, const int *prompt, int prompt_len, int G,
+                       const model_sample_params *sp, core_rng *rng, model_sample *out,
+                       core_error *err) {
+    return model_sample_prompts(m, &prompt, &prompt_len, 1, G, sp, rng, out, err);
+}
