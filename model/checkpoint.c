@@ -11,7 +11,9 @@
  *
  * Assumes a little-endian host (x86-64, aarch64), like safetensors itself.
  */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <libgen.h>

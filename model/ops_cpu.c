@@ -7,7 +7,9 @@
  * Threading: Debian's OpenMP build of OpenBLAS shares our OpenMP pool, and
  * runs single-threaded when called inside one of our parallel regions.
  */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <cblas.h>
 #include <math.h>
 #include <omp.h>
