@@ -1,0 +1,357 @@
+/*
+ * Base-model pretraining: next-token training on the tasks corpus with the
+ * loss on the response tokens (see pretrain.h for the sequence layout and
+ * the checkpoint).
+ *
+ * One step: B training items drawn for (run.seed, step), one worked solution
+ * each (imperfections drawn from CORE_RNG_CORPUS keyed by step and row),
+ * forward, loss = -mean over response tokens of log p, backward with
+ * dlogprob = -mask / n_masked, grad-norm clip at 1, AdamW with warmup and
+ * cosine decay.  Everything random is keyed by (seed, step, row), so a
+ * resumed run draws exactly what the uninterrupted one would have.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "db/db.h"
+#include "learner/pretrain.h"
+
+#define PRETRAIN_GRAD_CLIP 1.0f
+#define PRETRAIN_DB_COMMIT_EVERY 20
+
+void pretrain_checkpoint_path(const core_config *cfg, char *out, size_t cap) {
+    snprintf(out, cap, "%s/%s/base.safetensors", cfg->run.out_dir, cfg->run.name);
+}
+
+int pretrain_encode_prompt(const char *prompt, int *ids, int max_ids) {
+    return tok_encode(prompt, strlen(prompt), ids, max_ids);
+}
+
+/* --------------------------------------------------------------- batches */
+
+/* Token rows (B, max_seq) and the loss mask: mask[b*T+t] = 1 when position t
+ * predicts a response token (or the closing EOS). */
+typedef struct batch {
+    int *tokens;
+    float *mask, *logprob, *dlogprob;
+    int *lens, *prompt_lens; /* (B) tokens in each row, and of them the prompt's */
+    int B, T, max_seq;
+    long n_tokens;        /* real (non-pad) tokens in the batch */
+    int n_masked;
+} batch;
+
+static int batch_alloc(batch *bt, int B, int max_seq, core_error *err) {
+    memset(bt, 0, sizeof *bt);
+    size_t n = (size_t)B * (size_t)max_seq;
+    bt->tokens = malloc(n * sizeof *bt->tokens);
+    bt->mask = malloc(n * sizeof *bt->mask);
+    bt->logprob = malloc(n * sizeof *bt->logprob);
+    bt->dlogprob = malloc(n * sizeof *bt->dlogprob);
+    bt->lens = malloc((size_t)B * sizeof *bt->lens);
+    bt->prompt_lens = malloc((size_t)B * sizeof *bt->prompt_lens);
+    bt->B = B;
+    bt->max_seq = max_seq;
+    if (!bt->tokens || !bt->mask || !bt->logprob || !bt->dlogprob || !bt->lens || !bt->prompt_lens)
+        return core_fail(err, CORE_ERUNTIME, "pretrain: out of memory for a batch of %d", B);
+    return 0;
+}
+
+static void batch_free(batch *bt) {
+    free(bt->tokens); free(bt->mask); free(bt->logprob); free(bt->dlogprob);
+    free(bt->lens); free(bt->prompt_lens);
+    memset(bt, 0, sizeof *bt);
+}
+
+/* Encode one example into row b (stride max_seq, laid out later as (B,T)).
+ * A response that does not fit is cut at max_seq (and loses its EOS). */
+static void encode_row(batch *bt, int b, const corpus_example *ex) {
+    int *row = bt->tokens + (size_t)b * bt->max_seq;
+    int np = tok_encode(ex->prompt, strlen(ex->prompt), row, bt->max_seq - 1);
+    if (np < 0) np = bt->max_seq - 1;
+    int room = bt->max_seq - np;
+    int nr = tok_encode(ex->response, strlen(ex->response), row + np, room);
+    if (nr < 0) nr = room;
+    int len = np + nr;
+    if (len < bt->max_seq) row[len++] = TOK_EOS;
+    bt->lens[b] = len;
+    bt->prompt_lens[b] = np;
+}
+
+/* Repack rows from stride max_seq to stride T (the longest row) and build
+ * the mask; rows are packed in place front to back, which is safe since
+ * T <= max_seq. */
+static void batch_finish(batch *bt) {
+    int T = 2;
+    for (int b = 0; b < bt->B; b++) T = bt->lens[b] > T ? bt->lens[b] : T;
+    bt->T = T;
+    bt->n_tokens = 0;
+    bt->n_masked = 0;
+    for (int b = 0; b < bt->B; b++) {
+        int *src = bt->tokens + (size_t)b * bt->max_seq, *dst = bt->tokens + (size_t)b * T;
+        memmove(dst, src, (size_t)bt->lens[b] * sizeof *dst);
+        for (int t = bt->lens[b]; t < T; t++) dst[t] = TOK_PAD;
+        float *mask = bt->mask + (size_t)b * T;
+        for (int t = 0; t < T; t++) {
+            int predicts_response = t + 1 >= bt->prompt_lens[b] && t + 1 < bt->lens[b];
+            mask[t] = predicts_response ? 1.0f : 0.0f;
+            bt->n_masked += predicts_response;
+        }
+        bt->n_tokens += bt->lens[b];
+    }
+}
+
+/* Training rows of `step`: item (seed, step, b) and its worked solution. */
+static int fill_train_batch(batch *bt, const task_source *ts, const core_config *cfg, int step,
+                            core_error *err) {
+    for (int b = 0; b < bt->B; b++) {
+        task_item t;
+        corpus_example ex;
+        int rc = tasks_draw(ts, (uint64_t)step, b, &t, err);
+        if (rc) return rc;
+        core_rng rng = core_rng_stream((uint64_t)cfg->run.seed, CORE_RNG_CORPUS, (uint64_t)step,
+                                       (uint64_t)b);
+        rc = tasks_corpus_example(cfg, &t, &rng, &ex, err);
+        task_item_free(&t);
+        if (rc) return rc;
+        encode_row(bt, b, &ex);
+        corpus_example_free(&ex);
+    }
+    batch_finish(bt);
+    return 0;
+}
+
+/* Masked mean of -logprob, and dlogprob = -mask / n_masked. */
+static double batch_loss(batch *bt, int want_grad) {
+    double sum = 0;
+    size_t n = (size_t)bt->B * bt->T;
+    float scale = bt->n_masked ? 1.0f / (float)bt->n_masked : 0.0f;
+    for (size_t i = 0; i < n; i++) {
+        sum -= bt->mask[i] * bt->logprob[i];
+        if (want_grad) bt->dlogprob[i] = -bt->mask[i] * scale;
+    }
+    return bt->n_masked ? sum / bt->n_masked : 0.0;
+}
+
+/* -------------------------------------------------------- held-out loss */
+
+int pretrain_heldout_loss(model *m, const core_config *cfg, const task_set *heldout,
+                          double *loss, core_error *err) {
+    int B = model_max_batch(m), max_seq = model_get_config(m)->max_seq;
+    batch bt;
+    int rc = batch_alloc(&bt, B, max_seq, err);
+    double sum = 0;
+    long masked = 0;
+    for (int i0 = 0; !rc && i0 < heldout->n; i0 += B) {
+        bt.B = heldout->n - i0 < B ? heldout->n - i0 : B;
+        for (int b = 0; !rc && b < bt.B; b++) {
+            corpus_example ex;
+            core_rng rng = core_rng_stream((uint64_t)cfg->tasks.heldout_seed, CORE_RNG_CORPUS,
+                                           UINT64_MAX, (uint64_t)(i0 + b));
+            rc = tasks_corpus_example(cfg, &heldout->items[i0 + b], &rng, &ex, err);
+            if (!rc) encode_row(&bt, b, &ex);
+            corpus_example_free(&ex);
+        }
+        if (rc) break;
+        batch_finish(&bt);
+        rc = model_forward(m, bt.tokens, bt.B, bt.T, bt.logprob, NULL, err);
+        if (!rc) {
+            sum += batch_loss(&bt, 0) * bt.n_masked;
+            masked += bt.n_masked;
+        }
+    }
+    batch_free(&bt);
+    *loss = masked ? sum / (double)masked : NAN;
+    return rc;
+}
+
+/* ------------------------------------------------------------ the run */
+
+/* mkdir -p of the folder that will hold path. */
+static int make_parent_dirs(const char *path, core_error *err) {
+    char dir[1024];
+    snprintf(dir, sizeof dir, "%s", path);
+    for (char *p = dir + 1; *p; p++) {
+        if (*p != '/') continue;
+        *p = 0;
+        if (mkdir(dir, 0755) && errno != EEXIST)
+            return core_fail(err, CORE_ERUNTIME, "%s: cannot create the folder: %s", dir,
+                             strerror(errno));
+        *p = '/';
+    }
+    return 0;
+}
+
+typedef struct pretrain_state {
+    const core_config *cfg;
+    model *m;
+    task_source *ts;
+    db *d;
+    int64_t run_id;
+    int in_tx;          /* a transaction of steps is open */
+    char path[1024];
+    FILE *progress;
+} pretrain_state;
+
+static int save_checkpoint(pretrain_state *st, int step, core_error *err) {
+    int rc = model_save(st->m, st->path, 1, err);
+    if (rc || !st->d) return rc;
+    char sha[65];
+    rc = model_file_sha256(st->path, sha, err);
+    if (!rc) rc = db_insert_checkpoint(st->d, st->run_id, step, st->path, sha, err);
+    return rc;
+}
+
+static int open_db(pretrain_state *st, int resume, int start, core_error *err) {
+    const core_config *cfg = st->cfg;
+    if (!cfg->db.path[0]) return 0;
+    int rc = db_open(&st->d, cfg->db.path, cfg->db.busy_timeout_ms, err);
+    if (rc) return rc;
+    st->run_id = resume ? db_run_latest(st->d, cfg->run.name, "pretrain") : 0;
+    if (st->run_id > 0) return db_truncate_after(st->d, st->run_id, start, err);
+    char *ini = core_config_to_ini(cfg);
+    rc = db_run_start(st->d, cfg->run.name, "pretrain", ini ? ini : "", cfg->run.seed, 1,
+                      &st->run_id, err);
+    free(ini);
+    return rc;
+}
+
+/* Create the model (fresh, or from the checkpoint on resume): returns the
+ * steps already done in *start. */
+static int setup_model(pretrain_state *st, int resume, int *start, core_error *err) {
+    const core_config *cfg = st->cfg;
+    model_config mc;
+    int rc = model_config_from(&mc, cfg, err);
+    if (!rc) rc = model_create(&st->m, &mc, cfg->pretrain.batch, err);
+    if (rc) return rc;
+    model_init(st->m, (uint64_t)cfg->run.seed, (float)cfg->model.init_std);
+    *start = 0;
+    struct stat sb;
+    if (resume && stat(st->path, &sb) == 0) {
+        if ((rc = model_load_into(st->m, st->path, err)))
+            return core_fail_wrap(err, "pretrain --resume");
+        *start = model_adamw_t(st->m);
+        core_info("pretrain: resuming %s at step %d", st->path, *start);
+    } else if (resume) {
+        core_warn("pretrain: --resume but no %s yet; starting from scratch", st->path);
+    }
+    return 0;
+}
+
+static int log_step(pretrain_state *st, int step, double loss, double heldout, float lr,
+                    float gnorm, double tok_s, core_error *err) {
+    if (!st->d) return 0;
+    db_step s;
+    db_step_init(&s, step);
+    s.loss = loss;
+    s.heldout_loss = heldout;
+    s.lr = lr;
+    s.grad_norm = gnorm;
+    s.tokens_per_s = tok_s;
+    int rc = 0;
+    if (!st->in_tx && !(rc = db_begin(st->d, err))) st->in_tx = 1;
+    if (!rc) rc = db_insert_step(st->d, st->run_id, &s, err);
+    if (!rc && step % PRETRAIN_DB_COMMIT_EVERY == 0) {
+        st->in_tx = 0;
+        rc = db_commit(st->d, err);
+    }
+    return rc;
+}
+
+static int train_loop(pretrain_state *st, int start, pretrain_result *out, core_error *err) {
+    const core_config *cfg = st->cfg;
+    const task_set *held = tasks_heldout(st->ts);
+    int steps = cfg->pretrain.steps, rc = 0;
+    batch bt;
+    if ((rc = batch_alloc(&bt, cfg->pretrain.batch, cfg->model.max_seq, err))) return rc;
+    model_adamw hp = {.beta1 = 0.9f, .beta2 = 0.99f, .eps = 1e-8f,
+                      .weight_decay = (float)cfg->pretrain.weight_decay};
+    double t0 = core_now(), loss_ema = NAN, heldout = NAN, recent = 0;
+    long tokens = 0;
+    int n_recent = 0, step = start;
+    if ((rc = pretrain_heldout_loss(st->m, cfg, held, &heldout, err))) goto done;
+    out->first_heldout_loss = heldout;
+    core_info("pretrain: step %d held-out loss %.4f", start, heldout);
+    core_progress prog;
+    if (st->progress) core_progress_start(&prog, "pretrain", steps, st->progress);
+    while (step < steps) {
+        if (cfg->pretrain.max_seconds > 0 && core_now() - t0 > cfg->pretrain.max_seconds) {
+            core_info("pretrain: pretrain.max_seconds reached at step %d", step);
+            break;
+        }
+        if ((rc = fill_train_batch(&bt, st->ts, cfg, step, err))) break;
+        if ((rc = model_forward(st->m, bt.tokens, bt.B, bt.T, bt.logprob, NULL, err))) break;
+        double loss = batch_loss(&bt, 1);
+        model_zero_grad(st->m);
+        model_backward(st->m, bt.dlogprob, NULL);
+        float gnorm = model_grad_norm(st->m);
+        if (gnorm > PRETRAIN_GRAD_CLIP) model_scale_grads(st->m, PRETRAIN_GRAD_CLIP / gnorm);
+        hp.lr = model_lr_schedule((float)cfg->pretrain.lr, step, cfg->pretrain.warmup, steps,
+                                  (float)cfg->pretrain.min_lr_frac, 1);
+        model_adamw_step(st->m, &hp, step + 1);
+        step++;
+        tokens += bt.n_tokens;
+        loss_ema = isnan(loss_ema) ? loss : 0.95 * loss_ema + 0.05 * loss;
+        if (steps - step < 50) { recent += loss; n_recent++; }
+        double held_now = NAN;
+        int eval_now = cfg->pretrain.eval_every && step % cfg->pretrain.eval_every == 0;
+        if (eval_now || step == steps) {
+            if ((rc = pretrain_heldout_loss(st->m, cfg, held, &held_now, err))) break;
+            heldout = held_now;
+        }
+        double tok_s = tokens / (core_now() - t0 + 1e-9);
+        if ((rc = log_step(st, step, loss, held_now, hp.lr, gnorm, tok_s, err))) break;
+        if (cfg->pretrain.checkpoint_every && step % cfg->pretrain.checkpoint_every == 0 &&
+            step < steps && (rc = save_checkpoint(st, step, err)))
+            break;
+        if (st->progress) {
+            char metrics[160];
+            snprintf(metrics, sizeof metrics, "loss=%.3f heldout=%.3f lr=%.2g tok/s=%.0f",
+                     loss_ema, heldout, hp.lr, tok_s);
+            core_progress_update(&prog, step, metrics);
+        }
+    }
+    if (st->progress) core_progress_finish(&prog);
+    if (st->in_tx) {
+        st->in_tx = 0;
+        if (rc) db_rollback(st->d);
+        else rc = db_commit(st->d, err);
+    }
+    if (!rc && step > start && isnan(heldout))
+        rc = pretrain_heldout_loss(st->m, cfg, held, &heldout, err);
+    if (!rc) rc = save_checkpoint(st, step, err);
+    out->steps_done = step;
+    out->heldout_loss = heldout;
+    out->train_loss = n_recent ? recent / n_recent : loss_ema;
+    out->seconds = core_now() - t0;
+    out->tokens_per_s = tokens / (out->seconds + 1e-9);
+done:
+    batch_free(&bt);
+    return rc;
+}
+
+int pretrain_run(const core_config *cfg, int resume, FILE *progress, pretrain_result *out,
+                 core_error *err) {
+    memset(out, 0, sizeof *out);
+    pretrain_state st = {.cfg = cfg, .progress = progress};
+    pretrain_checkpoint_path(cfg, st.path, sizeof st.path);
+    snprintf(out->checkpoint, sizeof out->checkpoint, "%s", st.path);
+    int start = 0;
+    int rc = make_parent_dirs(st.path, err);
+    if (!rc) rc = tasks_open(cfg, &st.ts, err);
+    if (!rc) rc = setup_model(&st, resume, &start, err);
+    if (!rc) rc = open_db(&st, resume, start, err);
+    if (!rc) rc = train_loop(&st, start, out, err);
+    if (st.d) {
+        if (st.run_id > 0) {
+            core_error ignored;
+            db_run_finish(st.d, st.run_id, rc ? "failed" : "finished", &ignored);
+        }
+        db_close(st.d);
+    }
+    model_free(st.m);
+    tasks_close(st.ts);
+    return rc;
+}
