@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cmd/cmd.h"
+#include "model/model.h"
 
 #define NOT_BUILT(fn, name)                                                    \
     __attribute__((weak)) int fn(int argc, char **argv) {                      \
@@ -28,19 +29,20 @@ struct command {
     const char *name;
     int (*run)(int argc, char **argv);
     const char *usage;
+    int runs_model; /* pick the fast BLAS kernels first (may re-execute) */
 };
 
 static const struct command commands[] = {
-    {"train", cmd_train, "train CONFIG [--set section.key=value ...] [--resume]  GRPO training"},
-    {"pretrain", cmd_pretrain, "pretrain CONFIG [--set ...]                 the base model, from the tasks corpus"},
-    {"eval", cmd_eval, "eval CONFIG --checkpoint FILE [--json]        pass@1, pass@k, maj@k on held-out items"},
-    {"sample", cmd_sample, "sample --checkpoint FILE --prompt TEXT        look at what a model writes"},
-    {"grade", cmd_grade, "grade --kind math|code|format FILE.jsonl      score responses offline"},
-    {"sandbox", cmd_sandbox, "sandbox --lang python|c|sh FILE [--json]      run one program the way rewards do"},
-    {"query", cmd_query, "query DB \"SQL\" [--csv|--json]                 run SQL on a run database"},
-    {"runs", cmd_runs, "runs DB                                       list the runs in a database"},
-    {"report", cmd_report, "report DB [--runs ...]                        learning curves as SVG/HTML"},
-    {"demo", cmd_demo, "demo CONFIG                                   pretrain if needed, then GRPO, then before/after"},
+    {"train", cmd_train, "train CONFIG [--set section.key=value ...] [--resume]  GRPO training", 1},
+    {"pretrain", cmd_pretrain, "pretrain CONFIG [--set ...]                 the base model, from the tasks corpus", 1},
+    {"eval", cmd_eval, "eval CONFIG --checkpoint FILE [--json]        pass@1, pass@k, maj@k on held-out items", 1},
+    {"sample", cmd_sample, "sample --checkpoint FILE --prompt TEXT        look at what a model writes", 1},
+    {"grade", cmd_grade, "grade --kind math|code|format FILE.jsonl      score responses offline", 0},
+    {"sandbox", cmd_sandbox, "sandbox --lang python|c|sh FILE [--json]      run one program the way rewards do", 0},
+    {"query", cmd_query, "query DB \"SQL\" [--csv|--json]                 run SQL on a run database", 0},
+    {"runs", cmd_runs, "runs DB                                       list the runs in a database", 0},
+    {"report", cmd_report, "report DB [--runs ...]                        learning curves as SVG/HTML", 0},
+    {"demo", cmd_demo, "demo CONFIG                                   pretrain if needed, then GRPO, then before/after", 1},
 };
 static const int n_commands = sizeof commands / sizeof commands[0];
 
@@ -61,7 +63,10 @@ int main(int argc, char **argv) {
         return 0;
     }
     for (int i = 0; i < n_commands; i++)
-        if (!strcmp(argv[1], commands[i].name)) return commands[i].run(argc - 1, argv + 1);
+        if (!strcmp(argv[1], commands[i].name)) {
+            if (commands[i].runs_model && !cmd_wants_help(argc - 1, argv + 1)) model_blas_setup(argv);
+            return commands[i].run(argc - 1, argv + 1);
+        }
     fprintf(stderr, "grpo: unknown command '%s' (see grpo --help)\n", argv[1]);
     return 2;
 }

@@ -24,8 +24,8 @@ enum stmt_id {
 static const char *stmt_sql[ST_COUNT] = {
     [ST_RUN_START] = "INSERT INTO runs(name, kind, config, seed, n_ranks, git_rev, host) "
                      "VALUES(?,?,?,?,?,?,?)",
-    [ST_RUN_FINISH] = "UPDATE runs SET status = ?, finished = strftime('%Y-%m-%dT%H:%M:%fZ','now') "
-                      "WHERE id = ?",
+    [ST_RUN_FINISH] = "UPDATE runs SET status = ?1, finished = CASE WHEN ?1 = 'running' THEN NULL "
+                      "ELSE strftime('%Y-%m-%dT%H:%M:%fZ','now') END WHERE id = ?2",
     [ST_STEP] = "INSERT OR REPLACE INTO steps(run_id, step, loss, heldout_loss, reward_mean, "
                 "reward_std, accuracy, format_rate, recheck_rate, response_len_mean, "
                 "response_len_max, kl, clip_frac, clip_frac_low, clip_frac_high, entropy, "

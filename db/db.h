@@ -31,6 +31,7 @@ void db_rollback(db *d);
 /* runs */
 int db_run_start(db *d, const char *name, const char *kind, const char *config_ini,
                  int64_t seed, int n_ranks, int64_t *run_id, core_error *err);
+/* Set a run's status ("done", "failed", "stopped"; "running" again on resume). */
 int db_run_finish(db *d, int64_t run_id, const char *status, core_error *err);
 /* The newest run of this name and kind (for --resume); 0 if none. */
 int64_t db_run_latest(db *d, const char *name, const char *kind);

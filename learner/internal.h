@@ -1,0 +1,53 @@
+/* learner/internal.h — what the learner's own files share. */
+#ifndef GRPO_LEARNER_INTERNAL_H
+#define GRPO_LEARNER_INTERNAL_H
+
+#include "db/db.h"
+#include "learner/learner.h"
+#include "model/model.h"
+#include "reward/reward.h"
+#include "rollout/rollout.h"
+#include "tasks/tasks.h"
+
+/* Everything a run holds on rank 0. */
+typedef struct learner_ctx {
+    const core_config *cfg;
+    model *policy, *ref;
+    int max_batch;              /* sequences per forward in the update */
+    reward_fn *reward;
+    task_source *tasks;
+    rollout_comm *comm;
+    db *db;
+    int64_t run_id;
+    grpo_objective obj;
+    enum learner_adv_mode adv;
+    enum learner_agg agg;
+    int policy_version;
+    int nonfinite_streak;
+    char run_dir[1024];
+} learner_ctx;
+
+/* One completion as the update sees it. */
+typedef struct learn_seq {
+    const int *prompt, *completion;
+    int prompt_len, n_tok;
+    const float *sample_lp;     /* the sampler's log-prob of each completion token */
+    double adv;
+    int masked;                 /* 1: left out of the loss (overlong filter, dropped group) */
+} learn_seq;
+
+typedef struct update_stats {
+    double loss, kl, entropy, grad_norm, lr;
+    double clip_low, clip_high; /* counts, then fractions */
+    long n_tokens, n_clip_tokens;
+    int n_minibatches, n_updates, skipped;
+} update_stats;
+
+/* 1 when the sampler draws from the policy itself (temperature 1, no top-k,
+ * no top-p), so its log-probs are the old policy's. */
+int learner_sampler_is_policy(const core_config *cfg);
+
+int learner_update(learner_ctx *L, const learn_seq *seqs, int n, int64_t step, update_stats *st,
+                   core_error *err);
+
+#endif

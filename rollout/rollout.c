@@ -1,0 +1,221 @@
+/*
+ * rollout.c — one group: sample G completions of a prompt and grade them;
+ * pack a group into one buffer for MPI and validate it on the way back.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rollout/rollout.h"
+
+void rollout_group_free(rollout_group *g) {
+    if (!g) return;
+    free(g->c);
+    free(g->token_store);
+    free(g->logprob_store);
+    memset(g, 0, sizeof *g);
+}
+
+int rollout_encode_prompt(const char *text, int *ids, int max_ids) {
+    return tok_encode(text, strlen(text), ids, max_ids);
+}
+
+/* Room for G completions of up to max_new tokens each. */
+static int group_alloc(rollout_group *g, int G, int max_new, core_error *err) {
+    memset(g, 0, sizeof *g);
+    g->G = G;
+    g->c = calloc(G, sizeof *g->c);
+    g->token_store = malloc(sizeof(int) * (size_t)G * (max_new > 0 ? max_new : 1));
+    g->logprob_store = malloc(sizeof(float) * (size_t)G * (max_new > 0 ? max_new : 1));
+    if (!g->c || !g->token_store || !g->logprob_store) {
+        rollout_group_free(g);
+        return core_fail(err, CORE_ERUNTIME, "out of memory for a group of %d", G);
+    }
+    for (int i = 0; i < G; i++) {
+        g->c[i].tokens = g->token_store + (size_t)i * max_new;
+        g->c[i].logprob = g->logprob_store + (size_t)i * max_new;
+    }
+    return 0;
+}
+
+static int grade_completion(const reward_fn *r, const rollout_prompt *p, const rollout_params *rp,
+                            rollout_completion *c) {
+    double t0 = core_now();
+    size_t need = tok_decode(c->tokens, c->n_tokens, NULL, 0);
+    char *text = malloc(need + 1);
+    if (!text) return CORE_ERUNTIME;
+    tok_decode(c->tokens, c->n_tokens, text, need + 1);
+    reward_input in = {.response = text, .response_len = need, .gold = p->gold,
+                       .n_tokens = c->n_tokens, .max_new_tokens = rp->sample.max_new_tokens,
+                       .truncated = c->finish == MODEL_FINISH_LENGTH, .tests = p->tests};
+    int rc = reward_score(r, &in, &c->reward);
+    free(text);
+    c->t_reward = core_now() - t0;
+    return rc;
+}
+
+int rollout_generate_group(model *m, const reward_fn *r, const rollout_prompt *p,
+                           const rollout_params *rp, rollout_group *out, core_error *err) {
+    const model_config *mc = model_get_config(m);
+    int *prompt_ids = malloc(sizeof(int) * mc->max_seq);
+    if (!prompt_ids) return core_fail(err, CORE_ERUNTIME, "out of memory");
+    int n_prompt = rollout_encode_prompt(p->text, prompt_ids, mc->max_seq);
+    if (n_prompt < 0 || n_prompt >= mc->max_seq) {
+        free(prompt_ids);
+        return core_fail(err, CORE_EINPUT, "prompt %d does not fit in model.max_seq = %d tokens",
+                         p->index, mc->max_seq);
+    }
+    if (group_alloc(out, rp->G, rp->sample.max_new_tokens, err)) return free(prompt_ids), err->code;
+    out->prompt_index = p->index;
+    out->worker = rp->worker;
+    out->policy_version = rp->policy_version;
+
+    core_rng *rngs = malloc(sizeof(core_rng) * rp->G);
+    model_sample *samples = malloc(sizeof(model_sample) * rp->G);
+    if (!rngs || !samples) {
+        free(prompt_ids), free(rngs), free(samples), rollout_group_free(out);
+        return core_fail(err, CORE_ERUNTIME, "out of memory");
+    }
+    for (int g = 0; g < rp->G; g++) {
+        /* keyed by (step, prompt, sample): the same on any rank */
+        rngs[g] = core_rng_stream(rp->seed, CORE_RNG_SAMPLE, (uint64_t)rp->step,
+                                  (uint64_t)p->index * 65536u + (uint64_t)g);
+        samples[g] = (model_sample){0, out->c[g].tokens, out->c[g].logprob, 0};
+    }
+    double t0 = core_now();
+    int rc = model_sample_group(m, prompt_ids, n_prompt, rp->G, &rp->sample, rngs, samples, err);
+    double t_sample = (core_now() - t0) / rp->G;
+    for (int g = 0; g < rp->G && !rc; g++) {
+        rollout_completion *c = &out->c[g];
+        c->n_tokens = samples[g].n_tokens;
+        c->finish = samples[g].finish;
+        c->t_sample = t_sample;
+        if (grade_completion(r, p, rp, c))
+            rc = core_fail(err, CORE_ERUNTIME, "prompt %d sample %d: reward failed: %s", p->index,
+                           g, c->reward.n_parts ? c->reward.parts[c->reward.n_parts - 1].detail : "?");
+    }
+    free(prompt_ids), free(rngs), free(samples);
+    if (rc) rollout_group_free(out);
+    return rc;
+}
+
+/* ------------------------------------------------------------- packing */
+
+/* Fixed-size records; the variable parts (tokens, log-probs) follow in order. */
+typedef struct pack_header {
+    uint32_t magic, version, header_size, completion_size;
+    int32_t prompt_index, G, worker, policy_version;
+    uint64_t total_tokens, total_size;
+} pack_header;
+
+typedef struct pack_completion {
+    int32_t n_tokens, finish, format_ok, correct, n_parts, pad;
+    double total, t_sample, t_reward;
+    reward_part parts[REWARD_MAX_PARTS];
+} pack_completion;
+
+int rollout_pack(const rollout_group *g, void **buf, size_t *len, core_error *err) {
+    uint64_t total_tokens = 0;
+    for (int i = 0; i < g->G; i++) total_tokens += g->c[i].n_tokens;
+    size_t size = sizeof(pack_header) + sizeof(pack_completion) * g->G +
+                  total_tokens * (sizeof(int32_t) + sizeof(float));
+    char *p = calloc(1, size);
+    if (!p) return core_fail(err, CORE_ERUNTIME, "out of memory packing a group");
+    pack_header h = {ROLLOUT_MAGIC, ROLLOUT_VERSION, sizeof(pack_header), sizeof(pack_completion),
+                     g->prompt_index, g->G, g->worker, g->policy_version, total_tokens, size};
+    memcpy(p, &h, sizeof h);
+    pack_completion *pc = (pack_completion *)(p + sizeof h);
+    char *data = (char *)(pc + g->G);
+    for (int i = 0; i < g->G; i++) {
+        const rollout_completion *c = &g->c[i];
+        pc[i] = (pack_completion){.n_tokens = c->n_tokens, .finish = c->finish,
+                                  .format_ok = c->reward.format_ok, .correct = c->reward.correct,
+                                  .n_parts = c->reward.n_parts, .total = c->reward.total,
+                                  .t_sample = c->t_sample, .t_reward = c->t_reward};
+        memcpy(pc[i].parts, c->reward.parts, sizeof pc[i].parts);
+        for (int t = 0; t < c->n_tokens; t++) {
+            int32_t id = c->tokens[t];
+            memcpy(data, &id, sizeof id);
+            memcpy(data + sizeof id, &c->logprob[t], sizeof(float));
+            data += sizeof id + sizeof(float);
+        }
+    }
+    *buf = p;
+    *len = size;
+    return 0;
+}
+
+static int check_header(const pack_header *h, size_t len, core_error *err) {
+    if (h->magic != ROLLOUT_MAGIC) return core_fail(err, CORE_EINPUT, "group buffer: bad magic");
+    if (h->version != ROLLOUT_VERSION)
+        return core_fail(err, CORE_EINPUT, "group buffer: version %u, expected %d", h->version,
+                         ROLLOUT_VERSION);
+    if (h->header_size != sizeof(pack_header) || h->completion_size != sizeof(pack_completion))
+        return core_fail(err, CORE_EINPUT, "group buffer: record sizes do not match this build");
+    if (h->G < 1 || h->G > 1 << 16 || h->prompt_index < 0)
+        return core_fail(err, CORE_EINPUT, "group buffer: G = %d, prompt %d", h->G, h->prompt_index);
+    uint64_t want = sizeof(pack_header) + sizeof(pack_completion) * (uint64_t)h->G +
+                    h->total_tokens * (sizeof(int32_t) + sizeof(float));
+    if (h->total_size != len || want != len)
+        return core_fail(err, CORE_EINPUT, "group buffer: %zu bytes, header says %llu", len,
+                         (unsigned long long)h->total_size);
+    return 0;
+}
+
+static int check_completion(const pack_completion *pc, int i, core_error *err) {
+    if (pc->n_tokens < 0 || pc->n_parts < 0 || pc->n_parts > REWARD_MAX_PARTS ||
+        pc->finish < MODEL_FINISH_EOS || pc->finish > MODEL_FINISH_LENGTH ||
+        !isfinite(pc->total))
+        return core_fail(err, CORE_EINPUT, "group buffer: completion %d is malformed", i);
+    return 0;
+}
+
+int rollout_unpack(const void *buf, size_t len, int vocab, rollout_group *out, core_error *err) {
+    pack_header h;
+    if (len < sizeof h) return core_fail(err, CORE_EINPUT, "group buffer: %zu bytes, too short", len);
+    memcpy(&h, buf, sizeof h);
+    if (check_header(&h, len, err)) return err->code;
+    const pack_completion *pc = (const pack_completion *)((const char *)buf + sizeof h);
+    uint64_t sum = 0;
+    int max_new = 1;
+    for (int i = 0; i < h.G; i++) {
+        if (check_completion(&pc[i], i, err)) return err->code;
+        sum += pc[i].n_tokens;
+        if (pc[i].n_tokens > max_new) max_new = pc[i].n_tokens;
+    }
+    if (sum != h.total_tokens)
+        return core_fail(err, CORE_EINPUT, "group buffer: token counts do not add up");
+    if (group_alloc(out, h.G, max_new, err)) return err->code;
+    out->prompt_index = h.prompt_index;
+    out->worker = h.worker;
+    out->policy_version = h.policy_version;
+    const char *data = (const char *)(pc + h.G);
+    for (int i = 0; i < h.G; i++) {
+        rollout_completion *c = &out->c[i];
+        c->n_tokens = pc[i].n_tokens;
+        c->finish = pc[i].finish;
+        c->t_sample = pc[i].t_sample;
+        c->t_reward = pc[i].t_reward;
+        c->reward.total = pc[i].total;
+        c->reward.format_ok = pc[i].format_ok;
+        c->reward.correct = pc[i].correct;
+        c->reward.n_parts = pc[i].n_parts;
+        memcpy(c->reward.parts, pc[i].parts, sizeof c->reward.parts);
+        for (int p = 0; p < REWARD_MAX_PARTS; p++) {
+            c->reward.parts[p].name[sizeof c->reward.parts[p].name - 1] = 0;
+            c->reward.parts[p].detail[sizeof c->reward.parts[p].detail - 1] = 0;
+        }
+        for (int t = 0; t < c->n_tokens; t++) {
+            int32_t id;
+            memcpy(&id, data, sizeof id);
+            memcpy(&c->logprob[t], data + sizeof id, sizeof(float));
+            data += sizeof id + sizeof(float);
+            if (id < 0 || id >= vocab || !isfinite(c->logprob[t])) {
+                rollout_group_free(out);
+                return core_fail(err, CORE_EINPUT, "group buffer: completion %d token %d invalid", i, t);
+            }
+            c->tokens[t] = id;
+        }
+    }
+    return 0;
+}
