@@ -76,7 +76,8 @@ const core_config *reward_config(const reward_fn *r);
 /* 1 when the response matches the template (strict: the whole response). */
 int reward_format_ok(const reward_fn *r, const char *response, size_t len);
 /* Format credit in [0,1]: 1 on a match; else, with reward.format_partial,
- * 0.25 for each of <think> </think> <answer> </answer> found in order. */
+ * 0.25 for each of <think> </think> <answer> </answer> found in order,
+ * at most 0.75 (only a match earns 1). */
 double reward_format_score(const reward_fn *r, const char *response, size_t len);
 
 /* Extract the final answer from text, trying the rules of rule_order (a

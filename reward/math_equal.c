@@ -1,0 +1,336 @@
+/*
+ * reward/math_equal.c — are two answers the same?
+ *
+ * Both answers are normalised (math_normalize.c), then read as a shape:
+ *   single   3, \frac{1}{2}, x+1
+ *   tuple    (1, 2) or an interval [0, 1) — compared in order, brackets must match
+ *   set      \{1, 2\} — unordered
+ *   list     1, 2 (several answers) — unordered, and the same as a set
+ *   union    (-\infty, 0) \cup (1, \infty) — unordered pieces
+ * Elements are compared recursively; a single compares as text first (case
+ * and spaces ignored), then as numbers (math_value.c): exact rationals
+ * exactly, other values within rel_tol.  A % on one side may also be read as
+ * a plain number (50% == 0.5 == 50 when one side wrote the sign).
+ *
+ * Bounded: shapes nest ≤ 8 levels, ≤ 64 elements each, and one comparison
+ * spends at most a fixed budget of element comparisons.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "reward/math_internal.h"
+#include "reward/reward.h"
+
+#define MAX_ELEMENTS 64
+#define MAX_SHAPE_DEPTH 8
+#define COMPARE_BUDGET 20000
+
+enum shape_kind { SHAPE_SINGLE, SHAPE_TUPLE, SHAPE_SET, SHAPE_LIST, SHAPE_UNION };
+static const char *const shape_names[] = {"single", "tuple", "set", "list", "union"};
+
+typedef struct piece {
+    const char *s;
+    size_t n;
+} piece;
+
+typedef struct shape {
+    enum shape_kind kind;
+    char open, close; /* tuple brackets */
+    int n;
+    piece el[MAX_ELEMENTS];
+} shape;
+
+typedef struct cmp_ctx {
+    double rel_tol;
+    int flags;
+    long budget;
+    char *why;
+    size_t why_cap;
+} cmp_ctx;
+
+static piece trim_piece(const char *s, size_t n) {
+    while (n && *s == ' ') s++, n--;
+    while (n && s[n - 1] == ' ') n--;
+    piece p = {s, n};
+    return p;
+}
+
+static int is_open(const char *s, size_t i) { return s[i] == '(' || s[i] == '[' || s[i] == '{'; }
+static int is_close(const char *s, size_t i) { return s[i] == ')' || s[i] == ']' || s[i] == '}'; }
+
+/* Index of the bracket that closes the one at 0, counting every bracket kind
+ * alike (intervals mix them: [0, 1)); n when unbalanced. */
+static size_t match_close(const char *s, size_t n) {
+    int depth = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '\\' && i + 1 < n && (s[i + 1] == '{' || s[i + 1] == '}')) {
+            depth += s[i + 1] == '{' ? 1 : -1;
+            i++;
+        } else if (is_open(s, i)) depth++;
+        else if (is_close(s, i)) depth--;
+        if (depth == 0) return s[i] == '}' && i > 0 && s[i - 1] == '\\' ? i - 1 : i;
+        if (depth < 0) return n;
+    }
+    return n;
+}
+
+/* Split s at top-level separators (',' or "\cup"); returns the piece count,
+ * or -1 when there are more than MAX_ELEMENTS. */
+static int split_top(const char *s, size_t n, int on_cup, piece *out) {
+    int depth = 0, count = 0;
+    size_t start = 0;
+    for (size_t i = 0; i <= n; i++) {
+        int sep_len = 0;
+        if (i == n) sep_len = 1;
+        else if (s[i] == '\\' && i + 1 < n && (s[i + 1] == '{' || s[i + 1] == '}')) {
+            depth += s[i + 1] == '{' ? 1 : -1;
+            i++;
+            continue;
+        } else if (is_open(s, i)) depth++;
+        else if (is_close(s, i)) depth--;
+        else if (depth == 0 && !on_cup && s[i] == ',') sep_len = 1;
+        else if (depth == 0 && on_cup && n - i >= 4 && !memcmp(s + i, "\\cup", 4)) sep_len = 4;
+        if (!sep_len) continue;
+        if (count == MAX_ELEMENTS) return -1;
+        out[count++] = trim_piece(s + start, i - start);
+        start = i + (size_t)sep_len;
+        i = start - 1;
+    }
+    return count;
+}
+
+static int read_shape(const char *s, size_t n, shape *sh) {
+    piece t = trim_piece(s, n);
+    s = t.s;
+    n = t.n;
+    sh->kind = SHAPE_SINGLE;
+    sh->n = 1;
+    sh->el[0] = t;
+    if (n >= 4 && !memcmp(s, "\\{", 2) && !memcmp(s + n - 2, "\\}", 2) && match_close(s, n) == n - 2) {
+        sh->kind = SHAPE_SET;
+        piece inner = trim_piece(s + 2, n - 4);
+        sh->n = inner.n ? split_top(inner.s, inner.n, 0, sh->el) : 0;
+        return sh->n < 0 ? -1 : 0;
+    }
+    if ((n == 9 && !memcmp(s, "\\emptyset", 9)) || (n == 11 && !memcmp(s, "\\varnothing", 11))) {
+        sh->kind = SHAPE_SET;
+        sh->n = 0;
+        return 0;
+    }
+    int k = split_top(s, n, 1, sh->el);
+    if (k < 0) return -1;
+    if (k > 1) {
+        sh->kind = SHAPE_UNION;
+        sh->n = k;
+        return 0;
+    }
+    k = split_top(s, n, 0, sh->el);
+    if (k < 0) return -1;
+    if (k > 1) {
+        sh->kind = SHAPE_LIST;
+        sh->n = k;
+        return 0;
+    }
+    if (n >= 2 && (s[0] == '(' || s[0] == '[' || s[0] == '{') && (s[n - 1] == ')' || s[n - 1] == ']' || s[n - 1] == '}') &&
+        match_close(s, n) == n - 1) {
+        k = split_top(s + 1, n - 2, 0, sh->el);
+        if (k < 0) return -1;
+        if (k > 1 && s[0] == '{') { /* a set written with plain braces */
+            sh->kind = SHAPE_SET;
+            sh->n = k;
+            return 0;
+        }
+        if (k > 1) {
+            sh->kind = SHAPE_TUPLE;
+            sh->open = s[0];
+            sh->close = s[n - 1];
+            sh->n = k;
+            return 0;
+        }
+        sh->el[0] = t;
+        sh->n = 1;
+    }
+    return 0;
+}
+
+static void say(cmp_ctx *c, const char *fmt, const char *a, const char *b) {
+    if (c->why && c->why_cap) snprintf(c->why, c->why_cap, fmt, a, b);
+}
+
+/* The text used for comparison: ASCII lower case, and spaces dropped unless
+ * they separate two letters or digits ("8 0" stays two tokens). */
+static size_t canonical(piece p, char *out) {
+    size_t n = 0;
+    for (size_t i = 0; i < p.n; i++) {
+        char ch = p.s[i];
+        if (ch == ' ') {
+            int keep = n > 0 && isalnum((unsigned char)out[n - 1]) && i + 1 < p.n &&
+                       isalnum((unsigned char)p.s[i + 1]);
+            if (!keep) continue;
+        }
+        out[n++] = (char)tolower((unsigned char)ch);
+    }
+    return n;
+}
+
+static int same_text(piece a, piece b) {
+    char ca[2 * REWARD_ANSWER_MAX + 64], cb[2 * REWARD_ANSWER_MAX + 64];
+    if (a.n > sizeof ca || b.n > sizeof cb) return 0;
+    size_t na = canonical(a, ca), nb = canonical(b, cb);
+    return na == nb && !memcmp(ca, cb, na);
+}
+
+static int compare(cmp_ctx *c, piece a, piece b, int level);
+
+/* Strip "x =" from an element of a list ("x=1, y=2"). */
+static piece strip_element_lhs(piece p) {
+    size_t r = reward_math_strip_lhs(p.s, p.n);
+    return r ? trim_piece(p.s + r, p.n - r) : p;
+}
+
+static int compare_numbers(cmp_ctx *c, piece a, piece b) {
+    math_num x, y;
+    int pa = 0, pb = 0;
+    int ea = math_eval(a.s, a.n, c->flags, &x, &pa), eb = math_eval(b.s, b.n, c->flags, &y, &pb);
+    char ta[48] = "?", tb[48] = "?";
+    if (ea || eb) {
+        char sa[40], sb[40];
+        snprintf(sa, sizeof sa, "%.*s", (int)(a.n < 32 ? a.n : 32), a.s);
+        snprintf(sb, sizeof sb, "%.*s", (int)(b.n < 32 ? b.n : 32), b.s);
+        say(c, ea && eb ? "text differs: '%s' vs '%s'" : "not both numbers: '%s' vs '%s'", sa, sb);
+        return 0;
+    }
+    int eq = math_num_equal(&x, &y, c->rel_tol);
+    /* one side wrote a % sign the other did not: also try it as a plain number */
+    if (!eq && (pa != pb)) {
+        math_num x2 = x, y2 = y;
+        if (pa) math_eval(a.s, a.n, c->flags | MATH_IGNORE_PERCENT, &x2, NULL);
+        if (pb) math_eval(b.s, b.n, c->flags | MATH_IGNORE_PERCENT, &y2, NULL);
+        eq = math_num_equal(&x2, &y2, c->rel_tol);
+    }
+    math_num_format(&x, ta, sizeof ta);
+    math_num_format(&y, tb, sizeof tb);
+    say(c, eq ? "%s == %s" : "%s != %s", ta, tb);
+    return eq;
+}
+
+/* Unordered: every element of a matches a distinct element of b. */
+static int compare_unordered(cmp_ctx *c, const shape *sa, const shape *sb, int level) {
+    unsigned char used[MAX_ELEMENTS] = {0};
+    for (int i = 0; i < sa->n; i++) {
+        int found = 0;
+        for (int j = 0; j < sb->n && !found; j++)
+            if (!used[j] && compare(c, sa->el[i], sb->el[j], level + 1)) used[j] = found = 1;
+        if (!found) {
+            char e[40];
+            snprintf(e, sizeof e, "%.*s", (int)(sa->el[i].n < 32 ? sa->el[i].n : 32), sa->el[i].s);
+            say(c, "no match for element '%s'%s", e, "");
+            return 0;
+        }
+    }
+    say(c, "%s of %s elements match", shape_names[sa->kind], "all");
+    return 1;
+}
+
+static int compare_shapes(cmp_ctx *c, const shape *sa, const shape *sb, int level) {
+    int unordered_a = sa->kind == SHAPE_SET || sa->kind == SHAPE_LIST;
+    int unordered_b = sb->kind == SHAPE_SET || sb->kind == SHAPE_LIST;
+    if (sa->kind != sb->kind && !(unordered_a && unordered_b)) {
+        say(c, "%s vs %s", shape_names[sa->kind], shape_names[sb->kind]);
+        return 0;
+    }
+    if (sa->n != sb->n) {
+        say(c, "%s sizes differ%s", shape_names[sa->kind], "");
+        return 0;
+    }
+    if (sa->kind == SHAPE_TUPLE) {
+        if (sa->open != sb->open || sa->close != sb->close) {
+            say(c, "brackets differ%s%s", "", "");
+            return 0;
+        }
+        for (int i = 0; i < sa->n; i++)
+            if (!compare(c, sa->el[i], sb->el[i], level + 1)) return 0;
+        say(c, "tuple elements match%s%s", "", "");
+        return 1;
+    }
+    return compare_unordered(c, sa, sb, level);
+}
+
+static int compare(cmp_ctx *c, piece a, piece b, int level) {
+    if (--c->budget < 0 || level > MAX_SHAPE_DEPTH) {
+        say(c, "too complex to compare%s%s", "", "");
+        return 0;
+    }
+    if (level > 0) {
+        a = strip_element_lhs(a);
+        b = strip_element_lhs(b);
+    }
+    if (same_text(a, b) && a.n > 0) {
+        say(c, "same text%s%s", "", "");
+        return 1;
+    }
+    shape sa, sb;
+    if (read_shape(a.s, a.n, &sa) || read_shape(b.s, b.n, &sb)) {
+        say(c, "too many elements%s%s", "", "");
+        return 0;
+    }
+    if (sa.kind == SHAPE_SINGLE && sb.kind == SHAPE_SINGLE) return compare_numbers(c, sa.el[0], sb.el[0]);
+    return compare_shapes(c, &sa, &sb, level);
+}
+
+int reward_math_equal_ex(const char *a, const char *b, double rel_tol, int flags, char *why,
+                         size_t why_cap) {
+    char na[2 * REWARD_ANSWER_MAX + 64], nb[2 * REWARD_ANSWER_MAX + 64];
+    cmp_ctx c = {rel_tol, flags, COMPARE_BUDGET, why, why_cap};
+    if (why && why_cap) why[0] = 0;
+    if (!a || !b) {
+        say(&c, "missing answer%s%s", "", "");
+        return 0;
+    }
+    int la = reward_math_normalize(a, strlen(a), na, sizeof na);
+    int lb = reward_math_normalize(b, strlen(b), nb, sizeof nb);
+    if (la < 0 || lb < 0) {
+        say(&c, "answer too long or nested too deep%s%s", "", "");
+        return 0;
+    }
+    if (la == 0 || lb == 0) {
+        say(&c, "empty answer%s%s", "", "");
+        return 0;
+    }
+    piece pa = {na, (size_t)la}, pb = {nb, (size_t)lb};
+    return compare(&c, pa, pb, 0);
+}
+
+int reward_math_equal(const char *a, const char *b, double rel_tol, char *why, size_t why_cap) {
+    return reward_math_equal_ex(a, b, rel_tol, 0, why, why_cap);
+}
+
+static int is_short_word(const char *s, size_t n) {
+    if (n == 0 || n > 32) return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!isalnum((unsigned char)s[i]) && s[i] != '_' && s[i] != '\\') return 0;
+    return 1;
+}
+
+static int element_is_value(piece p, int level) {
+    math_num v;
+    if (p.n == 0) return 0;
+    size_t r = reward_math_strip_lhs(p.s, p.n);
+    if (r) p = trim_piece(p.s + r, p.n - r);
+    if (math_eval(p.s, p.n, 0, &v, NULL) == 0) return 1;
+    if (level >= 2) return 0;
+    shape sh;
+    if (read_shape(p.s, p.n, &sh) || sh.kind == SHAPE_SINGLE) return 0;
+    for (int i = 0; i < sh.n; i++)
+        if (!element_is_value(sh.el[i], level + 1)) return 0;
+    return 1;
+}
+
+int reward_math_is_value(const char *norm, size_t n) {
+    piece p = trim_piece(norm, n);
+    return is_short_word(p.s, p.n) || element_is_value(p, 0);
+}

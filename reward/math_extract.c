@@ -1,0 +1,340 @@
+/*
+ * reward/math_extract.c — find the final answer in a response.
+ *
+ * Rules, tried in the order reward.math_extract gives:
+ *   answer_tag   the last <answer>…</answer> (to the end when unclosed);
+ *                inside it, a \boxed{} or, for prose, the later rules
+ *   boxed        the last \boxed{…} / \fbox{…}, nested braces balanced
+ *   gsm8k        "#### x" (the rest of that line)
+ *   answer_is    "the answer is x", "final answer: x" (to the end of the sentence)
+ *   latex_math   the last $…$, $$…$$, \[…\] or \(…\)
+ *   whole        the response is itself just an answer (\frac{1}{2}, $x=3$,
+ *                7,425,000, \{1,2\}) and is taken whole
+ *   last_number  the last number (-12, 3.5, 7,425,000, 3/4)
+ *
+ * Every rule is one linear scan; nothing allocates.  Only the last match of
+ * a rule is used (the final answer comes last), so a megabyte of repeated
+ * \boxed{\boxed{… costs one forward pass.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <ctype.h>
+#include <string.h>
+#include <strings.h>
+
+#include "reward/math_internal.h"
+#include "reward/reward.h"
+
+typedef struct span {
+    const char *s;
+    size_t n;
+} span;
+
+static span span_trim(const char *s, size_t n) {
+    while (n && isspace((unsigned char)*s)) s++, n--;
+    while (n && isspace((unsigned char)s[n - 1])) n--;
+    span r = {s, n};
+    return r;
+}
+
+/* Last occurrence of needle in text, or NULL. */
+static const char *last_of(const char *text, size_t len, const char *needle) {
+    size_t m = strlen(needle);
+    const char *last = NULL, *p = text, *end = text + len;
+    while (p < end) {
+        const char *hit = memmem(p, (size_t)(end - p), needle, m);
+        if (!hit) break;
+        last = hit;
+        p = hit + 1;
+    }
+    return last;
+}
+
+/* ---------------------------------------------------------------- boxed */
+
+/* The braced group starting at p[0] == '{': its content, or n = 0 and s =
+ * NULL when the braces never balance.  Escaped braces (\{ \}) do not count. */
+static span braced(const char *p, const char *end) {
+    span r = {NULL, 0};
+    int depth = 0;
+    for (const char *q = p; q < end; q++) {
+        if (*q == '\\') {
+            q++;
+            continue;
+        }
+        if (*q == '{') depth++;
+        else if (*q == '}' && --depth == 0) {
+            r.s = p + 1;
+            r.n = (size_t)(q - p - 1);
+            return r;
+        }
+    }
+    return r;
+}
+
+static int rule_boxed(const char *text, size_t len, span *out) {
+    const char *b = last_of(text, len, "\\boxed"), *f = last_of(text, len, "\\fbox");
+    const char *hit = b > f ? b : f, *end = text + len;
+    if (!hit) return -1;
+    const char *p = hit + (hit == b ? 6 : 5);
+    while (p < end && *p == ' ') p++;
+    if (p < end && *p == '{') {
+        span s = braced(p, end);
+        if (!s.s) return -1;
+        *out = span_trim(s.s, s.n);
+        return out->n ? 0 : -1;
+    }
+    /* \boxed 5: one token */
+    const char *q = p;
+    while (q < end && !isspace((unsigned char)*q) && *q != '$') q++;
+    *out = span_trim(p, (size_t)(q - p));
+    return out->n ? 0 : -1;
+}
+
+/* ---------------------------------------------------------------- gsm8k */
+
+static int rule_gsm8k(const char *text, size_t len, span *out) {
+    const char *hit = last_of(text, len, "####"), *end = text + len;
+    if (!hit) return -1;
+    const char *p = hit;
+    while (p < end && (*p == '#' || *p == ' ' || *p == '\t')) p++;
+    const char *q = p;
+    while (q < end && *q != '\n') q++;
+    *out = span_trim(p, (size_t)(q - p));
+    return out->n ? 0 : -1;
+}
+
+/* ------------------------------------------------------------ answer_is */
+
+/* Case-insensitive last "answer" followed by " is", ":" or " is:". */
+static int rule_answer_is(const char *text, size_t len, span *out) {
+    const char *end = text + len, *best = NULL;
+    for (const char *p = text; p + 6 <= end; p++) {
+        if ((*p | 0x20) != 'a' || strncasecmp(p, "answer", 6)) continue;
+        const char *q = p + 6;
+        while (q < end && *q == ' ') q++;
+        if (end - q >= 2 && !strncasecmp(q, "is", 2) && (q + 2 == end || !isalpha((unsigned char)q[2]))) {
+            q += 2;
+            while (q < end && *q == ' ') q++;
+            if (q < end && *q == ':') q++;
+            best = q;
+        } else if (q < end && *q == ':') {
+            best = q + 1;
+        }
+    }
+    if (!best) return -1;
+    /* to the end of the sentence: a newline, or a '.' not inside a number */
+    const char *q = best;
+    int depth = 0;
+    for (; q < end && *q != '\n'; q++) {
+        if (*q == '{') depth++;
+        else if (*q == '}') depth--;
+        else if (*q == '.' && depth <= 0 && (q + 1 == end || !isdigit((unsigned char)q[1]))) break;
+    }
+    *out = span_trim(best, (size_t)(q - best));
+    return out->n ? 0 : -1;
+}
+
+/* ----------------------------------------------------------- latex_math */
+
+/* The last $…$ / $$…$$ pair (an escaped \$ is currency, not a delimiter). */
+static int last_dollar_math(const char *text, size_t len, span *out) {
+    const char *open = NULL, *end = text + len;
+    int found = 0;
+    for (const char *p = text; p < end; p++) {
+        if (*p == '\\') {
+            p++;
+            continue;
+        }
+        if (*p != '$') continue;
+        int dbl = p + 1 < end && p[1] == '$';
+        if (!open) {
+            open = p + (dbl ? 2 : 1);
+        } else {
+            *out = span_trim(open, (size_t)(p - open));
+            found = out->n > 0;
+            open = NULL;
+        }
+        if (dbl) p++;
+    }
+    return found ? 0 : -1;
+}
+
+/* The last \[…\] or \(…\). */
+static int last_bracket_math(const char *text, size_t len, const char *o, const char *c, span *out) {
+    const char *close = last_of(text, len, c);
+    if (!close) return -1;
+    const char *open = last_of(text, (size_t)(close - text), o);
+    if (!open) return -1;
+    *out = span_trim(open + 2, (size_t)(close - open - 2));
+    return out->n ? 0 : -1;
+}
+
+static int rule_latex_math(const char *text, size_t len, span *out) {
+    span cand[3];
+    int ok[3] = {last_dollar_math(text, len, &cand[0]) == 0,
+                 last_bracket_math(text, len, "\\[", "\\]", &cand[1]) == 0,
+                 last_bracket_math(text, len, "\\(", "\\)", &cand[2]) == 0};
+    int best = -1;
+    for (int i = 0; i < 3; i++)
+        if (ok[i] && (best < 0 || cand[i].s > cand[best].s)) best = i;
+    if (best < 0) return -1;
+    *out = cand[best];
+    return 0;
+}
+
+/* ---------------------------------------------------------------- whole */
+
+static int rule_whole(const char *text, size_t len, span *out) {
+    span t = span_trim(text, len);
+    char norm[2 * 256 + 64];
+    if (t.n == 0 || t.n > 256) return -1;
+    int n = reward_math_normalize(t.s, t.n, norm, sizeof norm);
+    if (n <= 0 || !reward_math_is_value(norm, (size_t)n)) return -1;
+    *out = t;
+    return 0;
+}
+
+/* ---------------------------------------------------------- last_number */
+
+/* Length of a number at p (-12, 3.5, 7,425,000, 3/4), 0 if none. */
+static size_t number_at(const char *p, const char *end) {
+    const char *q = p;
+    if (q < end && *q == '-') q++;
+    if (q >= end || !isdigit((unsigned char)*q)) return 0;
+    const char *digits = q;
+    while (q < end && isdigit((unsigned char)*q)) q++;
+    if (q - digits <= 3) /* thousands groups */
+        while (end - q >= 4 && q[0] == ',' && isdigit((unsigned char)q[1]) && isdigit((unsigned char)q[2]) &&
+               isdigit((unsigned char)q[3]) && (end - q == 4 || !isdigit((unsigned char)q[4])))
+            q += 4;
+    if (end - q >= 2 && (*q == '.' || *q == '/') && isdigit((unsigned char)q[1])) {
+        q++;
+        while (q < end && isdigit((unsigned char)*q)) q++;
+    }
+    return (size_t)(q - p);
+}
+
+static int rule_last_number(const char *text, size_t len, span *out) {
+    const char *end = text + len, *best = NULL;
+    size_t best_n = 0;
+    for (const char *p = text; p < end;) {
+        int boundary = p == text || !(isalnum((unsigned char)p[-1]) || p[-1] == '.');
+        size_t n = 0;
+        if (*p == '-' && p > text && isdigit((unsigned char)p[-1])) n = 0; /* 3-5: the minus is an operator */
+        else if (boundary || *p == '-') n = number_at(p, end);
+        if (n) {
+            best = p;
+            best_n = n;
+            p += n;
+        } else {
+            p++;
+        }
+    }
+    if (!best) return -1;
+    out->s = best;
+    out->n = best_n;
+    return 0;
+}
+
+/* ----------------------------------------------------------- answer_tag */
+
+typedef int (*rule_fn)(const char *text, size_t len, span *out);
+
+typedef struct rule {
+    const char *name;
+    rule_fn fn;
+} rule;
+
+static int rule_answer_tag(const char *text, size_t len, span *out);
+
+static const rule rules[] = {
+    {"answer_tag", rule_answer_tag}, {"boxed", rule_boxed},   {"gsm8k", rule_gsm8k},
+    {"answer_is", rule_answer_is},   {"latex_math", rule_latex_math}, {"whole", rule_whole},
+    {"last_number", rule_last_number},
+};
+#define N_RULES (int)(sizeof rules / sizeof rules[0])
+
+static int rule_answer_tag(const char *text, size_t len, span *out) {
+    const char *open = last_of(text, len, "<answer>"), *end = text + len;
+    if (!open) return -1;
+    const char *p = open + 8, *close = memmem(p, (size_t)(end - p), "</answer>", 9);
+    span content = span_trim(p, (size_t)((close ? close : end) - p));
+    if (!content.n) return -1;
+    /* A clean answer is taken as is; a box or prose inside the tag is read
+     * with the later rules (never answer_tag again: no recursion). */
+    span inner;
+    if (rule_boxed(content.s, content.n, &inner) == 0) {
+        *out = inner;
+        return 0;
+    }
+    if (rule_whole(content.s, content.n, &inner) == 0) {
+        *out = content;
+        return 0;
+    }
+    for (int i = 1; i < N_RULES; i++)
+        if (rules[i].fn(content.s, content.n, &inner) == 0) {
+            *out = inner;
+            return 0;
+        }
+    *out = content;
+    return 0;
+}
+
+static const rule *find_rule(const char *name, size_t n) {
+    for (int i = 0; i < N_RULES; i++)
+        if (strlen(rules[i].name) == n && !memcmp(rules[i].name, name, n)) return &rules[i];
+    return NULL;
+}
+
+/* Calls visit(rule or NULL, name, n, ctx) for each comma-separated item. */
+static const char *next_item(const char *p, const char **name, size_t *n) {
+    while (*p == ',' || isspace((unsigned char)*p)) p++;
+    if (!*p) return NULL;
+    const char *q = p;
+    while (*q && *q != ',') q++;
+    const char *e = q;
+    while (e > p && isspace((unsigned char)e[-1])) e--;
+    *name = p;
+    *n = (size_t)(e - p);
+    return q;
+}
+
+int reward_math_check_rules(const char *rule_order, core_error *err) {
+    const char *name, *p = rule_order;
+    size_t n;
+    int count = 0;
+    while ((p = next_item(p, &name, &n))) {
+        if (!find_rule(name, n))
+            return core_fail(err, CORE_EINPUT,
+                             "reward.math_extract: unknown rule '%.*s' (known: answer_tag, boxed, gsm8k, "
+                             "answer_is, latex_math, whole, last_number)",
+                             (int)(n > 64 ? 64 : n), name);
+        count++;
+    }
+    if (!count) return core_fail(err, CORE_EINPUT, "reward.math_extract: no extraction rule given");
+    return 0;
+}
+
+int reward_math_extract(const char *text, size_t len, const char *rule_order, char *out, size_t cap,
+                        const char **rule_fired) {
+    const char *name, *p = rule_order ? rule_order : "";
+    size_t n;
+    if (cap) out[0] = 0;
+    if (rule_fired) *rule_fired = "none";
+    if (!text) return -1;
+    while ((p = next_item(p, &name, &n))) {
+        const rule *r = find_rule(name, n);
+        span s;
+        if (!r || r->fn(text, len, &s)) continue;
+        size_t k = s.n < cap ? s.n : (cap ? cap - 1 : 0);
+        if (cap) {
+            memcpy(out, s.s, k);
+            out[k] = 0;
+        }
+        if (rule_fired) *rule_fired = r->name;
+        return (int)k;
+    }
+    return -1;
+}

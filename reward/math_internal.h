@@ -1,0 +1,52 @@
+/*
+ * reward/ math internals shared by math_*.c (not part of the public API).
+ *
+ * A math_num is an exact rational (two __int128, reduced, den > 0) when the
+ * value is rational and fits, and always carries a double approximation.
+ * Any overflow turns the value inexact (compared with a relative tolerance);
+ * a non-finite approximation that is not an explicit \infty makes the value
+ * unusable, so two huge numbers are never "equal" by both being inf.
+ */
+#ifndef GRPO_REWARD_MATH_INTERNAL_H
+#define GRPO_REWARD_MATH_INTERNAL_H
+
+#include <stddef.h>
+
+typedef struct math_num {
+    int exact;          /* num/den hold the value exactly */
+    __int128 num, den;  /* reduced, den > 0 (valid when exact) */
+    double approx;      /* the value as a double (±inf only for \infty) */
+} math_num;
+
+/* Evaluator flags. */
+enum {
+    MATH_LITERAL_ONLY = 1,  /* no binary + - * between operands (a/b, 2\sqrt{3}, 1.5\times10^{3} still fine) */
+    MATH_IGNORE_PERCENT = 2 /* read "50%" as 50 (the answer that forgot or added the % sign) */
+};
+
+/* Evaluate a normalised expression.  Returns 0 and fills *out, or -1 when
+ * the text is not a number we can evaluate (variables, bad syntax, division
+ * by zero, nesting deeper than REWARD_MAX_DEPTH).  *had_percent (may be NULL)
+ * is set when a % sign was applied. */
+int math_eval(const char *s, size_t len, int flags, math_num *out, int *had_percent);
+
+/* Equal within rel_tol (exactly when both are exact rationals). */
+int math_num_equal(const math_num *a, const math_num *b, double rel_tol);
+
+/* Where the value starts in "x = 3" / "\theta \in [0,1]" (a lone top-level
+ * '=', \in or \approx after a short identifier, no top-level comma);
+ * 0 when there is nothing to strip. */
+size_t reward_math_strip_lhs(const char *s, size_t n);
+
+/* reward_math_equal with evaluator flags (MATH_LITERAL_ONLY). */
+int reward_math_equal_ex(const char *a, const char *b, double rel_tol, int flags, char *why,
+                         size_t why_cap);
+
+/* Does a normalised answer look like a value (a number, an expression we can
+ * evaluate, a tuple/set of them, or one short word)?  Used by the "whole" rule. */
+int reward_math_is_value(const char *norm, size_t n);
+
+/* Short text of a value for details ("3/4", "1.41421"). */
+void math_num_format(const math_num *v, char *out, size_t cap);
+
+#endif

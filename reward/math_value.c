@@ -1,0 +1,502 @@
+/*
+ * reward/math_value.c — exact rationals and a small expression evaluator.
+ *
+ * Answers are compared as numbers whenever they are numbers: 1/2, 0.5,
+ * \frac{1}{2}, 50% and 5\times10^{-1} are the same rational, found without
+ * any float rounding.  Values that are not rational (\sqrt{2}, \pi, e,
+ * 2^{1/2}) or that overflow 128 bits fall back to doubles compared with a
+ * relative tolerance.
+ *
+ * Grammar (recursive descent over normalised text, spaces skipped):
+ *   expr    := term (('+' | '-') term)*
+ *   term    := unary (('*' | '/' | implicit) unary)*
+ *   unary   := ('+' | '-') unary | power
+ *   power   := postfix ('^' unary)?                  (right associative)
+ *   postfix := primary '%'?
+ *   primary := number | mixed | '(' expr ')' | '{' expr '}' | '[' expr ']'
+ *            | \frac A B | \sqrt[n]? A | \pi | e | \infty
+ * where A, B are a braced group or one character (\frac12).  A mixed number
+ * is an integer followed by \frac{p}{q} or " p/q" (1\frac{1}{2} = 3/2).
+ *
+ * Bounds: recursion depth ≤ REWARD_MAX_DEPTH, integer powers ≤ 4096 by
+ * squaring, number literals ≤ 400 characters.  No allocation.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <ctype.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "reward/math_internal.h"
+#include "reward/reward.h"
+
+typedef __int128 i128;
+typedef unsigned __int128 u128;
+#define I128_MIN (-(i128)(((u128)1 << 127) - 1) - 1)
+
+/* ------------------------------------------------------------ rationals */
+
+static u128 u128_abs(i128 x) { return x < 0 ? (u128)0 - (u128)x : (u128)x; }
+
+static u128 u128_gcd(u128 a, u128 b) {
+    while (b) {
+        u128 t = a % b;
+        a = b;
+        b = t;
+    }
+    return a;
+}
+
+static double i128_to_double(i128 x) { return (double)x; }
+
+static math_num num_inexact(double v) {
+    math_num r = {0, 0, 1, v};
+    return r;
+}
+
+/* num/den reduced with den > 0; den == 0 never reaches here. */
+static math_num num_make(i128 num, i128 den) {
+    if (den < 0) {
+        if (num == I128_MIN || den == I128_MIN)
+            return num_inexact((double)num / (double)den);
+        num = -num;
+        den = -den;
+    }
+    u128 g = u128_gcd(u128_abs(num), (u128)den);
+    if (g > 1) {
+        num /= (i128)g;
+        den /= (i128)g;
+    }
+    math_num r = {1, num, den, i128_to_double(num) / i128_to_double(den)};
+    return r;
+}
+
+static math_num num_int(long long v) { return num_make(v, 1); }
+
+static math_num num_add(math_num a, math_num b, int negate_b) {
+    if (negate_b) {
+        b.approx = -b.approx;
+        if (b.exact && b.num != I128_MIN) b.num = -b.num;
+        else b.exact = 0;
+    }
+    if (a.exact && b.exact) {
+        u128 g = u128_gcd((u128)a.den, (u128)b.den);
+        i128 bd = b.den / (i128)g, ad = a.den / (i128)g, x, y, n, d;
+        if (!__builtin_mul_overflow(a.num, bd, &x) && !__builtin_mul_overflow(b.num, ad, &y) &&
+            !__builtin_add_overflow(x, y, &n) && !__builtin_mul_overflow(a.den, bd, &d))
+            return num_make(n, d);
+    }
+    return num_inexact(a.approx + b.approx);
+}
+
+static math_num num_mul(math_num a, math_num b) {
+    if (a.exact && b.exact) {
+        /* cross-reduce first so products stay small */
+        u128 g1 = u128_gcd(u128_abs(a.num), (u128)b.den), g2 = u128_gcd(u128_abs(b.num), (u128)a.den);
+        if (g1 == 0) g1 = 1;
+        if (g2 == 0) g2 = 1;
+        i128 n, d;
+        if (!__builtin_mul_overflow(a.num / (i128)g1, b.num / (i128)g2, &n) &&
+            !__builtin_mul_overflow(a.den / (i128)g2, b.den / (i128)g1, &d))
+            return num_make(n, d);
+    }
+    return num_inexact(a.approx * b.approx);
+}
+
+/* Returns -1 on division by zero. */
+static int num_div(math_num a, math_num b, math_num *out) {
+    if (b.exact ? b.num == 0 : b.approx == 0) return -1;
+    if (b.exact) {
+        math_num inv = num_make(b.den, b.num);
+        *out = num_mul(a, inv);
+        return 0;
+    }
+    *out = num_inexact(a.approx / b.approx);
+    return 0;
+}
+
+/* Exact integer power by squaring; inexact when it overflows. */
+static int num_pow_int(math_num base, long long e, math_num *out) {
+    int neg = e < 0;
+    unsigned long long k = neg ? (unsigned long long)(-e) : (unsigned long long)e;
+    math_num acc = num_int(1), sq = base;
+    while (k) {
+        if (k & 1) acc = num_mul(acc, sq);
+        k >>= 1;
+        if (k) sq = num_mul(sq, sq);
+        if (!acc.exact) break;
+    }
+    if (!acc.exact) acc = num_inexact(pow(base.approx, (double)e));
+    else if (neg) return num_div(num_int(1), acc, out);
+    *out = acc;
+    return 0;
+}
+
+static int num_pow(math_num a, math_num b, math_num *out) {
+    if (b.exact && b.den == 1 && b.num >= -4096 && b.num <= 4096) {
+        if (a.exact && a.num == 0 && b.num < 0) return -1;
+        return num_pow_int(a, (long long)b.num, out);
+    }
+    if (a.approx < 0) return -1; /* a real root of a negative base: not handled */
+    *out = num_inexact(pow(a.approx, b.approx));
+    return 0;
+}
+
+/* floor(sqrt(x)) for x ≥ 0, exact. */
+static u128 u128_isqrt(u128 x) {
+    u128 r = (u128)sqrtl((long double)x);
+    while (r > 0 && r * r > x) r--;
+    while ((r + 1) * (r + 1) <= x && (r + 1) * (r + 1) > r * r) r++;
+    return r;
+}
+
+/* n-th root; exact when numerator and denominator are perfect powers. */
+static int num_root(math_num a, int n, math_num *out) {
+    if (n < 1) return -1;
+    if (a.approx < 0 && n % 2 == 0) return -1;
+    if (a.exact && n == 2 && a.num >= 0 && a.num < ((i128)1 << 120) && a.den < ((i128)1 << 120)) {
+        u128 rn = u128_isqrt((u128)a.num), rd = u128_isqrt((u128)a.den);
+        if (rn * rn == (u128)a.num && rd * rd == (u128)a.den) {
+            *out = num_make((i128)rn, (i128)rd);
+            return 0;
+        }
+    }
+    double v = a.approx < 0 ? -pow(-a.approx, 1.0 / n) : pow(a.approx, 1.0 / n);
+    if (a.exact && n > 2 && fabs(v) < 1e12) { /* perfect cube etc. of an integer ratio */
+        math_num cand = num_make((i128)llround(v), 1), back;
+        if (a.den == 1 && num_pow_int(cand, n, &back) == 0 && back.exact && back.num == a.num) {
+            *out = cand;
+            return 0;
+        }
+    }
+    *out = num_inexact(v);
+    return 0;
+}
+
+int math_num_equal(const math_num *a, const math_num *b, double rel_tol) {
+    if (a->exact && b->exact) return a->num == b->num && a->den == b->den;
+    double x = a->approx, y = b->approx;
+    if (isnan(x) || isnan(y)) return 0;
+    if (x == y) return 1; /* also ±inf from an explicit \infty */
+    if (!isfinite(x) || !isfinite(y)) return 0;
+    double scale = fmax(fabs(x), fabs(y));
+    return fabs(x - y) <= rel_tol * scale;
+}
+
+static void u128_to_text(u128 x, char *buf, size_t cap) {
+    char tmp[48];
+    int n = 0;
+    do {
+        tmp[n++] = (char)('0' + (int)(x % 10));
+        x /= 10;
+    } while (x && n < 47);
+    size_t i = 0;
+    while (n > 0 && i + 1 < cap) buf[i++] = tmp[--n];
+    buf[i] = 0;
+}
+
+void math_num_format(const math_num *v, char *out, size_t cap) {
+    if (!cap) return;
+    if (!v->exact) {
+        snprintf(out, cap, "%.10g", v->approx);
+        return;
+    }
+    char n[48], d[48];
+    u128_to_text(u128_abs(v->num), n, sizeof n);
+    u128_to_text((u128)v->den, d, sizeof d);
+    if (v->den == 1) snprintf(out, cap, "%s%s", v->num < 0 ? "-" : "", n);
+    else snprintf(out, cap, "%s%s/%s", v->num < 0 ? "-" : "", n, d);
+}
+
+/* ------------------------------------------------------------ the parser */
+
+typedef struct parser {
+    const char *p, *end;
+    int depth;
+    int flags;
+    int had_percent;
+} parser;
+
+static int parse_expr(parser *ps, math_num *out);
+static int parse_unary(parser *ps, math_num *out);
+static int parse_group(parser *ps, char close, math_num *out);
+static int parse_command(parser *ps, math_num *out);
+
+static void skip_spaces(parser *ps) {
+    while (ps->p < ps->end && *ps->p == ' ') ps->p++;
+}
+
+static int peek(parser *ps) {
+    skip_spaces(ps);
+    return ps->p < ps->end ? (unsigned char)*ps->p : 0;
+}
+
+/* Does the text at p start with the command cmd (e.g. "\\frac") not followed by a letter? */
+static int at_command(parser *ps, const char *cmd) {
+    size_t n = strlen(cmd);
+    if ((size_t)(ps->end - ps->p) < n || memcmp(ps->p, cmd, n)) return 0;
+    return ps->p + n >= ps->end || !isalpha((unsigned char)ps->p[n]);
+}
+
+static int is_digit_at(parser *ps, const char *q) { return q < ps->end && isdigit((unsigned char)*q); }
+
+/* A number literal: digits, optional fraction, optional e-exponent. */
+static int parse_number(parser *ps, math_num *out, int *is_integer) {
+    const char *start = ps->p, *q = ps->p;
+    i128 mant = 0;
+    int overflow = 0, decimals = 0, seen_dot = 0, digits = 0;
+    for (; q < ps->end; q++) {
+        if (isdigit((unsigned char)*q)) {
+            digits++;
+            if (!overflow && (__builtin_mul_overflow(mant, 10, &mant) ||
+                              __builtin_add_overflow(mant, *q - '0', &mant)))
+                overflow = 1;
+            if (seen_dot) decimals++;
+        } else if (*q == '.' && !seen_dot && is_digit_at(ps, q + 1)) {
+            seen_dot = 1;
+        } else break;
+    }
+    if (!digits) return -1;
+    long exp10 = 0;
+    if (q < ps->end && (*q == 'e' || *q == 'E')) {
+        const char *r = q + 1;
+        int sign = 1;
+        if (r < ps->end && (*r == '+' || *r == '-')) sign = *r++ == '-' ? -1 : 1;
+        if (is_digit_at(ps, r)) {
+            while (is_digit_at(ps, r)) {
+                if (exp10 < 100000) exp10 = exp10 * 10 + (*r - '0');
+                r++;
+            }
+            exp10 *= sign;
+            q = r;
+        }
+    }
+    if (q - start > 400) return -1;
+    *is_integer = !seen_dot && exp10 == 0;
+    ps->p = q;
+    long scale = exp10 - decimals;
+    if (!overflow && scale >= -38 && scale <= 38) {
+        math_num m = num_make(mant, 1), p10;
+        if (num_pow_int(num_int(10), scale, &p10) == 0) {
+            *out = num_mul(m, p10);
+            if (out->exact) return 0;
+        }
+    }
+    char buf[401];
+    memcpy(buf, start, (size_t)(q - start));
+    buf[q - start] = 0;
+    double v = strtod(buf, NULL);
+    if (!isfinite(v)) return -1;
+    *out = num_inexact(v);
+    return 0;
+}
+
+/* A braced group {expr}, or a single digit/character argument (\frac12). */
+static int parse_arg(parser *ps, math_num *out) {
+    int c = peek(ps);
+    if (c == '{') return parse_group(ps, '}', out);
+    if (c == '(') return parse_group(ps, ')', out); /* sqrt(2) written in plain text */
+    if (isdigit(c)) {
+        *out = num_int(c - '0');
+        ps->p++;
+        return 0;
+    }
+    if (c == '\\') return parse_command(ps, out); /* \frac\pi2 */
+    return -1;
+}
+
+/* After an integer literal: " p/q" or "\frac{p}{q}" makes a mixed number. */
+static int try_mixed(parser *ps, math_num whole, math_num *out) {
+    const char *save = ps->p;
+    math_num p, q, frac;
+    if (ps->p + 1 < ps->end && *ps->p == ' ' && isdigit((unsigned char)ps->p[1])) {
+        ps->p++;
+        int isint;
+        if (parse_number(ps, &p, &isint) == 0 && isint && ps->p < ps->end && *ps->p == '/') {
+            ps->p++;
+            if (is_digit_at(ps, ps->p) && parse_number(ps, &q, &isint) == 0 && isint &&
+                (ps->p >= ps->end || !isdigit((unsigned char)*ps->p)) && num_div(p, q, &frac) == 0)
+                goto combine;
+        }
+    } else {
+        skip_spaces(ps);
+        if (at_command(ps, "\\frac")) {
+            ps->p += 5;
+            if (parse_arg(ps, &p) == 0 && parse_arg(ps, &q) == 0 && p.exact && q.exact &&
+                p.den == 1 && q.den == 1 && num_div(p, q, &frac) == 0)
+                goto combine;
+        }
+    }
+    ps->p = save;
+    return -1;
+combine:
+    *out = num_add(whole, frac, 0); /* the literal is unsigned; a sign applies to the sum */
+    return 0;
+}
+
+static int parse_group(parser *ps, char close, math_num *out) {
+    ps->p++; /* the opening bracket */
+    if (parse_expr(ps, out)) return -1;
+    if (peek(ps) != close) return -1;
+    ps->p++;
+    return 0;
+}
+
+static int parse_command(parser *ps, math_num *out) {
+    if (at_command(ps, "\\frac")) {
+        math_num a, b;
+        ps->p += 5;
+        if (parse_arg(ps, &a) || parse_arg(ps, &b)) return -1;
+        return num_div(a, b, out);
+    }
+    if (at_command(ps, "\\sqrt")) {
+        int n = 2;
+        ps->p += 5;
+        if (peek(ps) == '[') {
+            math_num idx;
+            if (parse_group(ps, ']', &idx) || !idx.exact || idx.den != 1 || idx.num < 1 || idx.num > 64)
+                return -1;
+            n = (int)idx.num;
+        }
+        math_num a;
+        if (parse_arg(ps, &a)) return -1;
+        return num_root(a, n, out);
+    }
+    if (at_command(ps, "\\pi")) {
+        ps->p += 3;
+        *out = num_inexact(M_PI);
+        return 0;
+    }
+    if (at_command(ps, "\\infty")) {
+        ps->p += 6;
+        *out = num_inexact(INFINITY);
+        return 0;
+    }
+    return -1; /* variables, functions we do not evaluate */
+}
+
+static int parse_primary(parser *ps, math_num *out) {
+    int c = peek(ps);
+    if (isdigit(c) || (c == '.' && is_digit_at(ps, ps->p + 1))) {
+        int isint;
+        if (parse_number(ps, out, &isint)) return -1;
+        if (isint) try_mixed(ps, *out, out);
+        return 0;
+    }
+    if (c == '(') return parse_group(ps, ')', out);
+    if (c == '{') return parse_group(ps, '}', out);
+    if (c == '[') return parse_group(ps, ']', out);
+    if (c == '\\') return parse_command(ps, out);
+    if (c == 'e' && (ps->p + 1 >= ps->end || !isalpha((unsigned char)ps->p[1]))) {
+        ps->p++;
+        *out = num_inexact(M_E);
+        return 0;
+    }
+    return -1;
+}
+
+static int parse_postfix(parser *ps, math_num *out) {
+    if (parse_primary(ps, out)) return -1;
+    if (peek(ps) == '%') {
+        ps->p++;
+        ps->had_percent = 1;
+        if (ps->flags & MATH_IGNORE_PERCENT) return 0;
+        return num_div(*out, num_int(100), out);
+    }
+    return 0;
+}
+
+static int parse_power(parser *ps, math_num *out) {
+    if (parse_postfix(ps, out)) return -1;
+    if (peek(ps) == '^') {
+        ps->p++;
+        math_num e;
+        if (parse_unary(ps, &e)) return -1;
+        return num_pow(*out, e, out);
+    }
+    return 0;
+}
+
+static int parse_unary(parser *ps, math_num *out) {
+    if (++ps->depth > REWARD_MAX_DEPTH) return -1;
+    int c = peek(ps), rc;
+    if (c == '+' || c == '-') {
+        ps->p++;
+        rc = parse_unary(ps, out);
+        if (!rc && c == '-') *out = num_add(num_int(0), *out, 1);
+    } else {
+        rc = parse_power(ps, out);
+    }
+    ps->depth--;
+    return rc;
+}
+
+/* Can an implicit product start here (2\sqrt{3}, 2\pi, 3(4), (1)(2))? */
+static int starts_implicit_factor(parser *ps) {
+    int c = peek(ps);
+    if (c == '(' || c == '{') return 1;
+    if (c == '\\') return at_command(ps, "\\sqrt") || at_command(ps, "\\pi") || at_command(ps, "\\frac");
+    return 0;
+}
+
+/* In literal mode only "× 10^k" may follow a '*' (scientific notation). */
+static int literal_times_ok(parser *ps) {
+    skip_spaces(ps);
+    return ps->end - ps->p >= 3 && !memcmp(ps->p, "10^", 3);
+}
+
+static int parse_term(parser *ps, math_num *out) {
+    if (parse_unary(ps, out)) return -1;
+    for (;;) {
+        int c = peek(ps);
+        math_num rhs;
+        if (c == '*' || c == '/') {
+            ps->p++;
+            if (c == '*' && (ps->flags & MATH_LITERAL_ONLY) && !literal_times_ok(ps)) return -1;
+            if (parse_unary(ps, &rhs)) return -1;
+            if (c == '*') *out = num_mul(*out, rhs);
+            else if (num_div(*out, rhs, out)) return -1;
+        } else if (starts_implicit_factor(ps)) {
+            if (parse_power(ps, &rhs)) return -1;
+            *out = num_mul(*out, rhs);
+        } else {
+            return 0;
+        }
+    }
+}
+
+static int parse_expr(parser *ps, math_num *out) {
+    if (++ps->depth > REWARD_MAX_DEPTH) return -1;
+    int rc = parse_term(ps, out);
+    while (!rc) {
+        int c = peek(ps);
+        if (c != '+' && c != '-') break;
+        if (ps->flags & MATH_LITERAL_ONLY) {
+            rc = -1;
+            break;
+        }
+        ps->p++;
+        math_num rhs;
+        rc = parse_term(ps, &rhs);
+        if (!rc) *out = num_add(*out, rhs, c == '-');
+    }
+    ps->depth--;
+    return rc;
+}
+
+int math_eval(const char *s, size_t len, int flags, math_num *out, int *had_percent) {
+    parser ps = {s, s + len, 0, flags, 0};
+    math_num v;
+    if (parse_expr(&ps, &v) || peek(&ps) != 0) return -1;
+    if (isnan(v.approx)) return -1;
+    if (!v.exact && !isfinite(v.approx)) {
+        /* only an explicit \infty may be infinite */
+        if (!memmem(s, len, "\\infty", 6)) return -1;
+    }
+    if (had_percent) *had_percent = ps.had_percent;
+    *out = v;
+    return 0;
+}

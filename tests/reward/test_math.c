@@ -1,0 +1,397 @@
+/*
+ * tests/reward/test_math.c — table-driven tests of extraction, normalisation
+ * and equivalence (reward/math_*.c).  Every table row is one case; a failing
+ * row is reported with its index and text.
+ */
+#include <criterion/criterion.h>
+#include <string.h>
+
+#include "reward/math_internal.h"
+#include "reward/reward.h"
+
+#define DEFAULT_RULES "answer_tag,boxed,gsm8k,answer_is,latex_math,whole,last_number"
+#define N(a) (sizeof(a) / sizeof((a)[0]))
+
+/* ----------------------------------------------------------- extraction */
+
+typedef struct extract_case {
+    const char *text;
+    const char *rules;    /* NULL: the default order */
+    const char *answer;   /* NULL: no rule fires */
+    const char *rule;     /* the rule expected to fire */
+} extract_case;
+
+static const extract_case extract_cases[] = {
+    /* the demo */
+    {"<think>23+45=68 68+12=80</think><answer>80</answer>", 0, "80", "answer_tag"},
+    {"<think>23+45=68</think>\n<answer> 68 </answer>\n", 0, "68", "answer_tag"},
+    {"<think>a</think><answer>1</answer><answer>2</answer>", 0, "2", "answer_tag"},
+    {"<think>x</think><answer>42", 0, "42", "answer_tag"},
+    {"<answer>\\boxed{7}</answer>", 0, "7", "answer_tag"},
+    {"<answer>The sum is 80.</answer>", 0, "80", "answer_tag"},
+    {"<answer>So the answer is $\\frac{1}{2}$.</answer>", 0, "$\\frac{1}{2}$", "answer_tag"},
+    {"<answer>\\frac{3}{4}</answer>", 0, "\\frac{3}{4}", "answer_tag"},
+    {"<answer>(1, 2)</answer>", 0, "(1, 2)", "answer_tag"},
+    {"<answer>x = 5</answer>", 0, "x = 5", "answer_tag"},
+    {"<answer></answer> 17", 0, "17", "last_number"},
+    {"</answer>80<answer>", 0, "80", "last_number"},
+    {"<think>80</think>", 0, "80", "last_number"},
+    {"<answer>blue</answer>", 0, "blue", "answer_tag"},
+    {"<ANSWER>5</ANSWER> and 6", 0, "6", "last_number"},
+    /* boxed */
+    {"so \\boxed{5}", 0, "5", "boxed"},
+    {"\\boxed{1} then \\boxed{2}", 0, "2", "boxed"},
+    {"\\boxed{\\frac{1}{2}}", 0, "\\frac{1}{2}", "boxed"},
+    {"\\boxed{\\frac{\\sqrt{3}}{2}} done", 0, "\\frac{\\sqrt{3}}{2}", "boxed"},
+    {"\\boxed{{{{x}}}}", 0, "{{{x}}}", "boxed"},
+    {"\\boxed{\\boxed{9}}", 0, "9", "boxed"},
+    {"\\fbox{12}", 0, "12", "boxed"},
+    {"\\boxed 5 is it", 0, "5", "boxed"},
+    {"\\boxed{\\{1,2\\}}", 0, "\\{1,2\\}", "boxed"},
+    {"\\boxed{unclosed 7", 0, "7", "last_number"},
+    {"\\boxed{} 3", 0, "\\boxed{} 3", "whole"},
+    {"\\boxed{3} and \\fbox{4}", 0, "4", "boxed"},
+    {"$\\boxed{x=2}$", 0, "x=2", "boxed"},
+    /* gsm8k */
+    {"Natalia sold 48 clips.\n#### 72", 0, "72", "gsm8k"},
+    {"#### 1,000\nmore text 5", 0, "1,000", "gsm8k"},
+    {"####", 0, NULL, "none"},
+    {"#### 3 #### 4", 0, "4", "gsm8k"},
+    /* answer is */
+    {"So the answer is 42.", 0, "42", "answer_is"},
+    {"The final answer is 3.5", 0, "3.5", "answer_is"},
+    {"Answer: 17", 0, "17", "answer_is"},
+    {"the answer is: 8\nextra 9", 0, "8", "answer_is"},
+    {"The answer is $\\frac{1}{3}$. Done 5", 0, "$\\frac{1}{3}$", "answer_is"},
+    {"answer is 1. Wait, the answer is 2.", 0, "2", "answer_is"},
+    {"The Answer Is x = 4.", 0, "x = 4", "answer_is"},
+    {"answers is 3 and 4", 0, "4", "last_number"},
+    /* latex math */
+    {"we get $x = 3$", 0, "x = 3", "latex_math"},
+    {"first $1$ then $2$", 0, "2", "latex_math"},
+    {"result: \\[\\frac{5}{6}\\]", 0, "\\frac{5}{6}", "latex_math"},
+    {"so \\(7\\) holds", 0, "7", "latex_math"},
+    {"$$10$$", 0, "10", "latex_math"},
+    {"costs \\$5 and $y$", 0, "y", "latex_math"},
+    {"$ $ 4", 0, "$ $ 4", "whole"},
+    /* whole */
+    {"\\frac{1}{2}", 0, "\\frac{1}{2}", "whole"},
+    {"7,425,000", 0, "7,425,000", "whole"},
+    {"  -3  ", 0, "-3", "whole"},
+    {"\\{1,2\\}", 0, "\\{1,2\\}", "whole"},
+    {"Monday", 0, "Monday", "whole"},
+    {"(1, 2)", 0, "(1, 2)", "whole"},
+    {"x=3", 0, "x=3", "whole"},
+    {"2\\sqrt{3}", 0, "2\\sqrt{3}", "whole"},
+    /* last number */
+    {"there are 3 apples and 5 pears", 0, "5", "last_number"},
+    {"it is -12 degrees", 0, "-12", "last_number"},
+    {"about 3.14 or so", 0, "3.14", "last_number"},
+    {"total 1,234,567 people", 0, "1,234,567", "last_number"},
+    {"half is 1/2 of it", 0, "1/2", "last_number"},
+    {"end with 80.", 0, "80", "last_number"},
+    {"3-5 pages", 0, "5", "last_number"},
+    {"abc123 x", 0, NULL, "none"},
+    {"no numbers here at all, sorry", 0, NULL, "none"},
+    {"", 0, NULL, "none"},
+    /* rule order is configurable */
+    {"\\boxed{1} #### 2", "gsm8k,boxed", "2", "gsm8k"},
+    {"\\boxed{1} #### 2", "boxed,gsm8k", "1", "boxed"},
+    {"<answer>3</answer> \\boxed{4}", "boxed,answer_tag", "4", "boxed"},
+    {"<answer>3</answer> \\boxed{4}", "answer_tag", "3", "answer_tag"},
+    {"the answer is 6", "answer_tag,boxed", NULL, "none"},
+    {"the answer is 6", "last_number", "6", "last_number"},
+    {"<answer>3</answer>", " answer_tag , boxed ", "3", "answer_tag"},
+};
+
+Test(extract, table) {
+    for (size_t i = 0; i < N(extract_cases); i++) {
+        const extract_case *c = &extract_cases[i];
+        char out[256];
+        const char *rule = NULL;
+        int n = reward_math_extract(c->text, strlen(c->text), c->rules ? c->rules : DEFAULT_RULES, out,
+                                    sizeof out, &rule);
+        if (c->answer) {
+            cr_expect(n >= 0 && !strcmp(out, c->answer), "extract case %zu (%s): got '%s', want '%s'", i,
+                      c->text, out, c->answer);
+            cr_expect(n == (int)strlen(out), "extract case %zu: length %d", i, n);
+        } else {
+            cr_expect(n == -1, "extract case %zu (%s): got '%s', want nothing", i, c->text, out);
+        }
+        cr_expect(rule && !strcmp(rule, c->rule), "extract case %zu (%s): rule %s, want %s", i, c->text,
+                  rule ? rule : "NULL", c->rule);
+    }
+}
+
+Test(extract, truncates_to_cap) {
+    char out[4];
+    int n = reward_math_extract("<answer>123456</answer>", 23, DEFAULT_RULES, out, sizeof out, NULL);
+    cr_expect_eq(n, 3);
+    cr_expect_str_eq(out, "123");
+}
+
+Test(extract, check_rules) {
+    core_error err = {0};
+    cr_expect_eq(reward_math_check_rules(DEFAULT_RULES, &err), 0);
+    cr_expect_eq(reward_math_check_rules("boxed,bogus", &err), CORE_EINPUT);
+    cr_expect(strstr(err.msg, "reward.math_extract") && strstr(err.msg, "bogus"), "%s", err.msg);
+    cr_expect_eq(reward_math_check_rules(" , ", &err), CORE_EINPUT);
+}
+
+/* -------------------------------------------------------- normalisation */
+
+typedef struct norm_case {
+    const char *in, *out;
+} norm_case;
+
+static const norm_case norm_cases[] = {
+    {"\\dfrac{1}{2}", "\\frac{1}{2}"},
+    {"\\tfrac{3}{4}", "\\frac{3}{4}"},
+    {"\\left( 1, 2 \\right)", "( 1, 2 )"},
+    {"\\left[0,1\\right)", "[0,1)"},
+    {"\\left.x\\right|", "x|"},
+    {"1\\!000", "1000"},
+    {"1\\,000", "1000"},
+    {"1{,}000{,}000", "1000000"},
+    {"7,425,000", "7425000"},
+    {"1,234.5", "1234.5"},
+    {"1,23", "1,23"},
+    {"1,2345", "1,2345"},
+    {"(1,000, 2)", "(1,000, 2)"},
+    {"12,345,67", "12,345,67"},
+    {"\\text{5 apples}", "5 apples"},
+    {"5\\text{ cm}", "5"},
+    {"5 \\mathrm{cm}^2", "5"},
+    {"12 square units", "12"},
+    {"\\mbox{Monday}", "Monday"},
+    {"\\textbf{(B)}", "(B)"},
+    {"90^\\circ", "90"},
+    {"90^{\\circ}", "90"},
+    {"90\xc2\xb0", "90"},
+    {"45 degrees", "45"},
+    {"\\$5.00", "5.00"},
+    {"$5", "5"},
+    {"50\\%", "50%"},
+    {"50 percent", "50%"},
+    {"x = 3", "3"},
+    {"y=\\frac{1}{2}", "\\frac{1}{2}"},
+    {"\\theta \\in [0, \\pi]", "[0, \\pi]"},
+    {"x=1, y=2", "x=1, y=2"},
+    {"a = b = c", "a = b = c"},
+    {"f(x) = 2", "f(x) = 2"},
+    {"3.", "3"},
+    {"\"yes\"", "yes"},
+    {"5 .", "5"},
+    {"  a   b  ", "a b"},
+    {"2 \\times 3", "2 * 3"},
+    {"2\\cdot3", "2*3"},
+    {"6 \\div 2", "6 / 2"},
+    {"\xe2\x88\x92" "5", "-5"},
+    {"3\xc3\x97" "4", "3*4"},
+    {"\xcf\x80", "\\pi"},
+    {"sqrt(2)", "\\sqrt(2)"},
+    {"2pi", "2\\pi"},
+    {"3 or 4", "3 , 4"},
+    {"\\lbrace 1 \\rbrace", "\\{ 1 \\}"},
+    {"\\boxed{7}", "7"},
+    {"{{5}}", "{{5}}"},
+    {"\\displaystyle\\frac12", "\\frac12"},
+    {"\\le", "\\le"},
+    {"\\leq 3", "\\le 3"},
+    {"\\infty", "\\infty"},
+    {"\xe2\x88\x9e", "\\infty"},
+    {"\xff\xfe bad", "\xff\xfe bad"},
+    {"\\text{unclosed", "unclosed"},
+    {"}}}", "}}}"},
+};
+
+Test(normalize, table) {
+    for (size_t i = 0; i < N(norm_cases); i++) {
+        char out[256];
+        int n = reward_math_normalize(norm_cases[i].in, strlen(norm_cases[i].in), out, sizeof out);
+        cr_expect(n >= 0 && !strcmp(out, norm_cases[i].out), "normalize case %zu: '%s' -> '%s', want '%s'", i,
+                  norm_cases[i].in, out, norm_cases[i].out);
+    }
+}
+
+Test(normalize, bounds) {
+    char big[REWARD_ANSWER_MAX + 2], out[64];
+    memset(big, '1', sizeof big - 1);
+    big[sizeof big - 1] = 0;
+    cr_expect_eq(reward_math_normalize(big, strlen(big), out, sizeof out), -1, "too long for out");
+    cr_expect_eq(reward_math_normalize(big, strlen(big), out, 4096), -1, "longer than REWARD_ANSWER_MAX");
+    char deep[2 * REWARD_MAX_DEPTH + 8];
+    memset(deep, '{', REWARD_MAX_DEPTH + 1);
+    deep[REWARD_MAX_DEPTH + 1] = 0;
+    cr_expect_eq(reward_math_normalize(deep, strlen(deep), out, sizeof out), -1, "deeper than REWARD_MAX_DEPTH");
+}
+
+/* ---------------------------------------------------------- equivalence */
+
+typedef struct equal_case {
+    const char *a, *b;
+    int equal;
+} equal_case;
+
+static const equal_case equal_cases[] = {
+    /* integers, decimals, fractions */
+    {"80", "80", 1}, {"80", "81", 0}, {"80", "80.0", 1}, {"80", "80.00", 1}, {"+80", "80", 1},
+    {"-0", "0", 1}, {"007", "7", 1}, {"1/2", "0.5", 1}, {"1/2", "\\frac{1}{2}", 1},
+    {"\\frac12", "0.5", 1}, {"\\dfrac{1}{2}", "\\tfrac12", 1}, {"2/4", "1/2", 1}, {"1/2", "2", 0},
+    {"0.5", "0.05", 0}, {"1/3", "0.3333333", 0}, {"1/3", "2/6", 1}, {"-1/2", "\\frac{-1}{2}", 1},
+    {"-\\frac{1}{2}", "\\frac{1}{-2}", 1}, {"-\\frac{1}{2}", "\\frac{1}{2}", 0}, {"3/1", "3", 1},
+    {".5", "0.5", 1}, {"0.1+0.2", "0.3", 1}, {"0.1", "0.10000001", 0}, {"1e3", "1000", 1},
+    {"1.5e-3", "0.0015", 1}, {"1.5\\times10^{3}", "1500", 1}, {"1.5 \\times 10^3", "1500", 1},
+    {"2.5\\cdot 10^{-2}", "0.025", 1}, {"6.02e23", "602000000000000000000000", 1},
+    {"1e40", "1e40", 1}, {"1e40", "1.001e40", 0}, {"10^{40}", "1e40", 1},
+    {"123456789012345678901234567890", "123456789012345678901234567890", 1},
+    {"123456789012345678901234567890", "123456789012345678901234567891", 0},
+    {"12345678901234567890123456789012345678", "12345678901234567890123456789012345679", 0},
+    /* mixed numbers */
+    {"1\\frac{1}{2}", "\\frac{3}{2}", 1}, {"1 1/2", "1.5", 1}, {"2\\frac34", "2.75", 1},
+    {"-1\\frac{1}{2}", "-1.5", 1}, {"1\\frac{1}{2}", "0.5", 0},
+    /* percentages */
+    {"50\\%", "0.5", 1}, {"50%", "50", 1}, {"50%", "0.5", 1}, {"12.5%", "\\frac{1}{8}", 1},
+    {"50%", "5", 0}, {"50%", "50%", 1}, {"25%", "0.5", 0},
+    /* thousands separators */
+    {"7,425,000", "7425000", 1}, {"1,000", "1000", 1}, {"1{,}000", "1000", 1}, {"1\\,000", "1000", 1},
+    {"1,000", "1", 0}, {"1,234.5", "1234.5", 1},
+    /* units, degrees, money */
+    {"5 cm", "5", 1}, {"5\\text{ cm}", "5", 1}, {"90^\\circ", "90", 1}, {"90^{\\circ}", "\\frac{180}{2}", 1},
+    {"\\$5", "5", 1}, {"\\$5.00", "5", 1}, {"5 dollars", "5", 1}, {"10 square units", "10", 1},
+    {"3 hours", "4", 0}, {"12\\mbox{ inches}", "12", 1},
+    /* variables and equations */
+    {"x = 3", "3", 1}, {"x=3", "x = 3", 1}, {"x=3", "x=4", 0}, {"y = -2", "-2", 1},
+    {"k=\\frac{1}{2}", "0.5", 1}, {"x = 3", "y = 3", 1}, {"a = b = 3", "3", 0},
+    {"x=1, y=2", "1, 2", 1}, {"x=1, y=2", "2, 1", 1}, {"x=1, y=2", "1, 3", 0},
+    /* expressions */
+    {"2+3", "5", 1}, {"2*3", "6", 1}, {"2^{10}", "1024", 1}, {"2^10", "1024", 1}, {"(1+2)*3", "9", 1},
+    {"1+2*3", "7", 1}, {"-2^2", "-4", 1}, {"(-2)^2", "4", 1}, {"2^{-1}", "0.5", 1}, {"2^3^2", "512", 1},
+    {"\\frac{1}{2}+\\frac{1}{3}", "\\frac{5}{6}", 1}, {"\\frac{\\frac{1}{2}}{2}", "0.25", 1},
+    {"\\sqrt{4}", "2", 1}, {"\\sqrt{16/9}", "4/3", 1}, {"\\sqrt{2}", "1.41421356237", 1},
+    {"\\sqrt{2}", "1.4142", 0}, {"2\\sqrt{3}", "\\sqrt{12}", 1}, {"\\sqrt{12}", "3\\sqrt{2}", 0},
+    {"\\frac{\\sqrt{3}}{2}", "0.86602540378", 1}, {"\\sqrt[3]{8}", "2", 1}, {"\\sqrt[3]{27}", "3", 1},
+    {"\\sqrt2", "2^{1/2}", 1}, {"\\pi", "3.14159265359", 1}, {"\\pi", "3.14", 0}, {"2\\pi", "6.283185307", 1},
+    {"\\frac{\\pi}{2}", "\\pi/2", 1}, {"\\frac\\pi2", "1.5707963268", 1}, {"e", "2.718281828", 1},
+    {"e^2", "7.389056099", 1}, {"\\pi r^2", "\\pi r^2", 1}, {"3(4)", "12", 1}, {"(2)(3)", "6", 1},
+    {"\\sqrt{-1}", "1", 0}, {"1/0", "1/0", 1}, {"1/0", "2/0", 0}, {"0^{-1}", "1", 0},
+    {"2^{100000}", "3^{100000}", 0}, {"10^{400}", "10^{401}", 0}, {"\\sqrt{2}^2", "2", 1},
+    {"sqrt(9)", "3", 1}, {"\xe2\x88\x9a" "9", "3", 1}, {"3\xc3\x97" "4", "12", 1}, {"\xe2\x88\x92" "7", "-7", 1},
+    {"\xcf\x80", "\\pi", 1},
+    /* tuples and intervals */
+    {"(1,2)", "(1, 2)", 1}, {"(1,2)", "(2,1)", 0}, {"(1,2)", "[1,2]", 0}, {"[1,2)", "[1,2)", 1},
+    {"[1,2)", "[1,2]", 0}, {"(0.5, 1)", "(\\frac{1}{2}, 1)", 1}, {"\\left(1,2\\right)", "(1,2)", 1},
+    {"(1,2,3)", "(1,2)", 0}, {"(-\\infty, 3)", "(-\\infty,3)", 1}, {"(-\\infty, 3]", "(-\\infty, 3)", 0},
+    {"(-\\infty, 0) \\cup (1, \\infty)", "(1,\\infty)\\cup(-\\infty,0)", 1},
+    {"(-\\infty, 0) \\cup (1, \\infty)", "(-\\infty, 0)", 0}, {"((1,2),(3,4))", "((1,2),(3,4))", 1},
+    {"((1,2),(3,4))", "((1, 2), (3, 5))", 0}, {"(1,2)", "1, 2", 0}, {"[0, \\pi]", "[0, 3.14159265359]", 1},
+    {"(2, 4)", "(\\frac{4}{2}, 2^2)", 1},
+    /* sets and several answers */
+    {"\\{1,2\\}", "\\{2,1\\}", 1}, {"\\{1,2\\}", "(1,2)", 0}, {"\\{1,2\\}", "\\{1,3\\}", 0},
+    {"\\{1,2\\}", "\\{1,2,3\\}", 0}, {"\\{1,2\\}", "1, 2", 1}, {"1, 2", "2, 1", 1}, {"1,2,3", "3,2,1", 1},
+    {"\\{1,1,2\\}", "\\{1,2,2\\}", 0}, {"\\{\\}", "\\emptyset", 1}, {"\\emptyset", "\\{0\\}", 0},
+    {"\\lbrace 3, 4\\rbrace", "\\{4, 3\\}", 1}, {"{1, 2}", "\\{2, 1\\}", 1}, {"3 or 4", "4, 3", 1},
+    {"3 and 4", "3, 4", 1}, {"x = 3 or x = 4", "3, 4", 1}, {"\\{1,2\\}", "\\{1\\}", 0}, {"\\{5\\}", "5", 0},
+    /* text answers */
+    {"Monday", "monday", 1}, {"Monday", "Tuesday", 0}, {"\\text{Monday}", "Monday", 1}, {"(B)", "(B)", 1},
+    {"\\textbf{(B)}", "(b)", 1}, {"yes", "no", 0}, {"blue", "5", 0}, {"x+1", "x+1", 1}, {"x + 1", "x+1", 1},
+    {"x+1", "x+2", 0}, {"\\le 3", "\\le 3", 1}, {"\\alpha", "\\beta", 0},
+    /* emptiness and garbage: never equal, never a crash */
+    {"", "", 0}, {"", "0", 0}, {"   ", "0", 0}, {"$", "$", 0}, {"{", "{", 1}, {"}", "{", 0},
+    {"\\frac{1}", "0.5", 0}, {"\\frac{}{}", "1", 0}, {"((((1", "1", 0}, {"1)))", "1", 0}, {"--1", "1", 1},
+    {"+-1", "-1", 1}, {"1..2", "1.2", 0}, {"\\sqrt", "1", 0}, {"^2", "2", 0}, {"2^", "2", 0},
+    {"\xff\xfe", "\xff\xfe", 1}, {"\xff", "1", 0}, {"1e99999", "1e99999", 1}, {"1e99999", "1e99998", 0},
+    /* the demo path */
+    {"80", "80.", 1}, {"68", "80", 0}, {"100", "1000", 0}, {"-80", "80", 0}, {"8 0", "80", 0},
+};
+
+Test(equal, table) {
+    for (size_t i = 0; i < N(equal_cases); i++) {
+        const equal_case *c = &equal_cases[i];
+        char why[128], why2[128];
+        int got = reward_math_equal(c->a, c->b, 1e-6, why, sizeof why);
+        int back = reward_math_equal(c->b, c->a, 1e-6, why2, sizeof why2);
+        cr_expect_eq(got, c->equal, "equal case %zu: '%s' vs '%s' gave %d (%s), want %d", i, c->a, c->b, got,
+                     why, c->equal);
+        cr_expect_eq(back, got, "equal case %zu is not symmetric: '%s' vs '%s' (%s / %s)", i, c->a, c->b, why,
+                     why2);
+    }
+}
+
+Test(equal, literal_only_rejects_restated_question) {
+    cr_expect_eq(reward_math_equal_ex("23+45+12", "80", 1e-6, MATH_LITERAL_ONLY, NULL, 0), 0);
+    cr_expect_eq(reward_math_equal_ex("23+45+12", "80", 1e-6, 0, NULL, 0), 1);
+    cr_expect_eq(reward_math_equal_ex("80", "80", 1e-6, MATH_LITERAL_ONLY, NULL, 0), 1);
+    cr_expect_eq(reward_math_equal_ex("\\frac{1}{2}", "0.5", 1e-6, MATH_LITERAL_ONLY, NULL, 0), 1);
+    cr_expect_eq(reward_math_equal_ex("1.5\\times10^{3}", "1500", 1e-6, MATH_LITERAL_ONLY, NULL, 0), 1);
+    cr_expect_eq(reward_math_equal_ex("2\\sqrt{3}", "\\sqrt{12}", 1e-6, MATH_LITERAL_ONLY, NULL, 0), 1);
+    cr_expect_eq(reward_math_equal_ex("4*20", "80", 1e-6, MATH_LITERAL_ONLY, NULL, 0), 0);
+    cr_expect_eq(reward_math_equal_ex("-5", "-5", 1e-6, MATH_LITERAL_ONLY, NULL, 0), 1);
+}
+
+Test(equal, tolerance_is_relative) {
+    cr_expect_eq(reward_math_equal("\\sqrt{2}", "1.41", 0.01, NULL, 0), 1);
+    cr_expect_eq(reward_math_equal("\\sqrt{2}", "1.41", 1e-6, NULL, 0), 0);
+    cr_expect_eq(reward_math_equal("1000000\\pi", "3141592.6536", 1e-9, NULL, 0), 1);
+    /* exact rationals ignore the tolerance */
+    cr_expect_eq(reward_math_equal("1/3", "0.33", 0.1, NULL, 0), 0);
+}
+
+Test(equal, why_says_what_differs) {
+    char why[128];
+    reward_math_equal("3/4", "0.75", 1e-6, why, sizeof why);
+    cr_expect_str_eq(why, "3/4 == 3/4");
+    reward_math_equal("(1,2)", "\\{1,2\\}", 1e-6, why, sizeof why);
+    cr_expect_str_eq(why, "tuple vs set");
+    reward_math_equal("x=3", "x=4", 1e-6, why, sizeof why);
+    cr_expect_str_eq(why, "3 != 4");
+}
+
+/* ------------------------------------------------------ exact rationals */
+
+typedef struct value_case {
+    const char *text;
+    int ok, exact;
+    long long num, den; /* when exact */
+} value_case;
+
+static const value_case value_cases[] = {
+    {"0.125", 1, 1, 1, 8},      {"-2/6", 1, 1, -1, 3},     {"1e-3", 1, 1, 1, 1000}, {"12.5%", 1, 1, 1, 8},
+    {"2^{-3}", 1, 1, 1, 8},     {"\\sqrt{9/4}", 1, 1, 3, 2}, {"\\sqrt{2}", 1, 0, 0, 0}, {"\\pi", 1, 0, 0, 0},
+    {"x", 0, 0, 0, 0},          {"1/(2-2)", 0, 0, 0, 0},   {"3 4", 0, 0, 0, 0},     {"1\\frac{2}{3}", 1, 1, 5, 3},
+    {"(((((7)))))", 1, 1, 7, 1}, {"10^{38}/10^{37}", 1, 1, 10, 1},
+};
+
+Test(value, exact_rationals) {
+    for (size_t i = 0; i < N(value_cases); i++) {
+        const value_case *c = &value_cases[i];
+        math_num v;
+        int rc = math_eval(c->text, strlen(c->text), 0, &v, NULL);
+        cr_expect_eq(rc == 0, c->ok, "value case %zu (%s): rc %d", i, c->text, rc);
+        if (rc || !c->ok) continue;
+        cr_expect_eq(v.exact, c->exact, "value case %zu (%s): exact %d", i, c->text, v.exact);
+        if (c->exact)
+            cr_expect(v.num == c->num && v.den == c->den, "value case %zu (%s): %lld/%lld", i, c->text,
+                      (long long)v.num, (long long)v.den);
+    }
+}
+
+Test(value, overflow_goes_inexact_not_wrong) {
+    math_num v;
+    /* 2^127 does not fit: the value must stay right as a double */
+    cr_assert_eq(math_eval("2^{127}", 7, 0, &v, NULL), 0);
+    cr_expect_eq(v.exact, 0);
+    cr_expect_float_eq(v.approx, 1.7014118346046923e38, 1e24);
+    cr_assert_eq(math_eval("2^{126}*2-2^{126}*2", 19, 0, &v, NULL), 0);
+    cr_expect_float_eq(v.approx, 0.0, 1e-9);
+}
+
+Test(value, deep_nesting_is_refused) {
+    char deep[3 * REWARD_MAX_DEPTH + 8];
+    size_t n = 0;
+    for (int i = 0; i < REWARD_MAX_DEPTH + 2; i++) deep[n++] = '(';
+    deep[n++] = '1';
+    for (int i = 0; i < REWARD_MAX_DEPTH + 2; i++) deep[n++] = ')';
+    math_num v;
+    cr_expect_eq(math_eval(deep, n, 0, &v, NULL), -1);
+}
