@@ -1,0 +1,251 @@
+/*
+ * Evaluation on held-out items: pass@1, pass@k, maj@k, greedy accuracy,
+ * format rate, response length and re-check rate (see eval.h).
+ *
+ * Prompts are decoded in batches of max_batch / k prompts × k samples with
+ * model_sample_prompts, then once more greedily; every completion is graded
+ * by reward_score, so eval and training agree on what "correct" and
+ * "formatted" mean.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "learner/eval.h"
+#include "learner/pretrain.h"
+
+double eval_pass_at_k(int n, int c, int k) {
+    if (n <= 0 || k <= 0) return 0.0;
+    if (k > n) k = n;
+    if (n - c < k) return 1.0;
+    /* C(n-c, k) / C(n, k) = prod_{i=n-c+1}^{n} (1 - k/i) */
+    double fail = 1.0;
+    for (int i = n - c + 1; i <= n; i++) fail *= 1.0 - (double)k / i;
+    return 1.0 - fail;
+}
+
+/* One graded completion. */
+typedef struct graded {
+    int correct, format_ok, n_tokens, recheck;
+    char answer[128]; /* normalised extracted answer ("" if none) */
+} graded;
+
+typedef struct eval_work {
+    int P, k, max_new, max_prompt;
+    int *prompt_ids;       /* (P, max_prompt) */
+    const int **prompts;   /* P pointers into prompt_ids */
+    int *prompt_lens;      /* P */
+    model_sample *samples; /* P*k */
+    int *tokens;           /* (P*k, max_new) */
+    float *logprob;        /* (P*k, max_new) */
+    core_rng *rng;         /* P*k */
+    graded *grades;        /* P*k */
+    char *text;            /* decoded completion */
+    size_t text_cap;
+} eval_work;
+
+static void work_free(eval_work *w) {
+    free(w->prompt_ids); free(w->prompts); free(w->prompt_lens); free(w->samples);
+    free(w->tokens); free(w->logprob); free(w->rng); free(w->grades); free(w->text);
+    memset(w, 0, sizeof *w);
+}
+
+static int work_alloc(eval_work *w, int P, int k, int max_new, int max_prompt, core_error *err) {
+    memset(w, 0, sizeof *w);
+    size_t R = (size_t)P * (size_t)k;
+    w->P = P; w->k = k; w->max_new = max_new; w->max_prompt = max_prompt;
+    w->prompt_ids = malloc((size_t)P * (size_t)max_prompt * sizeof *w->prompt_ids);
+    w->prompts = malloc((size_t)P * sizeof *w->prompts);
+    w->prompt_lens = malloc((size_t)P * sizeof *w->prompt_lens);
+    w->samples = calloc(R, sizeof *w->samples);
+    w->tokens = malloc(R * (size_t)max_new * sizeof *w->tokens);
+    w->logprob = malloc(R * (size_t)max_new * sizeof *w->logprob);
+    w->rng = malloc(R * sizeof *w->rng);
+    w->grades = malloc(R * sizeof *w->grades);
+    w->text_cap = (size_t)max_new * 16 + 1; /* a tag token decodes to at most 9 bytes */
+    w->text = malloc(w->text_cap);
+    if (!w->prompt_ids || !w->prompts || !w->prompt_lens || !w->samples || !w->tokens ||
+        !w->logprob || !w->rng || !w->grades || !w->text) {
+        work_free(w);
+        return core_fail(err, CORE_ERUNTIME, "eval: out of memory");
+    }
+    for (size_t i = 0; i < R; i++) {
+        w->samples[i].tokens = w->tokens + i * (size_t)max_new;
+        w->samples[i].logprob = w->logprob + i * (size_t)max_new;
+    }
+    for (int p = 0; p < P; p++) w->prompts[p] = w->prompt_ids + (size_t)p * max_prompt;
+    return 0;
+}
+
+static int encode_prompts(eval_work *w, const core_config *cfg, const task_set *items, int i0,
+                          int n, core_error *err) {
+    for (int p = 0; p < n; p++) {
+        const task_item *t = &items->items[i0 + p];
+        char *prompt = tasks_render_prompt(cfg->tasks.template, t->question, err);
+        if (!prompt) return CORE_EINPUT;
+        int len = pretrain_encode_prompt(prompt, (int *)w->prompts[p], w->max_prompt);
+        free(prompt);
+        if (len < 1)
+            return core_fail(err, CORE_EINPUT,
+                             "eval: item %s: the prompt does not fit in model.max_seq=%d with "
+                             "room to answer", t->id, w->max_prompt);
+        w->prompt_lens[p] = len;
+    }
+    return 0;
+}
+
+static void grade_one(eval_work *w, const reward_fn *r, const core_config *cfg,
+                      const task_item *t, const model_sample *s, graded *g) {
+    size_t len = tok_decode(s->tokens, s->n_tokens, w->text, w->text_cap);
+    if (len >= w->text_cap) len = w->text_cap - 1;
+    reward_input in = {.response = w->text, .response_len = len, .gold = t->gold,
+                       .n_tokens = s->n_tokens, .max_new_tokens = w->max_new,
+                       .truncated = s->finish == MODEL_FINISH_LENGTH, .tests = t->tests};
+    reward_result res;
+    memset(&res, 0, sizeof res);
+    reward_score(r, &in, &res); /* a component that could not run leaves correct = 0 */
+    g->correct = res.correct;
+    g->format_ok = res.format_ok;
+    g->n_tokens = s->n_tokens;
+    g->recheck = strstr(w->text, "wait") != NULL;
+    char raw[REWARD_ANSWER_MAX + 1];
+    g->answer[0] = 0;
+    int n = reward_math_extract(w->text, len, cfg->reward.math_extract, raw, sizeof raw, NULL);
+    if (n >= 0 && reward_math_normalize(raw, (size_t)n, g->answer, sizeof g->answer) < 0)
+        snprintf(g->answer, sizeof g->answer, "%.*s", (int)sizeof g->answer - 1, raw);
+}
+
+/* The majority answer among k grades (ties: the first to reach the count);
+ * returns whether it is correct.  No answer at all counts as wrong. */
+static int majority_correct(const graded *g, int k) {
+    int best = -1, best_count = 0;
+    for (int i = 0; i < k; i++) {
+        if (!g[i].answer[0]) continue;
+        int count = 0;
+        for (int j = 0; j < k; j++) count += !strcmp(g[i].answer, g[j].answer);
+        if (count > best_count) { best = i; best_count = count; }
+    }
+    return best >= 0 && g[best].correct;
+}
+
+typedef struct eval_sums {
+    double pass1, pass_k, maj, greedy, format, len, recheck;
+    long samples;
+} eval_sums;
+
+static int eval_chunk(eval_work *w, model *m, const reward_fn *r, const core_config *cfg,
+                      const task_set *items, int i0, int n, eval_sums *sum, core_error *err) {
+    int k = w->k, rc = encode_prompts(w, cfg, items, i0, n, err);
+    if (rc) return rc;
+    model_sample_params sp = {.temperature = (float)cfg->eval.temperature, .top_p = 1.0f,
+                              .top_k = 0, .max_new_tokens = w->max_new,
+                              .stop = cfg->rollout.stop};
+    for (int p = 0; p < n; p++)
+        for (int g = 0; g < k; g++)
+            w->rng[p * k + g] = core_rng_stream((uint64_t)cfg->tasks.heldout_seed, CORE_RNG_EVAL,
+                                                (uint64_t)(i0 + p), (uint64_t)g);
+    rc = model_sample_prompts(m, w->prompts, w->prompt_lens, n, k, &sp, w->rng, w->samples, err);
+    if (rc) return rc;
+    for (int p = 0; p < n; p++) {
+        graded *g = &w->grades[p * k];
+        int c = 0;
+        for (int j = 0; j < k; j++) {
+            grade_one(w, r, cfg, &items->items[i0 + p], &w->samples[p * k + j], &g[j]);
+            c += g[j].correct;
+            sum->format += g[j].format_ok;
+            sum->len += g[j].n_tokens;
+            sum->recheck += g[j].recheck;
+        }
+        sum->samples += k;
+        sum->pass1 += (double)c / k;
+        sum->pass_k += eval_pass_at_k(k, c, k);
+        sum->maj += majority_correct(g, k);
+    }
+    /* Greedy: one row per prompt; the rng is not drawn at temperature 0. */
+    sp.temperature = 0.0f;
+    rc = model_sample_prompts(m, w->prompts, w->prompt_lens, n, 1, &sp, w->rng, w->samples, err);
+    for (int p = 0; !rc && p < n; p++) {
+        graded g;
+        grade_one(w, r, cfg, &items->items[i0 + p], &w->samples[p], &g);
+        sum->greedy += g.correct;
+    }
+    return rc;
+}
+
+int eval_run(model *m, const reward_fn *r, const core_config *cfg, const task_set *items,
+             eval_result *out, core_error *err) {
+    memset(out, 0, sizeof *out);
+    double t0 = core_now();
+    int k = cfg->eval.k, max_batch = model_max_batch(m), max_seq = model_get_config(m)->max_seq;
+    if (k > max_batch)
+        return core_fail(err, CORE_EINPUT, "eval.k: %d samples do not fit the model's batch of %d",
+                         k, max_batch);
+    task_source *ts = NULL;
+    if (!items) {
+        int rc = tasks_open(cfg, &ts, err);
+        if (rc) return rc;
+        items = tasks_heldout(ts);
+    }
+    int n_items = cfg->eval.items < items->n ? cfg->eval.items : items->n;
+    int P = max_batch / k, max_new = cfg->rollout.max_new_tokens;
+    if (max_new > max_seq - 1) max_new = max_seq - 1;
+    eval_work w;
+    eval_sums sum = {0};
+    int rc = n_items > 0 ? work_alloc(&w, P, k, max_new, max_seq - 1, err)
+                         : core_fail(err, CORE_EINPUT, "eval: no held-out items to evaluate");
+    for (int i0 = 0; !rc && i0 < n_items; i0 += P)
+        rc = eval_chunk(&w, m, r, cfg, items, i0, n_items - i0 < P ? n_items - i0 : P, &sum, err);
+    if (n_items > 0) work_free(&w);
+    tasks_close(ts);
+    if (rc) return rc;
+    out->items = n_items;
+    out->k = k;
+    out->pass1 = sum.pass1 / n_items;
+    out->pass_k = sum.pass_k / n_items;
+    out->maj_k = sum.maj / n_items;
+    out->greedy = sum.greedy / n_items;
+    out->format_rate = sum.format / (double)sum.samples;
+    out->response_len = sum.len / (double)sum.samples;
+    out->recheck_rate = sum.recheck / (double)sum.samples;
+    out->seconds = core_now() - t0;
+    return 0;
+}
+
+int eval_log(db *d, int64_t run_id, int64_t step, const char *split, const eval_result *res,
+             core_error *err) {
+    char pass_k[32], maj_k[32];
+    snprintf(pass_k, sizeof pass_k, "pass@%d", res->k);
+    snprintf(maj_k, sizeof maj_k, "maj@%d", res->k);
+    const struct { const char *name; double value; } rows[] = {
+        {"pass@1", res->pass1},          {pass_k, res->pass_k},
+        {maj_k, res->maj_k},             {"greedy", res->greedy},
+        {"format", res->format_rate},    {"response_len", res->response_len},
+        {"recheck", res->recheck_rate},
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        int rc = db_insert_eval(d, run_id, step, split, rows[i].name, rows[i].value, err);
+        if (rc) return rc;
+    }
+    return 0;
+}
+
+void eval_print_json(FILE *out, const eval_result *res) {
+    fprintf(out,
+            "{\"items\": %d, \"k\": %d, \"pass@1\": %.4f, \"pass@%d\": %.4f, \"maj@%d\": %.4f, "
+            "\"greedy\": %.4f, \"format\": %.4f, \"response_len\": %.2f, \"recheck\": %.4f, "
+            "\"seconds\": %.2f}\n",
+            res->items, res->k, res->pass1, res->k, res->pass_k, res->k, res->maj_k, res->greedy,
+            res->format_rate, res->response_len, res->recheck_rate, res->seconds);
+}
+
+void eval_print_table(FILE *out, const eval_result *res) {
+    fprintf(out, "held-out items  %d, %d samples each (%.1f s)\n", res->items, res->k,
+            res->seconds);
+    fprintf(out, "pass@1          %.3f\n", res->pass1);
+    fprintf(out, "pass@%-10d %.3f\n", res->k, res->pass_k);
+    fprintf(out, "maj@%-11d %.3f\n", res->k, res->maj_k);
+    fprintf(out, "greedy          %.3f\n", res->greedy);
+    fprintf(out, "format          %.3f\n", res->format_rate);
+    fprintf(out, "response_len    %.1f tokens\n", res->response_len);
+    fprintf(out, "recheck         %.3f\n", res->recheck_rate);
+}
