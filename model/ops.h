@@ -88,8 +88,8 @@ void ops_swiglu_backward(float *dgate, float *dup, const float *dout, const floa
 
 /* -------------------------------------------------- log-softmax head */
 /* For each row n of logits (N,V): lse[n] = logsumexp; logprob[n] =
- * logits[n, target[n]] - lse (0 where target < 0); entropy[n] (may be NULL)
- * = -sum p log p. */
+ * logits[n, target[n]] - lse; entropy[n] (may be NULL) = -sum p log p.
+ * Rows with target < 0 (no next token) get 0 for both and no gradient. */
 void ops_logprob_forward(float *logprob, float *entropy, float *lse, const float *logits,
                          const int *target, int N, int V);
 /* dlogits (N,V) OVERWRITTEN with d(loss)/d(logits) given dlogprob (N) and

@@ -349,7 +349,7 @@ void ops_logprob_forward(float *logprob, float *entropy, float *lse, const float
         float l = mx + logf(sum);
         lse[n] = l;
         logprob[n] = target[n] >= 0 ? z[target[n]] - l : 0.0f;
-        if (entropy) entropy[n] = l - pz / sum;
+        if (entropy) entropy[n] = target[n] >= 0 ? l - pz / sum : 0.0f;
     }
 }
 
@@ -362,7 +362,7 @@ void ops_logprob_backward(float *dlogits, const float *dlogprob, const float *de
         const float *z = logits + (size_t)n * V;
         float *dz = dlogits + (size_t)n * V;
         float dl = target[n] >= 0 ? dlogprob[n] : 0.0f;
-        float de = dentropy ? dentropy[n] : 0.0f, H = 0;
+        float de = dentropy && target[n] >= 0 ? dentropy[n] : 0.0f, H = 0;
         if (de != 0.0f)
             for (int j = 0; j < V; j++) {
                 float lp = z[j] - lse[n];
