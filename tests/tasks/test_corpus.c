@@ -1,0 +1,170 @@
+/*
+ * The corpus and the reward checkers agree: clean worked solutions are
+ * correct and well formed, slips are wrong, re-checks are right and say
+ * "wait", broken templates fail the format check, and the rates come out as
+ * configured.  Code items' reference solutions pass their hidden tests in
+ * Python, and a wrong solution fails them.
+ */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "reward/reward.h"
+#include "tasks/tasks.h"
+
+static reward_fn *make_reward(core_config *cfg) {
+    core_config_defaults(cfg);
+    reward_fn *r;
+    core_error err = {0};
+    cr_assert_eq(reward_create(&r, cfg, &err), 0, "%s", err.msg);
+    return r;
+}
+
+static reward_result score(const reward_fn *r, const char *response, const char *gold) {
+    reward_input in = {.response = response, .response_len = strlen(response), .gold = gold,
+                       .n_tokens = 30, .max_new_tokens = 64};
+    reward_result res;
+    cr_assert_eq(reward_score(r, &in, &res), 0);
+    return res;
+}
+
+Test(corpus, clean_solutions_are_correct_and_well_formed) {
+    core_config cfg;
+    reward_fn *r = make_reward(&cfg);
+    const char *math_gens[] = {"arith", "lineq"};
+    for (int g = 0; g < 2; g++)
+        for (int d = 0; d <= 6; d += 2)
+            for (int i = 0; i < 100; i++) {
+                core_rng rng = core_rng_stream(11, CORE_RNG_TEST, (uint64_t)d, (uint64_t)i);
+                task_item t;
+                cr_assert_eq(tasks_generate(math_gens[g], d, &rng, &t, NULL), 0);
+                char *resp = tasks_worked_solution(&t);
+                reward_result res = score(r, resp, t.gold);
+                cr_assert(res.format_ok && res.correct, "%s: %s (gold %s)", t.question, resp,
+                          t.gold);
+                free(resp);
+                task_item_free(&t);
+            }
+    reward_free(r);
+}
+
+Test(corpus, arith_worked_steps_are_exact) {
+    core_rng rng = core_rng_stream(1, CORE_RNG_TEST, 0, 0);
+    task_item t;
+    cr_assert_eq(tasks_generate("arith", 2, &rng, &t, NULL), 0);
+    t.operands[0] = 23; t.operands[1] = 45; t.operands[2] = 12; t.n_operands = 3;
+    char *resp = tasks_worked_solution(&t);
+    cr_assert_str_eq(resp, "<think>23+45=68 68+12=80</think><answer>80</answer>");
+    free(resp);
+    task_item_free(&t);
+}
+
+Test(corpus, countdown_clean_answers_verify) {
+    core_config cfg;
+    core_config_defaults(&cfg);
+    for (int i = 0; i < 200; i++) {
+        core_rng rng = core_rng_stream(12, CORE_RNG_TEST, 0, (uint64_t)i);
+        task_item t;
+        cr_assert_eq(tasks_generate("countdown", 2, &rng, &t, NULL), 0);
+        char *resp = tasks_worked_solution(&t);
+        char *a = strstr(resp, "<answer>"), *e = strstr(resp, "</answer>");
+        cr_assert(a && e);
+        *e = 0;
+        cr_assert(tasks_countdown_check(a + 8, t.operands, t.n_operands, t.target), "%s: %s",
+                  t.question, resp);
+        free(resp);
+        task_item_free(&t);
+    }
+}
+
+/* Over many examples: each style's answer agrees with the reward, and the
+ * fractions match the configured rates. */
+Test(corpus, slips_rechecks_and_breaks_follow_the_rates) {
+    core_config cfg;
+    reward_fn *r = make_reward(&cfg);
+    cfg.tasks.slip_rate = 0.2;
+    cfg.tasks.recheck_rate = 0.1;
+    cfg.tasks.format_break_rate = 0.15;
+    int n = 4000, counts[3] = {0}, broken = 0;
+    for (int i = 0; i < n; i++) {
+        core_rng trng = core_rng_stream(13, CORE_RNG_TEST, 0, (uint64_t)i);
+        core_rng crng = core_rng_stream(13, CORE_RNG_CORPUS, 0, (uint64_t)i);
+        task_item t;
+        corpus_example ex;
+        cr_assert_eq(tasks_generate("arith", 2, &trng, &t, NULL), 0);
+        cr_assert_eq(tasks_corpus_example(&cfg, &t, &crng, &ex, NULL), 0);
+        cr_assert(!strncmp(ex.prompt, "Q:", 2) && strstr(ex.prompt, t.question));
+        reward_result res = score(r, ex.response, t.gold);
+        counts[ex.style]++;
+        broken += ex.broken;
+        cr_assert_eq(res.format_ok, !ex.broken, "%s", ex.response);
+        int has_wait = strstr(ex.response, "wait") != NULL;
+        int shows_steps = strchr(ex.response, '+') != NULL; /* break 4 drops the thinking */
+        cr_assert_eq(has_wait, ex.style == CORPUS_RECHECK && shows_steps, "%s", ex.response);
+        /* A bare answer (break way 2) is still found by last_number; the
+         * others keep the <answer> tag.  Either way correctness is the style's. */
+        cr_assert_eq(res.correct, ex.style != CORPUS_SLIP, "style %d: %s (gold %s)", ex.style,
+                     ex.response, t.gold);
+        corpus_example_free(&ex);
+        task_item_free(&t);
+    }
+    cr_assert(counts[CORPUS_SLIP] > 0.17 * n && counts[CORPUS_SLIP] < 0.23 * n, "%d", counts[1]);
+    cr_assert(counts[CORPUS_RECHECK] > 0.08 * n && counts[CORPUS_RECHECK] < 0.12 * n, "%d",
+              counts[2]);
+    cr_assert(broken > 0.12 * n && broken < 0.18 * n, "%d", broken);
+    reward_free(r);
+}
+
+Test(corpus, zero_rates_give_a_clean_corpus) {
+    core_config cfg;
+    core_config_defaults(&cfg);
+    cfg.tasks.slip_rate = cfg.tasks.recheck_rate = cfg.tasks.format_break_rate = 0;
+    for (int i = 0; i < 500; i++) {
+        core_rng trng = core_rng_stream(14, CORE_RNG_TEST, 0, (uint64_t)i);
+        core_rng crng = core_rng_stream(14, CORE_RNG_CORPUS, 0, (uint64_t)i);
+        task_item t;
+        corpus_example ex;
+        cr_assert_eq(tasks_generate("arith", 2, &trng, &t, NULL), 0);
+        cr_assert_eq(tasks_corpus_example(&cfg, &t, &crng, &ex, NULL), 0);
+        char *clean = tasks_worked_solution(&t);
+        cr_assert_str_eq(ex.response, clean);
+        free(clean);
+        corpus_example_free(&ex);
+        task_item_free(&t);
+    }
+}
+
+/* Runs gold + tests (and a wrong solution + tests) through python3. */
+static int python_passes(const char *code, const char *tests_json) {
+    char path[] = "/tmp/grpo-test-code-XXXXXX.py";
+    int fd = mkstemps(path, 3);
+    cr_assert(fd >= 0);
+    FILE *f = fdopen(fd, "w");
+    fprintf(f, "%s\nimport json\nfor line in json.loads(%s%s%s):\n    exec(line)\n", code,
+            "r'''", tests_json, "'''");
+    fclose(f);
+    char cmd[256];
+    snprintf(cmd, sizeof cmd, "python3 %s >/dev/null 2>&1", path);
+    int rc = system(cmd);
+    unlink(path);
+    return rc == 0;
+}
+
+Test(corpus, code_reference_solutions_pass_their_hidden_tests) {
+    if (system("python3 -c pass >/dev/null 2>&1") != 0) cr_skip_test("no python3");
+    for (int i = 0; i < 12; i++) {
+        core_rng rng = core_rng_stream(15, CORE_RNG_TEST, 0, (uint64_t)i);
+        task_item t;
+        cr_assert_eq(tasks_generate("code", 6, &rng, &t, NULL), 0);
+        cr_assert_eq(t.kind, TASK_CODE);
+        cr_assert(python_passes(t.gold, t.tests), "%s\n%s\n%s", t.question, t.gold, t.tests);
+        /* The same function returning a constant must fail. */
+        char wrong[256];
+        const char *paren = strchr(t.gold, ')');
+        snprintf(wrong, sizeof wrong, "%.*s):\n    return 0\n", (int)(paren - t.gold), t.gold);
+        cr_assert(!python_passes(wrong, t.tests), "constant passes: %s", t.tests);
+        task_item_free(&t);
+    }
+}
