@@ -232,7 +232,7 @@ static int compare_unordered(cmp_ctx *c, const shape *sa, const shape *sb, int l
             return 0;
         }
     }
-    say(c, "%s of %s elements match", shape_names[sa->kind], "all");
+    say(c, "%s elements all match%s", shape_names[sa->kind], "");
     return 1;
 }
 

@@ -104,6 +104,25 @@ int reward_math_normalize(const char *in, size_t len, char *out, size_t cap);
  * (may be NULL) gets a short reason. */
 int reward_math_equal(const char *a, const char *b, double rel_tol, char *why, size_t why_cap);
 
+/* ------------------------------------------------------- offline grading */
+
+/* One graded JSONL line (grpo grade). */
+typedef struct reward_graded {
+    reward_result res;
+    double seconds; /* time spent in reward_score alone */
+    char *json;     /* malloc'd output object, one line without '\n'; caller frees */
+} reward_graded;
+
+/* Parse one JSON object {"response": str, "gold": str|number, optional
+ * "id", "n_tokens", "max_new_tokens", "truncated"}, score it and build the
+ * output line {"line", "id", "total", "format_ok", "correct", "parts":
+ * {name: value}, "detail": {name: text}}.  n_tokens defaults to the response
+ * length in bytes, max_new_tokens to rollout.max_new_tokens.  need_gold:
+ * a missing gold is an error.  CORE_EINPUT with the reason (the caller adds
+ * file and line) when the line is malformed. */
+int reward_grade_json(const reward_fn *r, const char *line, size_t len, long line_no, int need_gold,
+                      reward_graded *out, core_error *err);
+
 /* ------------------------------------------------------------- components */
 
 /* One named component.  To add one (reward/code.c adds "accuracy_code"),
