@@ -277,6 +277,7 @@ static int train_loop(pretrain_state *st, int start, pretrain_result *out, core_
     core_progress prog;
     if (st->progress) core_progress_start(&prog, "pretrain", steps, st->progress);
     while (step < steps) {
+        if (cfg->pretrain.stop_at && step >= cfg->pretrain.stop_at) break;
         if (cfg->pretrain.max_seconds > 0 && core_now() - t0 > cfg->pretrain.max_seconds) {
             core_info("pretrain: pretrain.max_seconds reached at step %d", step);
             break;
