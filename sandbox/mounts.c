@@ -10,7 +10,9 @@
  *   /dev               a read-only tmpfs with null, zero, full, random,
  *                      urandom bound in, and the fd/stdin/stdout/stderr links
  *   /proc              a fresh procfs of the instance's PID namespace
- *   /work, /tmp        private tmpfs, file_mb each: the only writable places
+ *   /work, /tmp        private tmpfs, 2 x file_mb each: the only writable
+ *                      places (twice the file limit, so one huge file meets
+ *                      RLIMIT_FSIZE, a clear SIGXFSZ, before a full disk)
  *
  * Nothing else exists: no /home, no /root, no /sys, no /run, no sockets of
  * the host.  Everything happens in the instance's own mount namespace, made
@@ -166,7 +168,7 @@ int sb_mounts_setup(const sb_plan *p, const char **stage) {
     if (mkdir(ROOT "/proc", 0555) != 0) return *stage = "mkdir /proc", -errno;
     if (mount("proc", ROOT "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) != 0)
         return *stage = "mount /proc", -errno;
-    if ((rc = scratch("work", p->file_mb, stage))) return rc;
-    if ((rc = scratch("tmp", p->file_mb, stage))) return rc;
+    if ((rc = scratch("work", 2 * p->file_mb, stage))) return rc;
+    if ((rc = scratch("tmp", 2 * p->file_mb, stage))) return rc;
     return enter_root(stage);
 }

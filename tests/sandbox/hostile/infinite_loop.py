@@ -1,0 +1,3 @@
+# Spins on the CPU forever.  Expected: TIME_LIMIT.
+while True:
+    pass

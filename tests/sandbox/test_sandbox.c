@@ -1,0 +1,440 @@
+/*
+ * sandbox_run: correct programs get OK and the right output; each hostile
+ * program in tests/sandbox/hostile/ ends with its expected verdict, leaves
+ * no process behind, writes nothing outside its work dir and connects
+ * nowhere.  Run through tests/sandbox/wrap.sh (the outer envelope); a
+ * hostile test outside a complete envelope skips, saying why.
+ */
+#include <criterion/criterion.h>
+#include <dirent.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "sandbox/sandbox.h"
+
+#define HOSTILE "tests/sandbox/hostile/"
+
+/* ---------------------------------------------------------------- helpers */
+
+static char *slurp(const char *path, size_t *len) {
+    FILE *f = fopen(path, "rb");
+    cr_assert(f, "cannot open %s: %s", path, strerror(errno));
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *buf = malloc((size_t)n + 1);
+    cr_assert(fread(buf, 1, (size_t)n, f) == (size_t)n);
+    buf[n] = 0;
+    fclose(f);
+    *len = (size_t)n;
+    return buf;
+}
+
+static const char *lang_of(const char *path) {
+    const char *dot = strrchr(path, '.');
+    if (dot && strcmp(dot, ".py") == 0) return "python";
+    if (dot && strcmp(dot, ".c") == 0) return "c";
+    return "sh";
+}
+
+static int run_source(const char *lang, const char *src, const sandbox_limits *lim,
+                      const char *in, sandbox_result *r) {
+    sandbox_program p = {.lang = lang, .source = src, .source_len = strlen(src)};
+    core_error err = {0};
+    int rc = sandbox_run(lim, &p, in, in ? strlen(in) : 0, r, &err);
+    cr_assert(rc == 0 || r->verdict == SANDBOX_ERROR, "rc %d with verdict %s", rc,
+              sandbox_verdict_name(r->verdict));
+    cr_assert_eq(rc, 0, "sandbox_run failed: %s", err.msg);
+    return rc;
+}
+
+static void run_hostile(const char *file, const sandbox_limits *lim, const char *in, sandbox_result *r) {
+    char path[256];
+    size_t len;
+    snprintf(path, sizeof path, HOSTILE "%s", file);
+    char *src = slurp(path, &len);
+    run_source(lang_of(file), src, lim, in, r);
+    free(src);
+}
+
+static sandbox_limits limits(int time_ms, int mem_mb) {
+    sandbox_limits lim;
+    sandbox_limits_default(&lim);
+    lim.time_ms = time_ms;
+    lim.mem_mb = mem_mb;
+    return lim;
+}
+
+/* Processes whose name (comm) is `name`, anywhere we can see. */
+static int count_named(const char *name) {
+    DIR *d = opendir("/proc");
+    cr_assert(d);
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
+        char path[300], comm[64] = {0};
+        snprintf(path, sizeof path, "/proc/%s/comm", e->d_name);
+        FILE *f = fopen(path, "r");
+        if (!f) continue;
+        if (fgets(comm, sizeof comm, f)) {
+            comm[strcspn(comm, "\n")] = 0;
+            if (strcmp(comm, name) == 0) n++;
+        }
+        fclose(f);
+    }
+    closedir(d);
+    return n;
+}
+
+/* Hostile programs run only inside wrap.sh's envelope: a PID namespace of
+ * our own (its init is this test binary) and a capped cgroup we are in. */
+static void require_envelope(void) {
+    const char *kind = getenv("GRPO_ENVELOPE");
+    if (!kind || strncmp(kind, "cgroup-", 7) != 0) {
+        const char *why = getenv("GRPO_ENVELOPE_WHY");
+        cr_skip_test("hostile test needs tests/sandbox/wrap.sh's envelope: %s",
+                     why ? why : "not run through wrap.sh");
+    }
+    char self[512] = {0}, init[512] = {0};
+    if (readlink("/proc/self/exe", self, sizeof self - 1) < 0 ||
+        readlink("/proc/1/exe", init, sizeof init - 1) < 0 || strcmp(self, init) != 0)
+        cr_skip_test("hostile test needs its own PID namespace (pid 1 is %s)", init);
+    char cg[4096] = {0};
+    FILE *f = fopen("/proc/self/cgroup", "r");
+    size_t n = f ? fread(cg, 1, sizeof cg - 1, f) : 0;
+    if (f) fclose(f);
+    cg[n] = 0;
+    const char *name = getenv("GRPO_ENVELOPE_NAME");
+    if (!name || !strstr(cg, name)) cr_skip_test("hostile test: not inside the envelope cgroup");
+}
+
+/* ------------------------------------------------------- correct programs */
+
+Test(sandbox, python_reads_stdin_and_prints) {
+    sandbox_result r;
+    sandbox_limits lim = limits(5000, 256);
+    run_source("python", "import sys\nprint(sum(int(x) for x in sys.stdin.read().split()))\n", &lim,
+               "1 2 3 40\n", &r);
+    cr_assert_eq(r.verdict, SANDBOX_OK, "%s: %s / %s", r.detail, r.out, r.err);
+    cr_assert_str_eq(r.out, "46\n");
+    cr_assert_eq(r.exit_code, 0);
+    cr_assert_eq(r.truncated, 0);
+    cr_assert(r.wall_ms > 0 && r.max_rss_kb > 0);
+    sandbox_result_free(&r);
+}
+
+Test(sandbox, c_compiles_inside_and_runs) {
+    sandbox_result r;
+    sandbox_limits lim = limits(5000, 256);
+    run_source("c", "#include <stdio.h>\nint main(void){long a,b; if(scanf(\"%ld %ld\",&a,&b)!=2) return 1;"
+               " printf(\"%ld\\n\", a*b); return 0;}\n", &lim, "6 7", &r);
+    cr_assert_eq(r.verdict, SANDBOX_OK, "%s: %s", r.detail, r.err);
+    cr_assert_str_eq(r.out, "42\n");
+    sandbox_result_free(&r);
+}
+
+Test(sandbox, c_compile_error_is_runtime_error_with_message) {
+    sandbox_result r;
+    sandbox_limits lim = limits(5000, 256);
+    run_source("c", "int main(void) { return undeclared_name; }\n", &lim, NULL, &r);
+    cr_assert_eq(r.verdict, SANDBOX_RUNTIME_ERROR);
+    cr_assert(strstr(r.detail, "compile error"), "%s", r.detail);
+    cr_assert(strstr(r.err, "undeclared_name"), "%s", r.err);
+    sandbox_result_free(&r);
+}
+
+Test(sandbox, sh_and_separate_streams) {
+    sandbox_result r;
+    sandbox_limits lim = limits(5000, 64);
+    run_source("sh", "echo out; echo err >&2; exit 3\n", &lim, NULL, &r);
+    cr_assert_eq(r.verdict, SANDBOX_RUNTIME_ERROR);
+    cr_assert_eq(r.exit_code, 3);
+    cr_assert_str_eq(r.out, "out\n");
+    cr_assert_str_eq(r.err, "err\n");
+    sandbox_result_free(&r);
+}
+
+Test(sandbox, exec_true_with_every_layer) {
+    const char *argv[] = {"/bin/true", NULL};
+    sandbox_program p = {.lang = "exec", .argv = argv};
+    sandbox_limits lim = limits(2000, 64);
+    sandbox_result r;
+    core_error err = {0};
+    cr_assert_eq(sandbox_run(&lim, &p, NULL, 0, &r, &err), 0, "%s", err.msg);
+    cr_assert_eq(r.verdict, SANDBOX_OK, "%s", r.detail);
+    unsigned need = SANDBOX_ISO_USER | SANDBOX_ISO_PID | SANDBOX_ISO_NET | SANDBOX_ISO_MOUNT |
+                    SANDBOX_ISO_IPC | SANDBOX_ISO_UTS | SANDBOX_ISO_FS | SANDBOX_ISO_NNP |
+                    SANDBOX_ISO_SECCOMP | SANDBOX_ISO_RLIMITS;
+    cr_assert_eq(r.isolation & need, need, "isolation %#x", r.isolation);
+    if (getenv("GRPO_ENVELOPE") && strncmp(getenv("GRPO_ENVELOPE"), "cgroup-", 7) == 0)
+        cr_assert_eq(r.isolation, SANDBOX_ISO_ALL, "cgroups expected inside the envelope: %#x", r.isolation);
+    char names[256];
+    sandbox_isolation_names(r.isolation, names, sizeof names);
+    cr_assert(strstr(names, "user,pid,net,mount,ipc,uts,fs,nnp,seccomp,rlimits"), "%s", names);
+    sandbox_result_free(&r);
+}
+
+Test(sandbox, the_view_from_inside) {
+    sandbox_result r;
+    sandbox_limits lim = limits(5000, 256);
+    run_source("python",
+               "import os, socket\n"
+               "print(os.getuid(), socket.gethostname(), os.getpid() < 10)\n"
+               "print(sorted(os.listdir('/')))\n"
+               "print(os.getcwd(), os.access('/usr', os.W_OK), os.access('/work', os.W_OK))\n"
+               "print(len(os.listdir('/proc')) < 20)\n",
+               &lim, NULL, &r);
+    cr_assert_eq(r.verdict, SANDBOX_OK, "%s: %s", r.detail, r.err);
+    cr_assert(strstr(r.out, "0 sandbox True\n"), "%s", r.out);
+    cr_assert(!strstr(r.out, "'root'") && !strstr(r.out, "'home'") && !strstr(r.out, "'sys'"), "%s", r.out);
+    cr_assert(strstr(r.out, "/work False True\n"), "%s", r.out);
+    cr_assert(strstr(r.out, "True\n"), "%s", r.out);
+    sandbox_result_free(&r);
+}
+
+Test(sandbox, large_stdin_arrives_whole) {
+    size_t n = 1 << 20;
+    char *in = malloc(n + 1);
+    memset(in, 'a', n);
+    in[n] = 0;
+    sandbox_result r;
+    sandbox_limits lim = limits(5000, 256);
+    run_source("python", "import sys\nprint(len(sys.stdin.buffer.read()))\n", &lim, in, &r);
+    cr_assert_eq(r.verdict, SANDBOX_OK, "%s: %s", r.detail, r.err);
+    cr_assert_str_eq(r.out, "1048576\n");
+    free(in);
+    sandbox_result_free(&r);
+}
+
+Test(sandbox, bad_input_is_refused) {
+    sandbox_limits lim = limits(1000, 64);
+    sandbox_program p = {.lang = "cobol", .source = "x", .source_len = 1};
+    sandbox_result r;
+    core_error err = {0};
+    cr_assert_eq(sandbox_run(&lim, &p, NULL, 0, &r, &err), CORE_EINPUT);
+    cr_assert(strstr(err.msg, "cobol"), "%s", err.msg);
+    sandbox_result_free(&r);
+    p.lang = "python";
+    lim.mem_mb = 1;
+    cr_assert_eq(sandbox_run(&lim, &p, NULL, 0, &r, &err), CORE_EINPUT);
+    cr_assert(strstr(err.msg, "mem_mb"), "%s", err.msg);
+    sandbox_result_free(&r);
+    const char *rel[] = {"true", NULL};
+    sandbox_program e = {.lang = "exec", .argv = rel};
+    lim.mem_mb = 64;
+    cr_assert_eq(sandbox_run(&lim, &e, NULL, 0, &r, &err), CORE_EINPUT);
+    sandbox_result_free(&r);
+}
+
+Test(sandbox, names) {
+    cr_assert_str_eq(sandbox_verdict_name(SANDBOX_MEMORY_LIMIT), "MEMORY_LIMIT");
+    cr_assert_str_eq(sandbox_verdict_name(SANDBOX_ERROR), "SANDBOX_ERROR");
+    char buf[64];
+    sandbox_isolation_names(0, buf, sizeof buf);
+    cr_assert_str_eq(buf, "none");
+    sandbox_isolation_names(SANDBOX_ISO_PID | SANDBOX_ISO_CG_PIDS, buf, sizeof buf);
+    cr_assert_str_eq(buf, "pid,cg_pids");
+    cr_assert(sandbox_lang_known("c") && !sandbox_lang_known("rust"));
+}
+
+/* --------------------------------------------------------------- hostile */
+
+Test(hostile, fork_bomb, .timeout = 60) {
+    require_envelope();
+    sandbox_result r;
+    sandbox_limits lim = limits(1000, 128);
+    run_hostile("fork_bomb.c", &lim, NULL, &r);
+    cr_assert_eq(r.verdict, SANDBOX_TIME_LIMIT, "%s", r.detail);
+    cr_assert_eq(count_named("grpo-forkbomb"), 0, "fork bomb processes survived");
+    sandbox_result_free(&r);
+}
+
+Test(hostile, memory_bomb, .timeout = 60) {
+    require_envelope();
+    sandbox_result r;
+    sandbox_limits lim = limits(5000, 64);
+    run_hostile("memory_bomb.py", &lim, NULL, &r);
+    cr_assert_eq(r.verdict, SANDBOX_MEMORY_LIMIT, "%s / %s", r.detail, r.err);
+    sandbox_result_free(&r);
+}
+
+Test(hostile, infinite_loop, .timeout = 60) {
+    require_envelope();
+    sandbox_result r;
+    sandbox_limits lim = limits(500, 64);
+    run_hostile("infinite_loop.py", &lim, NULL, &r);
+    cr_assert_eq(r.verdict, SANDBOX_TIME_LIMIT, "%s", r.detail);
+    cr_assert(r.wall_ms >= 500 && r.wall_ms < 1500, "wall %.0f ms", r.wall_ms);
+    sandbox_result_free(&r);
+}
+
+Test(hostile, sleep_past_the_wall_clock, .timeout = 60) {
+    require_envelope();
+    sandbox_result r;
+    sandbox_limits lim = limits(400, 64);
+    run_hostile("sleeper.py", &lim, NULL, &r);
+    cr_assert_eq(r.verdict, SANDBOX_TIME_LIMIT, "%s", r.detail);
+    cr_assert(r.wall_ms >= 400 && r.wall_ms < 1400, "wall %.0f ms", r.wall_ms);
+    sandbox_result_free(&r);
+}
+
+Test(hostile, double_fork_setsid_survivor, .timeout = 60) {
+    require_envelope();
+    sandbox_result r;
+    sandbox_limits lim = limits(5000, 64);
+    run_hostile("double_fork.c", &lim, NULL, &r);
+    cr_assert_eq(r.verdict, SANDBOX_OK, "%s: %s", r.detail, r.err);
+    cr_assert_str_eq(r.out, "parent done\n");
+    cr_assert(r.wall_ms < 3000, "waited for the survivor: %.0f ms", r.wall_ms);
+    cr_assert_eq(count_named("grpo-survivor"), 0, "the setsid grandchild survived the run");
+    sandbox_result_free(&r);
+}
+
+Test(hostile, huge_stdout, .timeout = 60) {
+    require_envelope();
+    sandbox_result r;
+    sandbox_limits lim = limits(10000, 64);
+    lim.output_kb = 32;
+    run_hostile("huge_stdout.py", &lim, NULL, &r);
+    cr_assert_eq(r.verdict, SANDBOX_OUTPUT_LIMIT, "%s", r.detail);
+    cr_assert_eq(r.truncated, 1);
+    cr_assert_eq(r.out_len, 32 * 1024);
+    cr_assert_eq(strlen(r.out), 32 * 1024);
+    cr_assert(r.wall_ms < 5000, "not killed early: %.0f ms", r.wall_ms);
+    sandbox_result_free(&r);
+}
+
+Test(hostile, huge_file, .timeout = 60) {
+    require_envelope();
+    sandbox_result r;
+    sandbox_limits lim = limits(5000, 128);
+    lim.file_mb = 8;
+    run_hostile("huge_file.c", &lim, NULL, &r);
+    cr_assert_eq(r.verdict, SANDBOX_OUTPUT_LIMIT, "%s", r.detail);
+    cr_assert_eq(r.signal, SIGXFSZ);
+    sandbox_result_free(&r);
+}
+
+Test(hostile, write_outside_the_work_dir, .timeout = 60) {
+    require_envelope();
+    sandbox_result r;
+    sandbox_limits lim = limits(5000, 64);
+    run_hostile("write_outside.sh", &lim, NULL, &r);
+    cr_assert_eq(r.verdict, SANDBOX_OK, "%s: %s", r.detail, r.err);
+    cr_assert(!strstr(r.out, "WROTE"), "%s", r.out);
+    cr_assert(strstr(r.out, "refused /etc/grpo-sb-probe") && strstr(r.out, "tmp ok") && strstr(r.out, "work ok"),
+              "%s", r.out);
+    const char *host[] = {"/grpo-sb-probe", "/etc/grpo-sb-probe", "/usr/grpo-sb-probe",
+                          "/usr/bin/grpo-sb-probe", "/tmp/grpo-sb-probe", "/root/grpo-sb-probe",
+                          "/work/grpo-sb-probe", "/home/grpo-sb-probe"};
+    for (size_t i = 0; i < sizeof host / sizeof host[0]; i++)
+        cr_assert_neq(access(host[i], F_OK), 0, "%s appeared on the host", host[i]);
+    sandbox_result_free(&r);
+}
+
+Test(hostile, read_shadow_and_root, .timeout = 60) {
+    require_envelope();
+    sandbox_result r;
+    sandbox_limits lim = limits(5000, 64);
+    run_hostile("read_secrets.py", &lim, NULL, &r);
+    cr_assert_eq(r.verdict, SANDBOX_OK, "%s: %s", r.detail, r.err);
+    cr_assert(strstr(r.out, "shadow bytes 0\n") || strstr(r.out, "shadow refused"), "%s", r.out);
+    cr_assert(!strstr(r.out, "root:"), "shadow content leaked: %s", r.out);
+    cr_assert(strstr(r.out, "/root refused") && strstr(r.out, "/home refused"), "%s", r.out);
+    sandbox_result_free(&r);
+}
+
+Test(hostile, connect_to_loopback, .timeout = 60) {
+    require_envelope();
+    /* A real listener on the host's loopback: nothing may reach it. */
+    int srv = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    cr_assert(srv >= 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    cr_assert_eq(bind(srv, (struct sockaddr *)&a, sizeof a), 0);
+    cr_assert_eq(listen(srv, 4), 0);
+    socklen_t alen = sizeof a;
+    getsockname(srv, (struct sockaddr *)&a, &alen);
+    char port[16];
+    snprintf(port, sizeof port, "%d", ntohs(a.sin_port));
+    sandbox_result r;
+    sandbox_limits lim = limits(5000, 64);
+    run_hostile("connect_loopback.py", &lim, port, &r);
+    cr_assert_eq(r.verdict, SANDBOX_OK, "%s: %s", r.detail, r.err);
+    cr_assert(strstr(r.out, "refused"), "%s", r.out);
+    cr_assert(accept(srv, NULL, NULL) < 0 && (errno == EAGAIN || errno == EWOULDBLOCK),
+              "a connection reached the host");
+    close(srv);
+    sandbox_result_free(&r);
+}
+
+Test(hostile, create_any_socket, .timeout = 60) {
+    require_envelope();
+    sandbox_result r;
+    sandbox_limits lim = limits(5000, 64);
+    run_hostile("any_socket.c", &lim, NULL, &r);
+    cr_assert_eq(r.verdict, SANDBOX_OK, "%s: %s", r.detail, r.err);
+    cr_assert_str_eq(r.out, "sockets 0\n");
+    sandbox_result_free(&r);
+}
+
+Test(hostile, ptrace_the_parent, .timeout = 60) {
+    require_envelope();
+    sandbox_result r;
+    sandbox_limits lim = limits(5000, 64);
+    run_hostile("ptrace_parent.c", &lim, NULL, &r);
+    cr_assert_eq(r.verdict, SANDBOX_OK, "%s: %s", r.detail, r.err);
+    cr_assert_str_eq(r.out, "ptrace denied\n");
+    sandbox_result_free(&r);
+}
+
+Test(hostile, kill_minus_one, .timeout = 60) {
+    require_envelope();
+    pid_t canary = fork();
+    cr_assert(canary >= 0);
+    if (canary == 0) {
+        pause();
+        _exit(0);
+    }
+    sandbox_result r;
+    sandbox_limits lim = limits(5000, 64);
+    run_hostile("kill_all.c", &lim, NULL, &r);
+    cr_assert_eq(r.verdict, SANDBOX_OK, "%s: %s", r.detail, r.err);
+    cr_assert(strstr(r.out, "alive"), "%s", r.out);
+    int status;
+    cr_assert_eq(waitpid(canary, &status, WNOHANG), 0, "the canary outside the sandbox died");
+    kill(canary, SIGKILL);
+    waitpid(canary, &status, 0);
+    sandbox_result_free(&r);
+}
+
+Test(hostile, fd_exhaustion, .timeout = 60) {
+    require_envelope();
+    sandbox_result r;
+    sandbox_limits lim = limits(5000, 64);
+    lim.max_fds = 32;
+    run_hostile("fd_exhaust.c", &lim, NULL, &r);
+    cr_assert_eq(r.verdict, SANDBOX_OK, "%s: %s", r.detail, r.err);
+    int n = -1;
+    cr_assert_eq(sscanf(r.out, "opened %d", &n), 1, "%s", r.out);
+    cr_assert(n > 0 && n <= 32 - 3, "opened %d", n);
+    sandbox_result_free(&r);
+}
+
+Test(hostile, deep_recursion, .timeout = 60) {
+    require_envelope();
+    sandbox_result r;
+    sandbox_limits lim = limits(5000, 256);
+    run_hostile("deep_recursion.c", &lim, NULL, &r);
+    cr_assert_eq(r.verdict, SANDBOX_RUNTIME_ERROR, "%s", r.detail);
+    cr_assert_eq(r.signal, SIGSEGV, "signal %d", r.signal);
+    sandbox_result_free(&r);
+}
