@@ -3,6 +3,7 @@
  * (learner/eval.h), written to the evals table when db.path is set. */
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cmd/cmd.h"
 #include "learner/eval.h"
@@ -65,6 +66,11 @@ int cmd_eval(int argc, char **argv) {
     const char *config = argc > 1 && argv[1][0] != '-' ? argv[1] : NULL;
     if (cmd_load_config(&cfg, config, &argc, argv, &err)) return cmd_report_error("eval", &err);
     if (parse_args(argc, argv, &a)) return 2;
+    if (access(a.checkpoint, R_OK)) {
+        fprintf(stderr, "grpo eval: %s: cannot read the checkpoint (grpo pretrain writes "
+                        "<run.out_dir>/<run.name>/base.safetensors)\n", a.checkpoint);
+        return 2;
+    }
     /* Enough rows for several prompts at once; at least eval.k. */
     int max_batch = cfg.eval.k * (cfg.eval.k < 128 ? 128 / cfg.eval.k : 1);
     model *m = NULL;
