@@ -181,9 +181,8 @@ const core_config *reward_config(const reward_fn *r) { return &r->cfg; }
 /* ---------------------------------------------------------------- score */
 
 int reward_score(const reward_fn *r, const reward_input *in, reward_result *out) {
-    int rc = 0;
+    int rc = 0, have_format = 0;
     memset(out, 0, sizeof *out);
-    out->format_ok = reward_format_ok(r, in->response, in->response_len);
     for (int i = 0; i < r->n; i++) {
         const reward_component *c = r->comp[i];
         reward_part *part = &out->parts[i];
@@ -191,8 +190,15 @@ int reward_score(const reward_fn *r, const reward_input *in, reward_result *out)
         if (c->score(r, r->state[i], in, part)) rc = CORE_ERUNTIME;
         out->n_parts = i + 1;
         if (c->is_accuracy && part->value >= 1.0) out->correct = 1;
-        if (c->is_accuracy && r->gated && !out->format_ok) continue;
-        out->total += r->weight[i] * part->value;
+        if (c == &registry[0]) { /* the format component already ran the template match */
+            have_format = 1;
+            out->format_ok = part->value >= 1.0;
+        }
+    }
+    if (!have_format) out->format_ok = reward_format_ok(r, in->response, in->response_len);
+    for (int i = 0; i < r->n; i++) {
+        if (r->comp[i]->is_accuracy && r->gated && !out->format_ok) continue;
+        out->total += r->weight[i] * out->parts[i].value;
     }
     return rc;
 }
