@@ -240,6 +240,15 @@ static int setup_model(pretrain_state *st, int resume, int *start, core_error *e
     return 0;
 }
 
+/* Steps are written in transactions of PRETRAIN_DB_COMMIT_EVERY; a
+ * checkpoint commits first, so the DB never lags a checkpoint it could be
+ * resumed from. */
+static int commit_steps(pretrain_state *st, core_error *err) {
+    if (!st->in_tx) return 0;
+    st->in_tx = 0;
+    return db_commit(st->d, err);
+}
+
 static int log_step(pretrain_state *st, int step, double loss, double heldout, float lr,
                     float gnorm, double tok_s, core_error *err) {
     if (!st->d) return 0;
@@ -253,10 +262,7 @@ static int log_step(pretrain_state *st, int step, double loss, double heldout, f
     int rc = 0;
     if (!st->in_tx && !(rc = db_begin(st->d, err))) st->in_tx = 1;
     if (!rc) rc = db_insert_step(st->d, st->run_id, &s, err);
-    if (!rc && step % PRETRAIN_DB_COMMIT_EVERY == 0) {
-        st->in_tx = 0;
-        rc = db_commit(st->d, err);
-    }
+    if (!rc && step % PRETRAIN_DB_COMMIT_EVERY == 0) rc = commit_steps(st, err);
     return rc;
 }
 
@@ -270,7 +276,7 @@ static int train_loop(pretrain_state *st, int start, pretrain_result *out, core_
                       .weight_decay = (float)cfg->pretrain.weight_decay};
     double t0 = core_now(), loss_ema = NAN, heldout = NAN, recent = 0;
     long tokens = 0;
-    int n_recent = 0, step = start;
+    int n_recent = 0, step = start, heldout_step = start;
     if ((rc = pretrain_heldout_loss(st->m, cfg, held, &heldout, err))) goto done;
     out->first_heldout_loss = heldout;
     core_info("pretrain: step %d held-out loss %.4f", start, heldout);
@@ -301,11 +307,12 @@ static int train_loop(pretrain_state *st, int start, pretrain_result *out, core_
         if (eval_now || step == steps) {
             if ((rc = pretrain_heldout_loss(st->m, cfg, held, &held_now, err))) break;
             heldout = held_now;
+            heldout_step = step;
         }
         double tok_s = tokens / (core_now() - t0 + 1e-9);
         if ((rc = log_step(st, step, loss, held_now, hp.lr, gnorm, tok_s, err))) break;
         if (cfg->pretrain.checkpoint_every && step % cfg->pretrain.checkpoint_every == 0 &&
-            step < steps && (rc = save_checkpoint(st, step, err)))
+            step < steps && ((rc = commit_steps(st, err)) || (rc = save_checkpoint(st, step, err))))
             break;
         if (st->progress) {
             char metrics[160];
@@ -315,12 +322,12 @@ static int train_loop(pretrain_state *st, int start, pretrain_result *out, core_
         }
     }
     if (st->progress) core_progress_finish(&prog);
-    if (st->in_tx) {
+    if (rc && st->in_tx) {
         st->in_tx = 0;
-        if (rc) db_rollback(st->d);
-        else rc = db_commit(st->d, err);
+        db_rollback(st->d);
     }
-    if (!rc && step > start && isnan(heldout))
+    if (!rc) rc = commit_steps(st, err);
+    if (!rc && step > start && heldout_step != step) /* stopped between evaluations */
         rc = pretrain_heldout_loss(st->m, cfg, held, &heldout, err);
     if (!rc) rc = save_checkpoint(st, step, err);
     out->steps_done = step;
