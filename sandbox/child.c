@@ -9,10 +9,13 @@
  * but makes itself non-dumpable, so a payload, which has none, cannot ptrace
  * it, read its memory or signal it (PID 1 ignores signals it has no handler
  * for).  Async-signal-safe code only: the parent may be multithreaded.
+ * Raw syscalls where glibc would consult its thread list or locks, which
+ * clone() copied from a parent with other threads: setresuid and friends
+ * (glibc signals every thread it believes exists and waits for them) and
+ * fork (glibc takes its allocator locks around it).
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <linux/capability.h>
 #include <sched.h>
 #include <signal.h>
@@ -180,7 +183,7 @@ static int run_step(const sb_plan *p, int k) {
     r.kind = SB_REC_START;
     send_record(&r);
     int64_t t0 = now_us();
-    pid_t pid = fork();
+    pid_t pid = (pid_t)syscall(SYS_fork);
     if (pid < 0) fail(k, "fork payload", errno);
     if (pid == 0) payload(p, k);
     int status = 0;
@@ -217,9 +220,9 @@ int sb_child_main(void *arg) {
     close(SB_FD_SYNC);
     /* Become the namespace's root, i.e. nobody outside: until then our
      * credentials are the parent's (host root), unmapped here. */
-    setgroups(0, NULL); /* refused (and moot) when the parent was unprivileged */
-    if (setresgid(0, 0, 0) != 0) fail(-1, "setresgid", errno);
-    if (setresuid(0, 0, 0) != 0) fail(-1, "setresuid", errno);
+    syscall(SYS_setgroups, 0, NULL); /* refused (and moot) when the parent was unprivileged */
+    if (syscall(SYS_setresgid, 0, 0, 0) != 0) fail(-1, "setresgid", errno);
+    if (syscall(SYS_setresuid, 0, 0, 0) != 0) fail(-1, "setresuid", errno);
     prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
     prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
     if ((rc = sb_mounts_setup(p, &stage))) fail(-1, stage, -rc);

@@ -438,3 +438,28 @@ Test(hostile, deep_recursion, .timeout = 60) {
     cr_assert_eq(r.signal, SIGSEGV, "signal %d", r.signal);
     sandbox_result_free(&r);
 }
+
+/* ------------------------------------------------------------------ pool */
+
+/* Many runs from several threads at once: each gets its own stdin back
+ * (clone from a multithreaded parent must not deadlock or mix streams). */
+Test(pool, many_programs_in_parallel, .timeout = 60) {
+    enum { N = 12 };
+    sandbox_program p = {.lang = "python", .source = "import sys\nprint(int(sys.stdin.read()) * 2)\n"};
+    p.source_len = strlen(p.source);
+    sandbox_job jobs[N];
+    char inputs[N][16];
+    for (int i = 0; i < N; i++) {
+        snprintf(inputs[i], sizeof inputs[i], "%d", i + 100);
+        jobs[i] = (sandbox_job){.prog = &p, .stdin_data = inputs[i], .stdin_len = strlen(inputs[i])};
+    }
+    sandbox_limits lim = limits(10000, 128);
+    cr_assert_eq(sandbox_run_many(&lim, jobs, N, 3), 0, "%s", jobs[0].error.msg);
+    for (int i = 0; i < N; i++) {
+        char want[16];
+        snprintf(want, sizeof want, "%d\n", 2 * (i + 100));
+        cr_assert_eq(jobs[i].result.verdict, SANDBOX_OK, "job %d: %s", i, jobs[i].result.detail);
+        cr_assert_str_eq(jobs[i].result.out, want, "job %d", i);
+        sandbox_result_free(&jobs[i].result);
+    }
+}
