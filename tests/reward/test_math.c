@@ -395,3 +395,29 @@ Test(value, deep_nesting_is_refused) {
     math_num v;
     cr_expect_eq(math_eval(deep, n, 0, &v, NULL), -1);
 }
+
+/* --------------------------------------------------------------- bounds */
+
+/* Pathological megabyte responses: every rule, the normaliser and the
+ * comparison must stay linear and answer "not equal" rather than hang. */
+Test(bounds, megabyte_inputs_stay_fast) {
+    static const char *units[] = {"\\boxed{", "{", "(", "$", "<answer>", "\\frac{", "9", "#### ", "answer is ",
+                                  "\\[", "1,000,", "\xff", "\\sqrt[", "^{"};
+    size_t n = 1 << 20;
+    char *s = malloc(n + 1);
+    char out[REWARD_ANSWER_MAX + 1];
+    for (size_t u = 0; u < sizeof units / sizeof units[0]; u++) {
+        size_t k = strlen(units[u]);
+        for (size_t i = 0; i < n; i++) s[i] = units[u][i % k];
+        s[n] = 0;
+        double t0 = core_now();
+        const char *rule;
+        int len = reward_math_extract(s, n, DEFAULT_RULES, out, sizeof out, &rule);
+        cr_expect(len < (int)sizeof out, "unit %zu: length %d", u, len);
+        reward_math_equal(out, "1", 1e-6, NULL, 0);
+        reward_math_equal(s, s, 1e-6, NULL, 0); /* longer than REWARD_ANSWER_MAX: refused quickly */
+        double dt = core_now() - t0;
+        cr_expect_lt(dt, 0.5, "unit %zu ('%s') took %.3f s", u, units[u], dt);
+    }
+    free(s);
+}
