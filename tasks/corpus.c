@@ -7,11 +7,15 @@
  *            value, so the answer is wrong          (tasks.slip_rate)
  *   recheck  the same slip, then "wait 23+45=68" with the right value and
  *            the right rest                          (tasks.recheck_rate)
+ *   confirm  right steps, one re-checked: "68+12=80 wait 68+12=80"
+ *            (tasks.confirm_rate).  With it, "wait" no longer signals a slip
+ *            already made: it is a second, independent look at a step, which
+ *            is what RL can learn to use more often.
  *   broken   the template broken one of four ways   (tasks.format_break_rate,
  *            independent of the above)
  *
- * slip_rate and recheck_rate are fractions of all solutions: a draw below
- * recheck_rate re-checks, below recheck_rate + slip_rate slips.  countdown
+ * slip_rate, recheck_rate and confirm_rate are fractions of all solutions:
+ * one uniform draw picks recheck, slip, confirm or clean in that order.  countdown
  * and lineq slip their last step; code items are their reference solution.
  */
 #include <stdarg.h>
@@ -45,14 +49,16 @@ static long slip_delta(core_rng *rng, long value) {
  * that slips (-1: none); recheck: write "wait" and the right value after it. */
 typedef struct worked { text_buf think; char answer[512]; } worked;
 
-static void work_arith(const task_item *t, int slip_at, int recheck, core_rng *rng, worked *w) {
+static void work_arith(const task_item *t, int style, int at, core_rng *rng, worked *w) {
     long acc = t->operands[0];
+    int slip = style == CORPUS_SLIP || style == CORPUS_RECHECK;
     if (t->n_operands == 1) put(&w->think, "%ld", acc);
     for (int i = 1; i < t->n_operands; i++) {
         long right = acc + t->operands[i];
-        long written = right + (i - 1 == slip_at ? slip_delta(rng, right) : 0);
+        long written = right + (slip && i - 1 == at ? slip_delta(rng, right) : 0);
         put(&w->think, "%s%ld+%ld=%ld", i > 1 ? " " : "", acc, t->operands[i], written);
-        if (written != right && recheck) {
+        if ((written != right && style == CORPUS_RECHECK) ||
+            (style == CORPUS_CONFIRM && i - 1 == at)) {
             put(&w->think, " wait %ld+%ld=%ld", acc, t->operands[i], right);
             written = right;
         }
@@ -95,7 +101,8 @@ static void countdown_answer(char *out, size_t cap, const long *nums, const char
 
 /* A countdown slip takes a wrong operator at the last step (one that keeps
  * the value a positive integer), so the answer misses the target. */
-static void work_countdown(const task_item *t, int slip, int recheck, core_rng *rng, worked *w) {
+static void work_countdown(const task_item *t, int style, core_rng *rng, worked *w) {
+    int slip = style == CORPUS_SLIP || style == CORPUS_RECHECK, recheck = style == CORPUS_RECHECK;
     char ops[TASK_MAX_OPERANDS] = {0}, wrong[TASK_MAX_OPERANDS];
     int n = t->n_operands;
     countdown_ops(t, ops);
@@ -118,7 +125,7 @@ static void work_countdown(const task_item *t, int slip, int recheck, core_rng *
         acc = v;
     }
     int slipped = memcmp(ops, wrong, (size_t)(n - 1)) != 0;
-    if (slipped && recheck)
+    if ((slipped && recheck) || style == CORPUS_CONFIRM)
         put(&w->think, " wait %ld%c%ld=%ld", before_last, ops[n - 2], t->operands[n - 1],
             t->target);
     countdown_answer(w->answer, sizeof w->answer, t->operands, slipped && !recheck ? wrong : ops,
@@ -126,13 +133,14 @@ static void work_countdown(const task_item *t, int slip, int recheck, core_rng *
 }
 
 /* a*x+b=c: "3x=20-5=15 x=15/3=5"; a slip is in the division's result. */
-static void work_lineq(const task_item *t, int slip, int recheck, core_rng *rng, worked *w) {
+static void work_lineq(const task_item *t, int style, core_rng *rng, worked *w) {
+    int slip = style == CORPUS_SLIP || style == CORPUS_RECHECK;
     long a = t->operands[0], b = t->operands[1], c = t->operands[2], x = t->target;
     long ax = c - b;
     put(&w->think, "%ldx=%ld%c%ld=%ld ", a, c, b > 0 ? '-' : '+', labs(b), ax);
     long written = x + (slip ? slip_delta(rng, 0) : 0);
     put(&w->think, "x=%ld/%ld=%ld", ax, a, written);
-    if (written != x && recheck) {
+    if ((written != x && style == CORPUS_RECHECK) || style == CORPUS_CONFIRM) {
         put(&w->think, " wait %ld/%ld=%ld", ax, a, x);
         written = x;
     }
@@ -142,15 +150,15 @@ static void work_lineq(const task_item *t, int slip, int recheck, core_rng *rng,
 /* Which step of a solution can slip: arith has n-1 steps. */
 static void work(const task_item *t, int style, core_rng *rng, worked *w) {
     memset(w, 0, sizeof *w);
-    int slip = style != CORPUS_CLEAN, recheck = style == CORPUS_RECHECK;
     if (!strcmp(t->gen, "arith")) {
         int steps = t->n_operands - 1;
-        int at = slip && steps > 0 ? (int)core_rng_below(rng, (uint64_t)steps) : -1;
-        work_arith(t, at, recheck, rng, w);
+        int at = style != CORPUS_CLEAN && steps > 0 ? (int)core_rng_below(rng, (uint64_t)steps)
+                                                    : -1;
+        work_arith(t, style, at, rng, w);
     } else if (!strcmp(t->gen, "countdown")) {
-        work_countdown(t, slip, recheck, rng, w);
+        work_countdown(t, style, rng, w);
     } else if (!strcmp(t->gen, "lineq")) {
-        work_lineq(t, slip, recheck, rng, w);
+        work_lineq(t, style, rng, w);
     } else { /* code, or an imported item: no steps to show */
         snprintf(w->answer, sizeof w->answer, "%s", t->gold ? t->gold : "");
     }
@@ -185,6 +193,8 @@ int tasks_corpus_example(const core_config *cfg, const task_item *t, core_rng *r
     double u = core_rng_uniform(rng);
     if (can_slip && u < cfg->tasks.recheck_rate) out->style = CORPUS_RECHECK;
     else if (can_slip && u < cfg->tasks.recheck_rate + cfg->tasks.slip_rate) out->style = CORPUS_SLIP;
+    else if (can_slip && u < cfg->tasks.recheck_rate + cfg->tasks.slip_rate + cfg->tasks.confirm_rate)
+        out->style = CORPUS_CONFIRM;
     int broken_way = 0;
     if (core_rng_uniform(rng) < cfg->tasks.format_break_rate)
         broken_way = 1 + (int)core_rng_below(rng, 4);

@@ -125,7 +125,8 @@ int tasks_check_template(const char *template_, core_error *err);
 enum corpus_style {
     CORPUS_CLEAN = 0,   /* right steps, right answer */
     CORPUS_SLIP = 1,    /* one step off by a little; the answer follows it */
-    CORPUS_RECHECK = 2  /* one step off, then "wait a+b=c" and the right rest */
+    CORPUS_RECHECK = 2, /* one step off, then "wait a+b=c" and the right rest */
+    CORPUS_CONFIRM = 3  /* right steps, one of them re-checked: "wait a+b=c" */
 };
 
 typedef struct corpus_example {
@@ -136,7 +137,8 @@ typedef struct corpus_example {
 } corpus_example;
 
 /* One worked solution for item t, its imperfections drawn from rng with
- * the rates in cfg->tasks (slip_rate, format_break_rate, recheck_rate).
+ * the rates in cfg->tasks (slip_rate, format_break_rate, recheck_rate,
+ * confirm_rate).
  * Generators' items only (TASK_MATH from arith/countdown/lineq; code items
  * get their reference solution in the template). */
 int tasks_corpus_example(const core_config *cfg, const task_item *t, core_rng *rng,

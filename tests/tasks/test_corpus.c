@@ -87,7 +87,8 @@ Test(corpus, slips_rechecks_and_breaks_follow_the_rates) {
     cfg.tasks.slip_rate = 0.2;
     cfg.tasks.recheck_rate = 0.1;
     cfg.tasks.format_break_rate = 0.15;
-    int n = 4000, counts[3] = {0}, broken = 0;
+    cfg.tasks.confirm_rate = 0.1;
+    int n = 4000, counts[4] = {0}, broken = 0;
     for (int i = 0; i < n; i++) {
         core_rng trng = core_rng_stream(13, CORE_RNG_TEST, 0, (uint64_t)i);
         core_rng crng = core_rng_stream(13, CORE_RNG_CORPUS, 0, (uint64_t)i);
@@ -102,7 +103,16 @@ Test(corpus, slips_rechecks_and_breaks_follow_the_rates) {
         cr_assert_eq(res.format_ok, !ex.broken, "%s", ex.response);
         int has_wait = strstr(ex.response, "wait") != NULL;
         int shows_steps = strchr(ex.response, '+') != NULL; /* break 4 drops the thinking */
-        cr_assert_eq(has_wait, ex.style == CORPUS_RECHECK && shows_steps, "%s", ex.response);
+        int rechecks = ex.style == CORPUS_RECHECK || ex.style == CORPUS_CONFIRM;
+        cr_assert_eq(has_wait, rechecks && shows_steps, "%s", ex.response);
+        if (ex.style == CORPUS_CONFIRM && shows_steps) {
+            /* "wait a+b=c" repeats a step exactly as it was written. */
+            const char *w = strstr(ex.response, " wait ") + 6;
+            char step[32];
+            int len = (int)strcspn(w, " <");
+            snprintf(step, sizeof step, "%.*s", len, w);
+            cr_assert(strstr(ex.response, step) < w - 6, "%s", ex.response);
+        }
         /* A bare answer (break way 2) is still found by last_number; the
          * others keep the <answer> tag.  Either way correctness is the style's. */
         cr_assert_eq(res.correct, ex.style != CORPUS_SLIP, "style %d: %s (gold %s)", ex.style,
@@ -113,6 +123,8 @@ Test(corpus, slips_rechecks_and_breaks_follow_the_rates) {
     cr_assert(counts[CORPUS_SLIP] > 0.17 * n && counts[CORPUS_SLIP] < 0.23 * n, "%d", counts[1]);
     cr_assert(counts[CORPUS_RECHECK] > 0.08 * n && counts[CORPUS_RECHECK] < 0.12 * n, "%d",
               counts[2]);
+    cr_assert(counts[CORPUS_CONFIRM] > 0.08 * n && counts[CORPUS_CONFIRM] < 0.12 * n, "%d",
+              counts[3]);
     cr_assert(broken > 0.12 * n && broken < 0.18 * n, "%d", broken);
     reward_free(r);
 }
