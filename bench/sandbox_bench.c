@@ -1,0 +1,141 @@
+/*
+ * sandbox_bench — per-run cost of the sandbox against its peers, in one
+ * run (built and run by bench/bench_sandbox.sh):
+ *
+ *   bare     fork + execve + waitpid, no isolation at all
+ *   sandbox  sandbox_run with every layer (namespaces, tmpfs root, rlimits,
+ *            no_new_privs, seccomp, cgroup)
+ *   bwrap    bubblewrap --unshare-all (user, pid, net, ipc, uts, cgroup
+ *            namespaces), read-only /usr, tmpfs /tmp, fresh /proc and /dev,
+ *            --die-with-parent: comparable isolation minus seccomp, rlimits
+ *            and cgroups
+ *
+ * for /bin/true and for python3 -I -S -c pass, then a batch of Python test
+ * runs (an assert-style test, as the code reward runs it) through the pool.
+ * Each figure is the median of R rounds of N runs (ms per run).
+ *
+ *   sandbox_bench [N] [ROUNDS]
+ */
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "sandbox/sandbox.h"
+
+extern char **environ;
+
+static const char *const BWRAP[] = {"/usr/bin/bwrap", "--unshare-all", "--die-with-parent",
+    "--ro-bind", "/usr", "/usr", "--symlink", "usr/bin", "/bin", "--symlink", "usr/lib", "/lib",
+    "--symlink", "usr/lib64", "/lib64", "--ro-bind", "/etc", "/etc", "--proc", "/proc",
+    "--dev", "/dev", "--tmpfs", "/tmp", "--chdir", "/tmp", NULL};
+
+static double bare_run(const char *const *argv) {
+    double t0 = core_now();
+    pid_t pid = fork();
+    if (pid == 0) {
+        execve(argv[0], (char *const *)argv, environ);
+        _exit(127);
+    }
+    int st;
+    waitpid(pid, &st, 0);
+    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+        fprintf(stderr, "sandbox_bench: %s failed (status %d)\n", argv[0], st);
+        exit(1);
+    }
+    return core_now() - t0;
+}
+
+static double bwrap_run(const char *const *argv) {
+    const char *full[64];
+    int n = 0;
+    for (int i = 0; BWRAP[i]; i++) full[n++] = BWRAP[i];
+    for (int i = 0; argv[i]; i++) full[n++] = argv[i];
+    full[n] = NULL;
+    return bare_run(full);
+}
+
+static double sandbox_once(const char *const *argv) {
+    sandbox_limits lim;
+    sandbox_limits_default(&lim);
+    sandbox_program p = {.lang = "exec", .argv = argv};
+    sandbox_result r;
+    core_error err = {0};
+    double t0 = core_now();
+    int rc = sandbox_run(&lim, &p, NULL, 0, &r, &err);
+    double dt = core_now() - t0;
+    if (rc || r.verdict != SANDBOX_OK) {
+        fprintf(stderr, "sandbox_bench: sandbox run of %s: %s %s\n", argv[0], err.msg, r.detail);
+        exit(1);
+    }
+    sandbox_result_free(&r);
+    return dt;
+}
+
+static int cmp(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* Median over rounds of the mean ms per run. */
+static double measure(double (*run)(const char *const *), const char *const *argv, int n, int rounds) {
+    double med[64];
+    run(argv); /* warm caches */
+    for (int r = 0; r < rounds; r++) {
+        double total = 0;
+        for (int i = 0; i < n; i++) total += run(argv);
+        med[r] = total / n * 1000;
+    }
+    qsort(med, (size_t)rounds, sizeof med[0], cmp);
+    return med[rounds / 2];
+}
+
+static double python_batch(int n) {
+    const char *src = "def add(a, b):\n    return a + b\nassert add(2, 3) == 5\nprint('ok')\n";
+    sandbox_program p = {.lang = "python", .source = src, .source_len = strlen(src)};
+    sandbox_job *jobs = calloc((size_t)n, sizeof *jobs);
+    for (int i = 0; i < n; i++) jobs[i].prog = &p;
+    sandbox_limits lim;
+    sandbox_limits_default(&lim);
+    double t0 = core_now();
+    int rc = sandbox_run_many(&lim, jobs, n, 0);
+    double dt = core_now() - t0;
+    for (int i = 0; i < n; i++) {
+        if (rc || jobs[i].result.verdict != SANDBOX_OK) {
+            fprintf(stderr, "sandbox_bench: batch job %d: %s\n", i, jobs[i].result.detail);
+            exit(1);
+        }
+        sandbox_result_free(&jobs[i].result);
+    }
+    free(jobs);
+    return dt / n * 1000;
+}
+
+int main(int argc, char **argv) {
+    int n = argc > 1 ? atoi(argv[1]) : 50, rounds = argc > 2 ? atoi(argv[2]) : 5;
+    if (n < 1 || rounds < 1 || rounds > 64) return fprintf(stderr, "usage: sandbox_bench [N] [ROUNDS<=64]\n"), 2;
+    const char *const truth[] = {"/bin/true", NULL};
+    const char *const py[] = {"/usr/bin/python3", "-I", "-S", "-c", "pass", NULL};
+    int have_bwrap = access(BWRAP[0], X_OK) == 0 && system("/usr/bin/bwrap --unshare-all --ro-bind / / /bin/true 2>/dev/null") == 0;
+    struct { const char *name; const char *const *argv; } progs[] = {{"true", truth}, {"python", py}};
+    for (int k = 0; k < 2; k++) {
+        int m = k == 0 ? n : (n / 4 > 5 ? n / 4 : 5);
+        double bare = measure(bare_run, progs[k].argv, m, rounds);
+        double sb = measure(sandbox_once, progs[k].argv, m, rounds);
+        printf("bench: bare_%s_ms %.3f ms\n", progs[k].name, bare);
+        if (have_bwrap) {
+            double bw = measure(bwrap_run, progs[k].argv, m, rounds);
+            printf("bench: bwrap_%s_ms %.3f ms\n", progs[k].name, bw);
+            printf("bench: sandbox_%s_ms %.3f ms vs bwrap %.2fx\n", progs[k].name, sb, bw / sb);
+            printf("bench: sandbox_%s_overhead_ms %.3f ms vs bwrap %.2fx\n", progs[k].name, sb - bare,
+                   (bw - bare) / (sb - bare));
+        } else {
+            printf("bench: sandbox_%s_ms %.3f ms\n", progs[k].name, sb);
+            printf("bench: sandbox_%s_overhead_ms %.3f ms\n", progs[k].name, sb - bare);
+        }
+    }
+    printf("bench: sandbox_python_batch_ms_per_run %.3f ms\n", python_batch(n > 16 ? n : 16));
+    return 0;
+}
