@@ -11,14 +11,15 @@
 #include "reward/reward.h"
 
 static const char grade_usage[] =
-    "usage: grpo grade [--kind math|format|config] [--config FILE] [--set section.key=value ...]\n"
+    "usage: grpo grade [--kind math|code|format|config] [--config FILE] [--set section.key=value ...]\n"
     "                  [--quiet] [--json] FILE.jsonl|-\n"
     "\n"
     "Reads lines {\"response\": ..., \"gold\": ...} (optional: \"id\", \"n_tokens\",\n"
-    "\"max_new_tokens\", \"truncated\") and writes one JSON line per input to stdout:\n"
+    "\"max_new_tokens\", \"truncated\", \"tests\") and writes one JSON line per input to stdout:\n"
     "{\"line\", \"id\", \"total\", \"format_ok\", \"correct\", \"parts\": {...}, \"detail\": {...}}.\n"
     "\n"
     "  --kind math     components format,accuracy_math (the default; gold required)\n"
+    "  --kind code     components format,accuracy_code (\"tests\" run in the sandbox)\n"
     "  --kind format   component format only\n"
     "  --kind config   the components of the config as given\n"
     "  --config FILE   read [reward] from a run config (otherwise the defaults)\n"
@@ -75,6 +76,8 @@ static int load_config(core_config *cfg, const grade_args *a, int *argc, char **
     if (a->config && core_config_load(cfg, a->config, err)) return err->code;
     if (!strcmp(a->kind, "math") && core_config_set(cfg, "reward.components=format,accuracy_math", err))
         return err->code;
+    if (!strcmp(a->kind, "code") && core_config_set(cfg, "reward.components=format,accuracy_code", err))
+        return err->code;
     if (!strcmp(a->kind, "format") && core_config_set(cfg, "reward.components=format", err)) return err->code;
     if (strcmp(a->kind, "config") && core_config_set(cfg, "reward.weights=", err)) return err->code;
     int kept = 0;
@@ -94,7 +97,7 @@ static void grade_stream(const reward_fn *r, FILE *in, const char *name, const g
     char *line = NULL;
     size_t cap = 0;
     ssize_t n;
-    int need_gold = strcmp(a->kind, "format") != 0;
+    int need_gold = !strcmp(a->kind, "math");
     while ((n = getline(&line, &cap, in)) >= 0) {
         st->lines++;
         while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r')) line[--n] = 0;
@@ -144,8 +147,8 @@ int cmd_grade(int argc, char **argv) {
     memset(&a, 0, sizeof a);
     a.kind = option_value(argc, argv, "--kind", "math");
     a.config = option_value(argc, argv, "--config", NULL);
-    if (strcmp(a.kind, "math") && strcmp(a.kind, "format") && strcmp(a.kind, "config")) {
-        fprintf(stderr, "grpo grade: --kind must be math, format or config (got '%s')\n", a.kind);
+    if (strcmp(a.kind, "math") && strcmp(a.kind, "code") && strcmp(a.kind, "format") && strcmp(a.kind, "config")) {
+        fprintf(stderr, "grpo grade: --kind must be math, code, format or config (got '%s')\n", a.kind);
         return 2;
     }
     if (load_config(&cfg, &a, &argc, argv, &err)) return cmd_report_error("grade", &err);

@@ -36,6 +36,18 @@ static int gold_text(const cJSON *obj, int need_gold, char **gold, core_error *e
     return 0;
 }
 
+/* The code tests as JSON text: a string as is, an array or object printed. */
+static int tests_text(const cJSON *obj, char **tests, core_error *err) {
+    const cJSON *t = cJSON_GetObjectItemCaseSensitive(obj, "tests");
+    *tests = NULL;
+    if (!t || cJSON_IsNull(t)) return 0;
+    if (cJSON_IsString(t)) *tests = strdup(t->valuestring);
+    else if (cJSON_IsArray(t) || cJSON_IsObject(t)) *tests = cJSON_PrintUnformatted(t);
+    else return core_fail(err, CORE_EINPUT, "field \"tests\" must be a string, an array or an object");
+    if (!*tests) return core_fail(err, CORE_ERUNTIME, "out of memory");
+    return 0;
+}
+
 static char *result_json(const reward_result *res, long line_no, const cJSON *id) {
     cJSON *o = cJSON_CreateObject(), *parts = cJSON_CreateObject(), *detail = cJSON_CreateObject();
     cJSON_AddNumberToObject(o, "line", (double)line_no);
@@ -77,6 +89,9 @@ int reward_grade_json(const reward_fn *r, const char *line, size_t len, long lin
         rc = int_field(obj, "n_tokens", &in.n_tokens, err);
     }
     if (!rc) rc = int_field(obj, "max_new_tokens", &in.max_new_tokens, err);
+    char *tests = NULL;
+    if (!rc) rc = tests_text(obj, &tests, err);
+    in.tests = tests;
     if (!rc) {
         const cJSON *t = cJSON_GetObjectItemCaseSensitive(obj, "truncated");
         if (t && !cJSON_IsBool(t)) rc = core_fail(err, CORE_EINPUT, "field \"truncated\" must be true or false");
@@ -92,6 +107,7 @@ int reward_grade_json(const reward_fn *r, const char *line, size_t len, long lin
         if (!out->json) rc = core_fail(err, CORE_ERUNTIME, "out of memory");
     }
     free(gold);
+    free(tests);
     cJSON_Delete(obj);
     return rc;
 }

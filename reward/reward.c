@@ -14,13 +14,15 @@
  *   overlong        DAPO's soft overlong punishment: 0 up to
  *                   max_new_tokens − overlong_buffer, then falling linearly
  *                   to −1 at max_new_tokens (and −1 beyond or when truncated)
- *   accuracy_code   (reward/code.c; added with the sandbox)
+ *   accuracy_code   1 when the program in the response passes the tests
+ *                   (reward/code.c, in the sandbox; or the fraction passed)
  */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "reward/code.h"
 #include "reward/math_internal.h"
 #include "reward/reward_internal.h"
 
@@ -87,11 +89,12 @@ static int score_overlong(const reward_fn *r, void *state, const reward_input *i
     return 0;
 }
 
-/* The registry.  reward/code.c adds:
- *   {"accuracy_code", 1, reward_code_init, reward_code_free, reward_code_score}, */
+/* The registry: one row per component (format must stay first: reward_score
+ * reads format_ok from it). */
 static const reward_component registry[] = {
     {"format", 0, NULL, NULL, score_format},
     {"accuracy_math", 1, NULL, NULL, score_accuracy_math},
+    {"accuracy_code", 1, reward_code_init, reward_code_free, reward_code_score}, /* reward/code.c */
     {"length_penalty", 0, NULL, NULL, score_length_penalty},
     {"overlong", 0, NULL, NULL, score_overlong},
 };
@@ -103,7 +106,9 @@ const reward_component *reward_component_find(const char *name) {
     return NULL;
 }
 
-const char *reward_component_names(void) { return "format, accuracy_math, length_penalty, overlong"; }
+const char *reward_component_names(void) {
+    return "format, accuracy_math, accuracy_code, length_penalty, overlong";
+}
 
 /* --------------------------------------------------------------- create */
 

@@ -114,7 +114,8 @@ typedef struct reward_graded {
 } reward_graded;
 
 /* Parse one JSON object {"response": str, "gold": str|number, optional
- * "id", "n_tokens", "max_new_tokens", "truncated"}, score it and build the
+ * "id", "n_tokens", "max_new_tokens", "truncated", "tests" (code tests: a
+ * JSON string, array or object)}, score it and build the
  * output line {"line", "id", "total", "format_ok", "correct", "parts":
  * {name: value}, "detail": {name: text}}.  n_tokens defaults to the response
  * length in bytes, max_new_tokens to rollout.max_new_tokens.  need_gold:

@@ -75,6 +75,18 @@ rc, out, err = run("--set", "reward.format_pattern=(<think>", SAMPLE)
 expect(rc == 2 and "reward.format_pattern" in err and "offset" in err, f"bad pattern: {rc} {err}")
 expect(run("/nonexistent.jsonl")[0] == 2, "missing file: exit 2")
 
+# --kind code: the tests run in the sandbox (reward/code.c through the registry)
+rc, out, err = run("--kind", "code", os.path.join(HERE, "grade_code_sample.jsonl"))
+rows = {r["id"]: r for r in map(json.loads, out.splitlines())}
+if rc == 1 or "sandbox" in err.lower():
+    print("note: --kind code not checked, the sandbox cannot run here:", err.strip()[:200])
+else:
+    expect(rc == 0, f"--kind code: rc {rc} {err}")
+    for i, (total, correct) in {"ok": (2, True), "wrong": (1, False), "io": (2, True)}.items():
+        r = rows.get(i, {})
+        expect(r.get("total") == total and r.get("correct") == correct and "accuracy_code" in r.get("parts", {}),
+               f"--kind code {i}: {r}")
+
 for f in failures:
     print("FAIL:", f)
 sys.exit(1 if failures else 0)

@@ -239,6 +239,8 @@ Test(registry, lookup) {
     cr_expect_not_null(reward_component_find("accuracy_math"));
     cr_expect_not_null(reward_component_find("overlong"));
     cr_expect_null(reward_component_find("nope"));
+    cr_expect_not_null(reward_component_find("accuracy_code"));
+    cr_expect(reward_component_find("accuracy_code")->is_accuracy);
     cr_expect(reward_component_find("accuracy_math")->is_accuracy);
     cr_expect(!reward_component_find("format")->is_accuracy);
 }
