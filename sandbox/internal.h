@@ -7,6 +7,7 @@
  *   rlimits.c  resource limits of a payload
  *   mounts.c   the file-system view of an instance
  *   cgroup.c   memory and pids cgroup slots (v1 or v2), reused across runs
+ *   netns.c    the empty network namespace instances are born in
  *   child.c    the instance's init: the fixed order of the layers, the steps
  *   run.c      the parent: clone, map, wait, measure, kill, verdict
  *   pool.c     many runs in parallel, bounded by cores
@@ -95,6 +96,14 @@ int sb_rlimits_apply(const sandbox_limits *lim, int cg_mem, const char **stage);
 int sb_seccomp_filter(const struct sock_fprog **out, core_error *err);
 /* Install it in the calling process (no_new_privs must be set). */
 int sb_seccomp_apply(const struct sock_fprog *filter);
+
+/* ---------------------------------------------------------------- netns */
+
+/* Move the calling thread into the process's empty network namespace
+ * (made once): 0, or -1 when that is not possible (use CLONE_NEWNET). */
+int sb_netns_enter_empty(void);
+/* Back to the host's network namespace: 0 or -errno. */
+int sb_netns_leave(void);
 
 /* ---------------------------------------------------------------- cgroup */
 

@@ -388,8 +388,16 @@ static int launch_and_watch(const sb_plan *plan, channels *ch, sb_cgroup *cg, ca
                             capture *errc, watch *w, core_error *err) {
     char *stack = malloc(STACK_SIZE);
     if (!stack) return core_fail(err, CORE_ERUNTIME, "sandbox: out of memory");
-    pid_t pid = clone(sb_child_main, stack + STACK_SIZE, NS_FLAGS | SIGCHLD, (void *)plan);
+    int flags = NS_FLAGS | SIGCHLD, shared_net = sb_netns_enter_empty() == 0;
+    if (shared_net) flags &= ~CLONE_NEWNET; /* born in the empty one instead */
+    pid_t pid = clone(sb_child_main, stack + STACK_SIZE, flags, (void *)plan);
     int clone_errno = errno;
+    if (shared_net && sb_netns_leave() != 0) {
+        /* This thread would stay cut off from the network: refuse to go on. */
+        if (pid > 0) kill(pid, SIGKILL), waitpid(pid, NULL, 0);
+        free(stack);
+        return core_fail(err, CORE_ERUNTIME, "sandbox: cannot return to the host network namespace");
+    }
     close_fd(&ch->out[1]);
     close_fd(&ch->err[1]);
     close_fd(&ch->status[1]);
