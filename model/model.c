@@ -101,6 +101,22 @@ void model_bind_views(const model *m, float *base, param_views *v) {
     v->lm_head = m->c.tie_embeddings ? v->embed : base + t[2 + 9 * m->c.n_layers].offset;
 }
 
+/* t's pointers: tensor i at wt + wt_offset[i] (same order as the table). */
+static void bind_packed_views(model *m) {
+    param_views *v = &m->t;
+    const size_t *o = m->wt_offset;
+    v->embed = m->wt + o[0];
+    for (int l = 0; l < m->c.n_layers; l++) {
+        const size_t *lo = o + 1 + 9 * l;
+        layer_params *lp = &v->layers[l];
+        float **fields[] = {&lp->attn_norm, &lp->wq, &lp->wk, &lp->wv, &lp->wo,
+                            &lp->ffn_norm, &lp->w_gate, &lp->w_up, &lp->w_down};
+        for (int i = 0; i < 9; i++) *fields[i] = m->wt + lo[i];
+    }
+    v->final_norm = m->wt + o[1 + 9 * m->c.n_layers];
+    v->lm_head = m->c.tie_embeddings ? v->embed : m->wt + o[2 + 9 * m->c.n_layers];
+}
+
 size_t model_config_n_params(const model_config *mc) {
     size_t C = mc->dim, hs = mc->dim / mc->n_heads, q = hs * mc->n_heads,
            kv = hs * mc->n_kv_heads, F = mc->ffn_dim;
@@ -174,12 +190,22 @@ int model_create(model **out, const model_config *mc, int max_batch, core_error 
     m->tensors = calloc(3 + 9 * (size_t)mc->n_layers, sizeof(model_tensor));
     m->p.layers = calloc(mc->n_layers, sizeof(layer_params));
     m->g.layers = calloc(mc->n_layers, sizeof(layer_params));
+    m->t.layers = calloc(mc->n_layers, sizeof(layer_params));
     m->acts = calloc(mc->n_layers, sizeof(layer_acts));
-    if (!m->tensors || !m->p.layers || !m->g.layers || !m->acts) failed = 1;
+    if (!m->tensors || !m->p.layers || !m->g.layers || !m->t.layers || !m->acts) failed = 1;
     if (!failed) {
         m->n_params = build_tensor_table(m);
         m->params = falloc(m->n_params, &failed), m->grads = falloc(m->n_params, &failed);
         m->adam_m = falloc(m->n_params, &failed), m->adam_v = falloc(m->n_params, &failed);
+        size_t packed = 0;
+        m->wt_offset = calloc(m->n_tensors, sizeof(size_t));
+        if (!m->wt_offset) failed = 1;
+        for (int i = 0; !failed && i < m->n_tensors; i++) {
+            const model_tensor *t = &m->tensors[i];
+            m->wt_offset[i] = packed;
+            packed += t->cols ? ops_packed_size(t->rows, t->cols) : t->numel;
+        }
+        m->wt = falloc(packed, &failed);
         m->rope_cos = falloc((size_t)mc->max_seq * m->hs / 2, &failed);
         m->rope_sin = falloc((size_t)mc->max_seq * m->hs / 2, &failed);
         alloc_activations(m, &failed);
@@ -193,6 +219,7 @@ int model_create(model **out, const model_config *mc, int max_batch, core_error 
     }
     model_bind_views(m, m->params, &m->p);
     model_bind_views(m, m->grads, &m->g);
+    bind_packed_views(m);
     ops_rope_tables(m->rope_cos, m->rope_sin, mc->max_seq, m->hs, mc->rope_theta);
     *out = m;
     return 0;
@@ -200,7 +227,7 @@ int model_create(model **out, const model_config *mc, int max_batch, core_error 
 
 void model_free(model *m) {
     if (!m) return;
-    float **bufs[] = {&m->params, &m->grads, &m->adam_m, &m->adam_v, &m->rope_cos, &m->rope_sin,
+    float **bufs[] = {&m->params, &m->grads, &m->adam_m, &m->adam_v, &m->wt, &m->rope_cos, &m->rope_sin,
                       &m->resid, &m->normf, &m->rstdf, &m->logits, &m->lse, &m->dx, &m->dnorm,
                       &m->dq, &m->dk, &m->dv, &m->dattn, &m->dgate, &m->dup, &m->dh,
                       &m->dlogits, &m->att_scratch, &m->kcache, &m->vcache, &m->s_x, &m->s_xn,
@@ -214,8 +241,8 @@ void model_free(model *m) {
                           a->x_mid, a->norm2, a->rstd2, a->gate, a->up, a->h};
             for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) free(f[i]);
         }
-    free(m->acts), free(m->tokens), free(m->targets), free(m->s_idx);
-    free(m->tensors), free(m->p.layers), free(m->g.layers);
+    free(m->acts), free(m->tokens), free(m->targets), free(m->s_idx), free(m->wt_offset);
+    free(m->tensors), free(m->p.layers), free(m->g.layers), free(m->t.layers);
     free(m);
 }
 

@@ -47,6 +47,12 @@ struct model {
     float *params, *grads, *adam_m, *adam_v;
     int adam_t;
     param_views p, g; /* views into params and grads */
+    /* sampling reads every matrix packed in panels (ops_pack_t): wt holds
+     * them at wt_offset[i] for tensor i; t's pointers address them (t.embed
+     * unused; t.lm_head is the packed head, the embedding when tied) */
+    float *wt;
+    size_t *wt_offset;
+    param_views t;
     model_tensor *tensors;
     int n_tensors;
 

@@ -35,10 +35,18 @@ void ops_matmul_forward(float *out, const float *inp, const float *w, int N, int
 /* dinp (N,C) += dout @ w; dw (OC,C) += dout^T @ inp.  dinp may be NULL. */
 void ops_matmul_backward(float *dinp, float *dw, const float *dout, const float *inp,
                          const float *w, int N, int C, int OC);
-/* Decode path: out (M,OC) = inp (M,C) @ w^T with a fixed summation order per
- * row, so row m's result does not depend on M (a group of samples decodes
- * exactly like each sample alone).  Fast for small M. */
-void ops_matvec_rows(float *out, const float *inp, const float *w, int M, int C, int OC);
+/* Decode path: out (M,OC) = inp (M,C) @ w^T with w packed by ops_pack_t
+ * into panels of OPS_PANEL outputs: panel p holds w[p*OPS_PANEL + j, c] at
+ * [(p*C + c)*OPS_PANEL + j], so the kernel streams memory in order.  Every
+ * output element sums over c in order with fused multiply-adds, so row m's
+ * result does not depend on M or on which rows share the batch (a group of
+ * samples decodes exactly like each sample alone). */
+enum { OPS_PANEL = 32 };
+void ops_matmul_rows_t(float *out, const float *inp, const float *wp, int M, int C, int OC);
+/* Floats ops_pack_t writes for an (R,C) matrix (R rounded up to panels). */
+size_t ops_packed_size(int R, int C);
+/* Pack w (R,C) into panels (zero padding past R). */
+void ops_pack_t(float *dst, const float *w, int R, int C);
 
 /* ----------------------------------------------------------- rmsnorm */
 /* out = inp / rms(inp) * w; rstd (N) = 1/sqrt(mean(inp^2) + eps) (kept for backward). */

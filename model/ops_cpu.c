@@ -11,6 +11,7 @@
 #define _GNU_SOURCE
 #endif
 #include <cblas.h>
+#include <immintrin.h>
 #include <math.h>
 #include <omp.h>
 #include <stdio.h>
@@ -90,13 +91,81 @@ static inline float dot_fixed(const float *a, const float *b, int n) {
     return acc[0];
 }
 
-// out = inp @ w.T, row by row
-void ops_matvec_rows(float *out, const float *inp, const float *w, int M, int C, int OC) {
+/* One block of ops_matmul_rows_t: mb rows x one panel of OB outputs, the
+ * accumulators in registers.  mb is a compile-time constant at every call
+ * site below, so each case is its own fully unrolled kernel.  Every output
+ * element is acc = fma(x[c], w[c], acc) for c = 0..C-1 in order, in both
+ * versions. */
+enum { OB = OPS_PANEL, MB = 8 };
+#ifdef __AVX512F__
+static inline __attribute__((always_inline)) void rows_t_block(float *out, const float *inp,
+                                                               const float *panel, int C, int OC,
+                                                               int o0, int on, const int mb) {
+    __m512 acc0[MB], acc1[MB];
+    for (int r = 0; r < mb; r++) acc0[r] = _mm512_setzero_ps(), acc1[r] = _mm512_setzero_ps();
+    for (int c = 0; c < C; c++) {
+        const float *w = panel + (size_t)c * OB;
+        __m512 w0 = _mm512_loadu_ps(w), w1 = _mm512_loadu_ps(w + 16);
+        for (int r = 0; r < mb; r++) {
+            __m512 x = _mm512_set1_ps(inp[(size_t)r * C + c]);
+            acc0[r] = _mm512_fmadd_ps(x, w0, acc0[r]);
+            acc1[r] = _mm512_fmadd_ps(x, w1, acc1[r]);
+        }
+    }
+    __mmask16 k0 = on >= 16 ? 0xFFFF : (__mmask16)((1u << on) - 1);
+    __mmask16 k1 = on >= 32 ? 0xFFFF : on > 16 ? (__mmask16)((1u << (on - 16)) - 1) : 0;
+    for (int r = 0; r < mb; r++) {
+        _mm512_mask_storeu_ps(out + (size_t)r * OC + o0, k0, acc0[r]);
+        _mm512_mask_storeu_ps(out + (size_t)r * OC + o0 + 16, k1, acc1[r]);
+    }
+}
+#else
+static inline void rows_t_block(float *out, const float *inp, const float *panel, int C, int OC,
+                                int o0, int on, const int mb) {
+    float acc[MB][OB] = {{0}};
+    for (int c = 0; c < C; c++) {
+        const float *w = panel + (size_t)c * OB;
+        for (int r = 0; r < mb; r++)
+            for (int j = 0; j < OB; j++) acc[r][j] = fmaf(inp[(size_t)r * C + c], w[j], acc[r][j]);
+    }
+    for (int r = 0; r < mb; r++) memcpy(out + (size_t)r * OC + o0, acc[r], sizeof(float) * on);
+}
+#endif
+
+// out = inp @ w.T, w packed in panels; row-independent
+void ops_matmul_rows_t(float *out, const float *inp, const float *wp, int M, int C, int OC) {
+    int n_ob = (OC + OB - 1) / OB, n_mb = (M + MB - 1) / MB;
     long work = (long)M * C * OC;
-#pragma omp parallel for schedule(static) if (work > 200000)
-    for (int o = 0; o < OC; o++) {
-        const float *wo = w + (size_t)o * C;
-        for (int m = 0; m < M; m++) out[(size_t)m * OC + o] = dot_fixed(wo, inp + (size_t)m * C, C);
+#pragma omp parallel for collapse(2) schedule(static) if (work > 150000)
+    for (int mb = 0; mb < n_mb; mb++)
+        for (int ob = 0; ob < n_ob; ob++) {
+            int m0 = mb * MB, o0 = ob * OB, on = OC - o0 < OB ? OC - o0 : OB;
+            const float *x = inp + (size_t)m0 * C, *panel = wp + (size_t)ob * C * OB;
+            float *y = out + (size_t)m0 * OC;
+            switch (M - m0 < MB ? M - m0 : MB) {
+            case 1: rows_t_block(y, x, panel, C, OC, o0, on, 1); break;
+            case 2: rows_t_block(y, x, panel, C, OC, o0, on, 2); break;
+            case 3: rows_t_block(y, x, panel, C, OC, o0, on, 3); break;
+            case 4: rows_t_block(y, x, panel, C, OC, o0, on, 4); break;
+            case 5: rows_t_block(y, x, panel, C, OC, o0, on, 5); break;
+            case 6: rows_t_block(y, x, panel, C, OC, o0, on, 6); break;
+            case 7: rows_t_block(y, x, panel, C, OC, o0, on, 7); break;
+            default: rows_t_block(y, x, panel, C, OC, o0, on, 8); break;
+            }
+        }
+}
+
+size_t ops_packed_size(int R, int C) { return (size_t)((R + OB - 1) / OB) * OB * C; }
+
+void ops_pack_t(float *dst, const float *w, int R, int C) {
+    int n_ob = (R + OB - 1) / OB;
+#pragma omp parallel for schedule(static) if ((long)R * C > 65536)
+    for (int ob = 0; ob < n_ob; ob++) {
+        float *panel = dst + (size_t)ob * C * OB;
+        for (int j = 0; j < OB; j++) {
+            int r = ob * OB + j;
+            for (int c = 0; c < C; c++) panel[(size_t)c * OB + j] = r < R ? w[(size_t)r * C + c] : 0.0f;
+        }
     }
 }
 

@@ -4,7 +4,7 @@
  * Each prompt is prefilled once with the batched forward (B = 1); its keys
  * and values are copied into the cache slots of its G samples, and then all
  * rows decode together, one token per step.  Every decode kernel computes a
- * row on its own with a fixed summation order (ops_matvec_rows,
+ * row on its own with a fixed summation order (ops_matmul_rows_t,
  * ops_attention_decode), so a row's bits do not depend on which other rows
  * share the batch: a sample decoded in a group equals it decoded alone.
  *
@@ -103,12 +103,12 @@ static void decode_step(model *m, decode_work *w, int M) {
     ops_embed_forward(m->s_x, w->tok, m->p.embed, M, C);
     for (int r = 0; r < M; r++) w->n_ctx[r] = w->pos[r] + 1;
     for (int l = 0; l < c->n_layers; l++) {
-        const layer_params *lp = &m->p.layers[l];
+        const layer_params *lp = &m->p.layers[l], *lt = &m->t.layers[l];
         float *kc = m->kcache + l * cache_layer, *vc = m->vcache + l * cache_layer;
         ops_rmsnorm_forward(m->s_xn, w->rstd, m->s_x, lp->attn_norm, M, C, c->norm_eps);
-        ops_matvec_rows(m->s_q, m->s_xn, lp->wq, M, C, m->q_dim);
-        ops_matvec_rows(m->s_k, m->s_xn, lp->wk, M, C, m->kv_dim);
-        ops_matvec_rows(m->s_v, m->s_xn, lp->wv, M, C, m->kv_dim);
+        ops_matmul_rows_t(m->s_q, m->s_xn, lt->wq, M, C, m->q_dim);
+        ops_matmul_rows_t(m->s_k, m->s_xn, lt->wk, M, C, m->kv_dim);
+        ops_matmul_rows_t(m->s_v, m->s_xn, lt->wv, M, C, m->kv_dim);
         ops_rope_rows(m->s_q, m->rope_cos, m->rope_sin, w->pos, M, c->n_heads, m->hs);
         ops_rope_rows(m->s_k, m->rope_cos, m->rope_sin, w->pos, M, c->n_kv_heads, m->hs);
         for (int r = 0; r < M; r++) {
@@ -118,17 +118,17 @@ static void decode_step(model *m, decode_work *w, int M) {
         }
         ops_attention_decode(m->s_att, m->s_q, kc, vc, w->slot, w->n_ctx, M, T, c->n_heads,
                              c->n_kv_heads, m->hs, m->s_scores);
-        ops_matvec_rows(m->s_tmp, m->s_att, lp->wo, M, m->q_dim, C);
+        ops_matmul_rows_t(m->s_tmp, m->s_att, lt->wo, M, m->q_dim, C);
         for (size_t i = 0; i < (size_t)M * C; i++) m->s_x[i] += m->s_tmp[i];
         ops_rmsnorm_forward(m->s_xn, w->rstd, m->s_x, lp->ffn_norm, M, C, c->norm_eps);
-        ops_matvec_rows(m->s_gate, m->s_xn, lp->w_gate, M, C, F);
-        ops_matvec_rows(m->s_up, m->s_xn, lp->w_up, M, C, F);
+        ops_matmul_rows_t(m->s_gate, m->s_xn, lt->w_gate, M, C, F);
+        ops_matmul_rows_t(m->s_up, m->s_xn, lt->w_up, M, C, F);
         ops_swiglu_forward(m->s_gate, m->s_gate, m->s_up, M, F);
-        ops_matvec_rows(m->s_tmp, m->s_gate, lp->w_down, M, F, C);
+        ops_matmul_rows_t(m->s_tmp, m->s_gate, lt->w_down, M, F, C);
         for (size_t i = 0; i < (size_t)M * C; i++) m->s_x[i] += m->s_tmp[i];
     }
     ops_rmsnorm_forward(m->s_xn, w->rstd, m->s_x, m->p.final_norm, M, C, c->norm_eps);
-    ops_matvec_rows(m->s_logits, m->s_xn, m->p.lm_head, M, C, c->vocab);
+    ops_matmul_rows_t(m->s_logits, m->s_xn, m->t.lm_head, M, C, c->vocab);
 }
 
 /* Prefill prompt (len tokens) with the batched forward; copy its keys and
@@ -150,10 +150,22 @@ static void prefill(model *m, const int *prompt, int len, int first, int G, int 
     }
     const float *x_last = m->resid + ((size_t)c->n_layers * len + len - 1) * C;
     ops_rmsnorm_forward(m->normf, m->rstdf, x_last, m->p.final_norm, 1, C, c->norm_eps);
-    ops_matvec_rows(m->s_logits + (size_t)row0 * c->vocab, m->normf, m->p.lm_head, 1, C, c->vocab);
+    ops_matmul_rows_t(m->s_logits + (size_t)row0 * c->vocab, m->normf, m->t.lm_head, 1, C, c->vocab);
     for (int g = 1; g < G; g++)
         memcpy(m->s_logits + (size_t)(row0 + g) * c->vocab, m->s_logits + (size_t)row0 * c->vocab,
                sizeof(float) * c->vocab);
+}
+
+/* Refresh the packed weights the decode kernels read.  Done per call,
+ * not cached: weights change through AdamW, loads and direct writes to
+ * model_params() (MPI_Bcast), and the copy costs far less than decoding. */
+static void transpose_weights(model *m) {
+    for (int i = 0; i < m->n_tensors; i++) {
+        const model_tensor *t = &m->tensors[i];
+        if (!t->cols) continue;
+        if (i == 0 && !m->c.tie_embeddings) continue; /* the embedding is looked up, not multiplied */
+        ops_pack_t(m->wt + m->wt_offset[i], m->params + t->offset, t->rows, t->cols);
+    }
 }
 
 /* ------------------------------------------------------------- the loop */
@@ -226,6 +238,7 @@ int model_sample_prompts(model *m, const int *const *prompts, const int *prompt_
         free_work(&w);
         return core_fail(err, CORE_ERUNTIME, "model_sample: out of memory");
     }
+    transpose_weights(m);
     for (int p = 0; p < P; p++) {
         prefill(m, prompts[p], prompt_lens[p], p * G, G, p * G);
         for (int g = 0; g < G; g++) {

@@ -1,0 +1,133 @@
+/*
+ * bench/model_bench.c — throughput of model/ on the shapes of issue 3,
+ * printed as "key value" lines that bench_model.sh turns into bench: lines.
+ *
+ *   model_bench small|medium [train_steps]
+ *
+ * training: forward + backward + AdamW on a (16, 256) batch, tokens/s and
+ * achieved GFLOP/s (matmul + causal attention FLOPs actually needed);
+ * sampling: 128 new tokens after a 16-token prompt, one sequence and a
+ * group of 8 (temperature 1, no stop), tokens/s; peak RSS.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+
+#include "core/core.h"
+#include "model/model.h"
+#include "model/ops.h"
+
+static model_config shape(const char *name) {
+    model_config mc = {.dim = 256, .n_layers = 4, .n_heads = 8, .n_kv_heads = 8, .ffn_dim = 688,
+                       .vocab = 264, .max_seq = 256, .rope_theta = 10000, .norm_eps = 1e-5f,
+                       .tie_embeddings = 0};
+    if (!strcmp(name, "medium")) mc.dim = 512, mc.n_layers = 8, mc.ffn_dim = 1376;
+    return mc;
+}
+
+/* FLOPs of one training token: 6 per matmul weight (fwd 2, bwd 4) plus
+ * causal attention (QK^T and AV: 2*2*T/2*dim per layer forward, x3). */
+static double train_flops_per_token(const model_config *mc, int T) {
+    double C = mc->dim, F = mc->ffn_dim, hs = C / mc->n_heads, kv = hs * mc->n_kv_heads;
+    double per_layer = C * C * 2 + 2 * kv * C + 3 * F * C;
+    double matmul = mc->n_layers * per_layer + (double)mc->vocab * C;
+    return 6 * matmul + 3 * mc->n_layers * 2.0 * T * C;
+}
+
+/* BENCH_CPU=1: time by process CPU seconds (with OMP_NUM_THREADS=1 this
+ * measures the kernels even while other jobs load the machine). */
+static double cpu_or_wall(void) {
+    if (!getenv("BENCH_CPU")) return core_now();
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return ts.tv_sec + 1e-9 * ts.tv_nsec;
+}
+
+static void die(const core_error *e) {
+    fprintf(stderr, "model_bench: %s\n", e->msg);
+    exit(1);
+}
+
+static double bench_train(const model_config *mc, int steps) {
+    enum { B = 16, T = 256 };
+    model *m;
+    core_error err;
+    if (model_create(&m, mc, B, &err)) die(&err);
+    model_init(m, 1, 0.02f);
+    int *tok = malloc(sizeof(int) * B * T);
+    float *lp = malloc(sizeof(float) * B * T), *dl = malloc(sizeof(float) * B * T);
+    core_rng r = core_rng_stream(1, CORE_RNG_TEST, 0, 0);
+    for (int i = 0; i < B * T; i++) tok[i] = (int)core_rng_below(&r, 256), dl[i] = -1.0f / (B * T);
+    model_adamw hp = {.lr = 1e-4f, .beta1 = 0.9f, .beta2 = 0.99f, .eps = 1e-8f, .weight_decay = 0.01f};
+    double t0 = 0;
+    for (int s = 0; s <= steps; s++) {
+        if (s == 1) t0 = cpu_or_wall(); /* step 0 warms caches and pages */
+        if (model_forward(m, tok, B, T, lp, NULL, &err)) die(&err);
+        model_zero_grad(m);
+        model_backward(m, dl, NULL);
+        model_adamw_step(m, &hp, s + 1);
+    }
+    double tps = (double)steps * B * T / (cpu_or_wall() - t0);
+    printf("train_tokens_per_s %.1f\n", tps);
+    printf("train_gflops %.1f\n", tps * train_flops_per_token(mc, T) / 1e9);
+    free(tok), free(lp), free(dl);
+    model_free(m);
+    return tps;
+}
+
+static void bench_sample(const model_config *mc, int G, const char *key) {
+    enum { P = 16, NEW = 128 };
+    model *m;
+    core_error err;
+    if (model_create(&m, mc, G, &err)) die(&err);
+    model_init(m, 1, 0.02f);
+    int prompt[P];
+    for (int i = 0; i < P; i++) prompt[i] = 'a' + i;
+    int *tokens = malloc(sizeof(int) * G * NEW);
+    float *lps = malloc(sizeof(float) * G * NEW);
+    model_sample *out = calloc(G, sizeof *out);
+    core_rng *rng = malloc(sizeof(core_rng) * G);
+    model_sample_params sp = {.temperature = 1, .top_p = 1, .max_new_tokens = NEW};
+    double best = 0;
+    for (int rep = 0; rep < 3; rep++) {
+        for (int g = 0; g < G; g++) {
+            out[g] = (model_sample){0, tokens + g * NEW, lps + g * NEW, 0};
+            rng[g] = core_rng_stream(rep, CORE_RNG_SAMPLE, 0, g);
+        }
+        /* EOS would end a sample early; with random weights it is rare, and
+         * we count the tokens actually produced */
+        double t0 = cpu_or_wall();
+        if (model_sample_group(m, prompt, P, G, &sp, rng, out, &err)) die(&err);
+        double dt = cpu_or_wall() - t0;
+        long n = 0;
+        for (int g = 0; g < G; g++) n += out[g].n_tokens;
+        if (n / dt > best) best = n / dt;
+    }
+    printf("%s %.1f\n", key, best);
+    free(tokens), free(lps), free(out), free(rng);
+    model_free(m);
+}
+
+int main(int argc, char **argv) {
+    ops_blas_setup(argv);
+    if (argc < 2) {
+        fprintf(stderr, "usage: model_bench small|medium [train_steps] [what: all|train|sample]\n");
+        return 2;
+    }
+    model_config mc = shape(argv[1]);
+    int steps = argc > 2 ? atoi(argv[2]) : 3;
+    const char *what = argc > 3 ? argv[3] : "all";
+    fprintf(stderr, "model_bench: %s, %zu parameters, %s\n", argv[1], model_config_n_params(&mc),
+            ops_blas_describe());
+    if (strcmp(what, "sample")) bench_train(&mc, steps);
+    if (strcmp(what, "train")) {
+        bench_sample(&mc, 1, "sample1_tokens_per_s");
+        bench_sample(&mc, 8, "sample8_tokens_per_s");
+    }
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    printf("peak_rss_mb %.1f\n", ru.ru_maxrss / 1024.0);
+    return 0;
+}
