@@ -69,7 +69,9 @@ $(BUILD)/%.cu.o: %.cu
 $(BUILD)/db/schema.o: db/schema.sql
 
 .SECONDEXPANSION:
-$(BUILD)/tests/test_%: $$(wildcard tests/$$*/test_*.c) $(BUILD)/libgrpo.a $(CU_OBJS)
+# Static pattern: only the test binaries, never their .d files (make would
+# otherwise "remake" an included build/tests/test_X.d by linking into it).
+$(TEST_BINS): $(BUILD)/tests/test_%: $$(wildcard tests/$$*/test_*.c) $(BUILD)/libgrpo.a $(CU_OBJS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(filter %.c,$^) $(BUILD)/libgrpo.a $(CU_OBJS) -lcriterion $(LDLIBS)
 
