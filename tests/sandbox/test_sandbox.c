@@ -191,13 +191,15 @@ Test(sandbox, the_view_from_inside) {
                "print(os.getuid(), socket.gethostname(), os.getpid() < 10)\n"
                "print(sorted(os.listdir('/')))\n"
                "print(os.getcwd(), os.access('/usr', os.W_OK), os.access('/work', os.W_OK))\n"
-               "print(len(os.listdir('/proc')) < 20)\n",
+               "print(len(os.listdir('/proc')) < 20)\n"
+               "print('ifaces', sorted(l.split(':')[0].strip() for l in open('/proc/net/dev').readlines()[2:]))\n",
                &lim, NULL, &r);
     cr_assert_eq(r.verdict, SANDBOX_OK, "%s: %s", r.detail, r.err);
     cr_assert(strstr(r.out, "0 sandbox True\n"), "%s", r.out);
     cr_assert(!strstr(r.out, "'root'") && !strstr(r.out, "'home'") && !strstr(r.out, "'sys'"), "%s", r.out);
     cr_assert(strstr(r.out, "/work False True\n"), "%s", r.out);
     cr_assert(strstr(r.out, "True\n"), "%s", r.out);
+    cr_assert(strstr(r.out, "ifaces ['lo']\n"), "network devices other than lo: %s", r.out);
     sandbox_result_free(&r);
 }
 
@@ -264,6 +266,20 @@ Test(hostile, memory_bomb, .timeout = 60) {
     sandbox_limits lim = limits(5000, 64);
     run_hostile("memory_bomb.py", &lim, NULL, &r);
     cr_assert_eq(r.verdict, SANDBOX_MEMORY_LIMIT, "%s / %s", r.detail, r.err);
+    sandbox_result_free(&r);
+}
+
+/* Without cgroups (GRPO_SANDBOX_NO_CGROUP), RLIMIT_AS is the cap and the
+ * verdict still says MEMORY_LIMIT; the isolation bits say what is missing. */
+Test(hostile, memory_bomb_without_cgroup, .timeout = 60) {
+    require_envelope();
+    setenv("GRPO_SANDBOX_NO_CGROUP", "1", 1);
+    sandbox_result r;
+    sandbox_limits lim = limits(5000, 64);
+    run_hostile("memory_bomb.py", &lim, NULL, &r);
+    cr_assert_eq(r.verdict, SANDBOX_MEMORY_LIMIT, "%s / %s", r.detail, r.err);
+    cr_assert_eq(r.isolation & (SANDBOX_ISO_CG_MEM | SANDBOX_ISO_CG_PIDS), 0u, "%#x", r.isolation);
+    cr_assert(r.max_rss_kb < 2 * 64 * 1024, "rss %ld KB", r.max_rss_kb);
     sandbox_result_free(&r);
 }
 
