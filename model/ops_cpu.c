@@ -328,6 +328,60 @@ void ops_attention_backward(float *dq, float *dk, float *dv, const float *dout, 
         }
 }
 
+#ifdef __AVX512F__
+/* One (row, head) of decode attention for HS = 16*NV (NV <= 8), registers only. */
+static inline __attribute__((always_inline)) void decode_head_avx512(
+    float *o, const float *q, const float *kc, const float *vc, int ks, int n, float scale,
+    float *sc, const int NV) {
+    __m512 qv[8], acc[8];
+    for (int i = 0; i < NV; i++) qv[i] = _mm512_loadu_ps(q + 16 * i), acc[i] = _mm512_setzero_ps();
+    float mx = -INFINITY, sum = 0;
+    for (int s = 0; s < n; s++) {
+        const float *k = kc + (size_t)s * ks;
+        __m512 d = _mm512_mul_ps(qv[0], _mm512_loadu_ps(k));
+        for (int i = 1; i < NV; i++) d = _mm512_fmadd_ps(qv[i], _mm512_loadu_ps(k + 16 * i), d);
+        sc[s] = _mm512_reduce_add_ps(d) * scale;
+        mx = sc[s] > mx ? sc[s] : mx;
+    }
+    for (int s = 0; s < n; s++) sum += (sc[s] = expf(sc[s] - mx));
+    float inv = 1.0f / sum;
+    for (int s = 0; s < n; s++) {
+        const float *v = vc + (size_t)s * ks;
+        __m512 p = _mm512_set1_ps(sc[s] * inv);
+        for (int i = 0; i < NV; i++) acc[i] = _mm512_fmadd_ps(p, _mm512_loadu_ps(v + 16 * i), acc[i]);
+    }
+    for (int i = 0; i < NV; i++) _mm512_storeu_ps(o + 16 * i, acc[i]);
+}
+#endif
+
+/* Portable version of one (row, head). */
+static void decode_head(float *o, const float *q, const float *kc, const float *vc, int ks, int n,
+                        float scale, float *sc, int HS) {
+#ifdef __AVX512F__
+    switch (HS) {
+    case 16: decode_head_avx512(o, q, kc, vc, ks, n, scale, sc, 1); return;
+    case 32: decode_head_avx512(o, q, kc, vc, ks, n, scale, sc, 2); return;
+    case 48: decode_head_avx512(o, q, kc, vc, ks, n, scale, sc, 3); return;
+    case 64: decode_head_avx512(o, q, kc, vc, ks, n, scale, sc, 4); return;
+    case 128: decode_head_avx512(o, q, kc, vc, ks, n, scale, sc, 8); return;
+    default: break;
+    }
+#endif
+    float mx = -INFINITY, sum = 0;
+    for (int s = 0; s < n; s++) {
+        sc[s] = dot_fixed(q, kc + (size_t)s * ks, HS) * scale;
+        mx = sc[s] > mx ? sc[s] : mx;
+    }
+    for (int s = 0; s < n; s++) sum += (sc[s] = expf(sc[s] - mx));
+    float inv = 1.0f / sum;
+    for (int i = 0; i < HS; i++) o[i] = 0;
+    for (int s = 0; s < n; s++) {
+        const float *vs = vc + (size_t)s * ks;
+        float p = sc[s] * inv;
+        for (int i = 0; i < HS; i++) o[i] += p * vs[i];
+    }
+}
+
 void ops_attention_decode(float *out, const float *q, const float *kcache, const float *vcache,
                           const int *slot, const int *n_ctx, int M, int max_seq, int NH, int NKV,
                           int HS, float *scratch) {
@@ -338,24 +392,10 @@ void ops_attention_decode(float *out, const float *q, const float *kcache, const
 #pragma omp parallel for collapse(2) schedule(static) if (work > 32768)
     for (int m = 0; m < M; m++)
         for (int h = 0; h < NH; h++) {
-            const float *qh = q + ((size_t)m * NH + h) * HS;
-            const float *kc = kcache + (size_t)slot[m] * max_seq * ks + (h / group) * HS;
-            const float *vc = vcache + (size_t)slot[m] * max_seq * ks + (h / group) * HS;
-            float *sc = scratch + ((size_t)m * NH + h) * max_seq;
-            float *o = out + ((size_t)m * NH + h) * HS, mx = -INFINITY, sum = 0;
-            int n = n_ctx[m];
-            for (int s = 0; s < n; s++) {
-                sc[s] = dot_fixed(qh, kc + (size_t)s * ks, HS) * scale;
-                mx = sc[s] > mx ? sc[s] : mx;
-            }
-            for (int s = 0; s < n; s++) sum += (sc[s] = expf(sc[s] - mx));
-            float inv = 1.0f / sum;
-            for (int i = 0; i < HS; i++) o[i] = 0;
-            for (int s = 0; s < n; s++) {
-                const float *vs = vc + (size_t)s * ks;
-                float p = sc[s] * inv;
-                for (int i = 0; i < HS; i++) o[i] += p * vs[i];
-            }
+            size_t base = (size_t)slot[m] * max_seq * ks + (h / group) * HS;
+            decode_head(out + ((size_t)m * NH + h) * HS, q + ((size_t)m * NH + h) * HS,
+                        kcache + base, vcache + base, ks, n_ctx[m], scale,
+                        scratch + ((size_t)m * NH + h) * max_seq, HS);
         }
 }
 
