@@ -106,9 +106,19 @@ static int write_source(const sb_plan *p) {
     return 0;
 }
 
+/* The root-only fallback (no user namespace): become nobody of the host. */
+static int become_nobody(void) {
+    if (syscall(SYS_setgroups, 0, NULL) != 0) return -errno;
+    if (syscall(SYS_setresgid, 65534, 65534, 65534) != 0) return -errno;
+    if (syscall(SYS_setresuid, 65534, 65534, 65534) != 0) return -errno;
+    return 0;
+}
+
 /* Every capability gone for good: bounding set, ambient, effective,
- * permitted, inheritable; securebits so that uid 0 regains none on exec. */
-static int drop_capabilities(void) {
+ * permitted, inheritable; securebits so that uid 0 regains none on exec.
+ * Without a user namespace the identity changes to nobody in between,
+ * while CAP_SETUID is still effective. */
+static int drop_capabilities(int userns) {
     for (int cap = 0; cap <= 63; cap++)
         if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 && errno != EINVAL) return -errno;
     prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
@@ -116,6 +126,8 @@ static int drop_capabilities(void) {
                SECBIT_NO_SETUID_FIXUP_LOCKED | SECBIT_KEEP_CAPS_LOCKED |
                SECBIT_NO_CAP_AMBIENT_RAISE | SECBIT_NO_CAP_AMBIENT_RAISE_LOCKED;
     if (prctl(PR_SET_SECUREBITS, bits, 0, 0, 0) != 0) return -errno;
+    int rc = userns ? 0 : become_nobody();
+    if (rc) return rc;
     struct __user_cap_header_struct hdr = {_LINUX_CAPABILITY_VERSION_3, 0};
     struct __user_cap_data_struct data[2];
     memset(data, 0, sizeof data);
@@ -147,8 +159,8 @@ static _Noreturn void payload(const sb_plan *p, int k) {
     fcntl(SB_FD_STATUS, F_SETFD, FD_CLOEXEC);
     if (syscall(SYS_close_range, SB_FD_STATUS + 1, ~0U, 0) != 0) fail(k, "close_range", errno);
     if (chdir("/work") != 0) fail(k, "chdir /work", errno);
-    if ((rc = sb_rlimits_apply(&s->lim, p->cg_mem, &stage))) fail(k, stage, -rc);
-    if ((rc = drop_capabilities())) fail(k, "drop capabilities", -rc);
+    if ((rc = sb_rlimits_apply(&s->lim, p->cg_mem, p->userns, &stage))) fail(k, stage, -rc);
+    if ((rc = drop_capabilities(p->userns))) fail(k, "drop capabilities", -rc);
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) fail(k, "no_new_privs", errno);
     if (p->filter && (rc = sb_seccomp_apply(p->filter))) fail(k, "seccomp", -rc);
     execve(s->argv[0], (char *const *)s->argv, (char *const *)ENVP);
@@ -220,9 +232,11 @@ int sb_child_main(void *arg) {
     close(SB_FD_SYNC);
     /* Become the namespace's root, i.e. nobody outside: until then our
      * credentials are the parent's (host root), unmapped here. */
-    syscall(SYS_setgroups, 0, NULL); /* refused (and moot) when the parent was unprivileged */
-    if (syscall(SYS_setresgid, 0, 0, 0) != 0) fail(-1, "setresgid", errno);
-    if (syscall(SYS_setresuid, 0, 0, 0) != 0) fail(-1, "setresuid", errno);
+    if (p->userns) {
+        syscall(SYS_setgroups, 0, NULL); /* refused (and moot) when the parent was unprivileged */
+        if (syscall(SYS_setresgid, 0, 0, 0) != 0) fail(-1, "setresgid", errno);
+        if (syscall(SYS_setresuid, 0, 0, 0) != 0) fail(-1, "setresuid", errno);
+    }
     prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
     prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
     if ((rc = sb_mounts_setup(p, &stage))) fail(-1, stage, -rc);

@@ -60,6 +60,8 @@ typedef struct sb_plan {
     const char *source_file;           /* NULL: nothing to write */
     int file_mb;                       /* size of /work and /tmp */
     int cg_mem;                        /* the memory cgroup is on: RLIMIT_AS is a loose backstop */
+    int userns;                        /* own user namespace; 0: the root-only fallback, where
+                                          payloads run as uid/gid 65534 of the host */
     const struct sock_fprog *filter;   /* NULL: no seccomp (never by default) */
     /* The child's ends, moved to fixed numbers in the child (SB_FD_*). */
     int fd_stdin, fd_out, fd_err, fd_status, fd_sync;
@@ -90,7 +92,7 @@ int sb_mounts_setup(const sb_plan *p, const char **stage);
 /* Remove /tmp/.compile.log etc. between steps is not needed; see child.c. */
 
 /* rlimits.c: apply the limits of one step to the calling process. */
-int sb_rlimits_apply(const sandbox_limits *lim, int cg_mem, const char **stage);
+int sb_rlimits_apply(const sandbox_limits *lim, int cg_mem, int userns, const char **stage);
 
 /* seccomp.c: the filter, built once per process (thread-safe). */
 int sb_seccomp_filter(const struct sock_fprog **out, core_error *err);

@@ -132,11 +132,11 @@ static int devices(const char **stage) {
     return 0;
 }
 
-static int scratch(const char *name, int size_mb, const char **stage) {
-    char dst[96], opts[64] = "mode=0755,nr_inodes=4096,size=";
+static int scratch(const char *name, int size_mb, int userns, const char **stage) {
+    char dst[96], opts[96] = "mode=0755,nr_inodes=4096,size=";
     join(dst, sizeof dst, ROOT, name);
     append_uint(opts, sizeof opts, (unsigned)size_mb);
-    strcat(opts, "m");
+    strcat(opts, userns ? "m" : "m,uid=65534,gid=65534"); /* fallback: the payload is nobody */
     if (mkdir(dst, 0755) != 0) return *stage = "mkdir scratch dir", -errno;
     if (mount("tmpfs", dst, "tmpfs", MS_NOSUID | MS_NODEV, opts) != 0)
         return *stage = "mount scratch tmpfs", -errno;
@@ -168,7 +168,7 @@ int sb_mounts_setup(const sb_plan *p, const char **stage) {
     if (mkdir(ROOT "/proc", 0555) != 0) return *stage = "mkdir /proc", -errno;
     if (mount("proc", ROOT "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) != 0)
         return *stage = "mount /proc", -errno;
-    if ((rc = scratch("work", 2 * p->file_mb, stage))) return rc;
-    if ((rc = scratch("tmp", 2 * p->file_mb, stage))) return rc;
+    if ((rc = scratch("work", 2 * p->file_mb, p->userns, stage))) return rc;
+    if ((rc = scratch("tmp", 2 * p->file_mb, p->userns, stage))) return rc;
     return enter_root(stage);
 }

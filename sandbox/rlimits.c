@@ -8,7 +8,10 @@
  *   RLIMIT_AS      mem_mb (+64 MB for the interpreter's mappings) when no
  *                  memory cgroup exists; with one, 4x that, a loose backstop
  *                  that lets the cgroup (which counts resident memory) decide
- *   RLIMIT_NPROC   max_procs + 1 (the init counts: same uid in the namespace)
+ *   RLIMIT_NPROC   max_procs + 1 (the init counts: same uid in the namespace);
+ *                  without a user namespace the count would be shared by
+ *                  every instance running as nobody, so it is only a loose
+ *                  backstop (4096) and the pids cgroup is the cap
  *   RLIMIT_FSIZE   file_mb;  RLIMIT_NOFILE max_fds;  RLIMIT_CORE 0
  *   RLIMIT_MEMLOCK 0;  RLIMIT_MSGQUEUE 0;  RLIMIT_STACK 64 MB (deep recursion
  *                  ends in SIGSEGV, not in eating the memory limit)
@@ -28,7 +31,7 @@ static int set_limit(int resource, rlim_t value) {
     return setrlimit(resource, &r) == 0 ? 0 : -errno;
 }
 
-int sb_rlimits_apply(const sandbox_limits *lim, int cg_mem, const char **stage) {
+int sb_rlimits_apply(const sandbox_limits *lim, int cg_mem, int userns, const char **stage) {
     const rlim_t MB = 1024 * 1024;
     int cpu_ms = lim->cpu_ms > 0 ? lim->cpu_ms : lim->time_ms;
     rlim_t as = ((rlim_t)lim->mem_mb + 64) * MB;
@@ -36,7 +39,7 @@ int sb_rlimits_apply(const sandbox_limits *lim, int cg_mem, const char **stage) 
     struct { int res; rlim_t value; const char *name; } table[] = {
         {RLIMIT_CPU, (rlim_t)(cpu_ms + 999) / 1000 + 1, "rlimit cpu"},
         {RLIMIT_AS, as, "rlimit as"},
-        {RLIMIT_NPROC, (rlim_t)lim->max_procs + 1, "rlimit nproc"},
+        {RLIMIT_NPROC, userns ? (rlim_t)lim->max_procs + 1 : 4096, "rlimit nproc"},
         {RLIMIT_FSIZE, (rlim_t)lim->file_mb * MB, "rlimit fsize"},
         {RLIMIT_NOFILE, (rlim_t)lim->max_fds, "rlimit nofile"},
         {RLIMIT_CORE, 0, "rlimit core"},

@@ -384,20 +384,35 @@ static int capture_init(capture *c, size_t cap) {
 }
 
 /* Clone the instance, hand it its identity and cgroup, then watch it. */
-static int launch_and_watch(const sb_plan *plan, channels *ch, sb_cgroup *cg, capture *out,
-                            capture *errc, watch *w, core_error *err) {
-    char *stack = malloc(STACK_SIZE);
-    if (!stack) return core_fail(err, CORE_ERUNTIME, "sandbox: out of memory");
+/* clone the instance: with its own user namespace when the kernel allows
+ * it; as root, without one (payloads then run as the host's nobody). */
+static pid_t clone_instance(sb_plan *plan, char *stack, int *clone_errno) {
     int flags = NS_FLAGS | SIGCHLD, shared_net = sb_netns_enter_empty() == 0;
     if (shared_net) flags &= ~CLONE_NEWNET; /* born in the empty one instead */
-    pid_t pid = clone(sb_child_main, stack + STACK_SIZE, flags, (void *)plan);
-    int clone_errno = errno;
+    const char *force = getenv("GRPO_SANDBOX_NO_USERNS"); /* tests of the fallback */
+    pid_t pid = -1;
+    plan->userns = !(force && *force && geteuid() == 0);
+    if (plan->userns) pid = clone(sb_child_main, stack + STACK_SIZE, flags, plan);
+    if (pid < 0 && geteuid() == 0) {
+        plan->userns = 0;
+        pid = clone(sb_child_main, stack + STACK_SIZE, flags & ~CLONE_NEWUSER, plan);
+    }
+    *clone_errno = errno;
     if (shared_net && sb_netns_leave() != 0) {
         /* This thread would stay cut off from the network: refuse to go on. */
         if (pid > 0) kill(pid, SIGKILL), waitpid(pid, NULL, 0);
-        free(stack);
-        return core_fail(err, CORE_ERUNTIME, "sandbox: cannot return to the host network namespace");
+        *clone_errno = EIO;
+        return -1;
     }
+    return pid;
+}
+
+static int launch_and_watch(sb_plan *plan, channels *ch, sb_cgroup *cg, capture *out,
+                            capture *errc, watch *w, core_error *err) {
+    char *stack = malloc(STACK_SIZE);
+    if (!stack) return core_fail(err, CORE_ERUNTIME, "sandbox: out of memory");
+    int clone_errno = 0;
+    pid_t pid = clone_instance(plan, stack, &clone_errno);
     close_fd(&ch->out[1]);
     close_fd(&ch->err[1]);
     close_fd(&ch->status[1]);
@@ -405,11 +420,11 @@ static int launch_and_watch(const sb_plan *plan, channels *ch, sb_cgroup *cg, ca
     close_fd(&ch->stdin_fd);
     if (pid < 0) {
         free(stack);
-        return core_fail(err, CORE_ERUNTIME, "sandbox: clone with new namespaces: %s "
-                         "(user namespaces disabled?)", strerror(clone_errno));
+        return core_fail(err, CORE_ERUNTIME, "sandbox: clone with new namespaces: %s (user namespaces "
+                         "disabled and not root?)", strerror(clone_errno));
     }
     int rc = cg ? sb_cgroup_attach(cg, pid) : 0;
-    if (rc == 0) rc = map_ids(pid);
+    if (rc == 0 && plan->userns) rc = map_ids(pid);
     if (rc == 0 && write(ch->sync[1], "g", 1) != 1) rc = -errno;
     close_fd(&ch->sync[1]);
     if (rc) {
@@ -475,7 +490,7 @@ int sandbox_run(const sandbox_limits *lim, const sandbox_program *prog, const ch
         snprintf(res->detail, sizeof res->detail, "%s", err ? err->msg : "sandbox failure");
         return rc;
     }
-    res->isolation = iso | ISO_INSTANCE;
+    res->isolation = (iso | ISO_INSTANCE) & ~(plan.userns ? 0u : (unsigned)SANDBOX_ISO_USER);
     return decide(res, &plan, &w, oom, cg != NULL, err);
 }
 

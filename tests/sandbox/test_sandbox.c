@@ -283,6 +283,37 @@ Test(hostile, memory_bomb_without_cgroup, .timeout = 60) {
     sandbox_result_free(&r);
 }
 
+/* Root without user namespaces: the same walls, payloads as the host's
+ * nobody, and the isolation bits say "user" is missing. */
+Test(hostile, fallback_without_user_namespace, .timeout = 60) {
+    require_envelope();
+    if (geteuid() != 0) cr_skip_test("the fallback is for root only");
+    setenv("GRPO_SANDBOX_NO_USERNS", "1", 1);
+    sandbox_result r;
+    sandbox_limits lim = limits(5000, 256);
+    run_source("python", "import os, socket\nprint(os.getuid(), os.getgid(), socket.gethostname())\n"
+               "print(sorted(os.listdir('/')))\n", &lim, NULL, &r);
+    cr_assert_eq(r.verdict, SANDBOX_OK, "%s: %s", r.detail, r.err);
+    cr_assert(strstr(r.out, "65534 65534 sandbox\n"), "%s", r.out);
+    cr_assert(!strstr(r.out, "'root'"), "%s", r.out);
+    cr_assert_eq(r.isolation & SANDBOX_ISO_USER, 0u);
+    cr_assert_eq(r.isolation | SANDBOX_ISO_USER, SANDBOX_ISO_ALL, "%#x", r.isolation);
+    sandbox_result_free(&r);
+    run_hostile("write_outside.sh", &lim, NULL, &r);
+    cr_assert(!strstr(r.out, "WROTE") && strstr(r.out, "work ok") && strstr(r.out, "tmp ok"), "%s", r.out);
+    cr_assert_neq(access("/etc/grpo-sb-probe", F_OK), 0);
+    sandbox_result_free(&r);
+    run_hostile("read_secrets.py", &lim, NULL, &r);
+    cr_assert(!strstr(r.out, "root:") && strstr(r.out, "/root refused"), "%s", r.out);
+    sandbox_result_free(&r);
+    run_hostile("ptrace_parent.c", &lim, NULL, &r); /* compiles in /work as nobody, too */
+    cr_assert_str_eq(r.out, "ptrace denied\n", "%s %s", r.detail, r.err);
+    sandbox_result_free(&r);
+    run_hostile("kill_all.c", &lim, NULL, &r);
+    cr_assert_eq(r.verdict, SANDBOX_OK, "%s", r.detail);
+    sandbox_result_free(&r);
+}
+
 Test(hostile, infinite_loop, .timeout = 60) {
     require_envelope();
     sandbox_result r;
