@@ -19,6 +19,7 @@
 #define _GNU_SOURCE
 #endif
 #include <ctype.h>
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -192,10 +193,29 @@ static piece strip_element_lhs(piece p) {
     return r ? trim_piece(p.s + r, p.n - r) : p;
 }
 
+/* Expressions with variables: equal when their values agree at every trial
+ * (relative 1e-9 at least, since evaluation order differs; absolute 1e-12
+ * near zero). */
+static int compare_functions(cmp_ctx *c, piece a, piece b) {
+    double tol = c->rel_tol > 1e-9 ? c->rel_tol : 1e-9;
+    for (int t = 0; t < MATH_TRIALS; t++) {
+        math_num x, y;
+        if (math_eval_at(a.s, a.n, c->flags, t, &x, NULL, NULL) || math_eval_at(b.s, b.n, c->flags, t, &y, NULL, NULL))
+            return 0;
+        x.exact = y.exact = 0;
+        if (!math_num_equal(&x, &y, tol) && fabs(x.approx - y.approx) > 1e-12) {
+            say(c, "differ as functions%s%s", "", "");
+            return 0;
+        }
+    }
+    say(c, "equal as functions (%s trials)%s", "3", "");
+    return 1;
+}
+
 static int compare_numbers(cmp_ctx *c, piece a, piece b) {
     math_num x, y;
-    int pa = 0, pb = 0;
-    int ea = math_eval(a.s, a.n, c->flags, &x, &pa), eb = math_eval(b.s, b.n, c->flags, &y, &pb);
+    int pa = 0, pb = 0, va = 0, vb = 0;
+    int ea = math_eval_at(a.s, a.n, c->flags, 0, &x, &pa, &va), eb = math_eval_at(b.s, b.n, c->flags, 0, &y, &pb, &vb);
     char ta[48] = "?", tb[48] = "?";
     if (ea || eb) {
         char sa[40], sb[40];
@@ -204,6 +224,7 @@ static int compare_numbers(cmp_ctx *c, piece a, piece b) {
         say(c, ea && eb ? "text differs: '%s' vs '%s'" : "not both numbers: '%s' vs '%s'", sa, sb);
         return 0;
     }
+    if (va || vb) return compare_functions(c, a, b);
     int eq = math_num_equal(&x, &y, c->rel_tol);
     /* one side wrote a % sign the other did not: also try it as a plain number */
     if (!eq && (pa != pb)) {

@@ -30,6 +30,13 @@ enum {
  * is set when a % sign was applied. */
 int math_eval(const char *s, size_t len, int flags, math_num *out, int *had_percent);
 
+/* The same at one trial assignment of values to variables (a lone letter
+ * or a Greek letter is a variable whose value depends only on its name and
+ * the trial); *n_vars (may be NULL) counts the variables met, so a caller
+ * can compare two expressions at MATH_TRIALS points. */
+#define MATH_TRIALS 3
+int math_eval_at(const char *s, size_t len, int flags, int trial, math_num *out, int *had_percent, int *n_vars);
+
 /* Equal within rel_tol (exactly when both are exact rationals). */
 int math_num_equal(const math_num *a, const math_num *b, double rel_tol);
 

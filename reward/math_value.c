@@ -15,8 +15,14 @@
  *   postfix := primary '%'?
  *   primary := number | mixed | '(' expr ')' | '{' expr '}' | '[' expr ']'
  *            | \frac A B | \sqrt[n]? A | \pi | e | \infty
+ *            | variable | (\sin | \cos | \tan | \ln | \exp) power
  * where A, B are a braced group or one character (\frac12).  A mixed number
  * is an integer followed by \frac{p}{q} or " p/q" (1\frac{1}{2} = 3/2).
+ * A variable is a lone letter (x, but not a word like "xy" or "Monday") or a
+ * Greek letter; it takes a value fixed by its name and the trial, so two
+ * expressions compared at MATH_TRIALS trials are equal as functions with
+ * overwhelming probability when their values all agree (2x+1 == 1+2x,
+ * (x+1)^2 == x^2+2x+1).
  *
  * Bounds: recursion depth ≤ REWARD_MAX_DEPTH, integer powers ≤ 4096 by
  * squaring, number literals ≤ 400 characters.  No allocation.
@@ -26,6 +32,7 @@
 #endif
 #include <ctype.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -214,16 +221,20 @@ void math_num_format(const math_num *v, char *out, size_t cap) {
 /* ------------------------------------------------------------ the parser */
 
 typedef struct parser {
-    const char *p, *end;
+    const char *start, *p, *end;
     int depth;
     int flags;
     int had_percent;
+    int trial;   /* which assignment of values to variables (0..MATH_TRIALS-1) */
+    int n_vars;  /* variables met (x, \theta): the value is a function, sampled */
 } parser;
 
 static int parse_expr(parser *ps, math_num *out);
 static int parse_unary(parser *ps, math_num *out);
 static int parse_group(parser *ps, char close, math_num *out);
 static int parse_command(parser *ps, math_num *out);
+static int parse_function_or_greek(parser *ps, math_num *out);
+static int parse_power(parser *ps, math_num *out);
 
 static void skip_spaces(parser *ps) {
     while (ps->p < ps->end && *ps->p == ' ') ps->p++;
@@ -375,7 +386,69 @@ static int parse_command(parser *ps, math_num *out) {
         *out = num_inexact(INFINITY);
         return 0;
     }
-    return -1; /* variables, functions we do not evaluate */
+    return parse_function_or_greek(ps, out);
+}
+
+/* ------------------------------------------------- variables, functions */
+
+/* A variable's value in trial t: fixed by its name, in [1, 3.5), so both
+ * answers see the same x and a polynomial identity shows up as equal values
+ * at every trial while different expressions almost surely differ. */
+static double variable_value(const char *name, size_t n, int trial) {
+    uint64_t h = 1469598103934665603ull;
+    for (size_t i = 0; i < n; i++) h = (h ^ (unsigned char)name[i]) * 1099511628211ull;
+    h ^= h >> 33; /* murmur3's finaliser: one letter apart must land far apart */
+    h *= 0xff51afd7ed558ccdull;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ull;
+    h ^= h >> 33;
+    double u = (double)(h >> 11) * 0x1.0p-53;
+    double v = u * 0.6180339887498949 + trial * 0.4142135623730951;
+    return 1.0 + 2.5 * (v - floor(v));
+}
+
+static int variable(parser *ps, const char *name, size_t n, math_num *out) {
+    ps->p = name + n;
+    ps->n_vars++;
+    *out = num_inexact(variable_value(name, n, ps->trial));
+    return 0;
+}
+
+static const char *const greek[] = {"alpha", "beta", "gamma", "delta", "epsilon", "varepsilon", "zeta", "eta",
+                                    "theta", "vartheta", "iota", "kappa", "lambda", "mu", "nu", "xi", "rho",
+                                    "sigma", "tau", "upsilon", "phi", "varphi", "chi", "psi", "omega"};
+
+typedef double (*real_fn)(double);
+static const struct { const char *name; real_fn fn; } functions[] = {
+    {"\\sin", sin}, {"\\cos", cos}, {"\\tan", tan}, {"\\ln", log}, {"\\exp", exp},
+};
+
+/* \sin x, \cos(2x), \ln{3}: the argument is one power (\sin x^2 = \sin(x^2)). */
+static int parse_function_or_greek(parser *ps, math_num *out) {
+    for (size_t i = 0; i < sizeof functions / sizeof functions[0]; i++)
+        if (at_command(ps, functions[i].name)) {
+            ps->p += strlen(functions[i].name);
+            math_num arg;
+            if (parse_power(ps, &arg)) return -1;
+            double v = functions[i].fn(arg.approx);
+            if (!isfinite(v)) return -1;
+            *out = num_inexact(v);
+            return 0;
+        }
+    const char *name = ps->p + 1, *q = name;
+    while (q < ps->end && isalpha((unsigned char)*q)) q++;
+    for (size_t i = 0; i < sizeof greek / sizeof greek[0]; i++)
+        if (strlen(greek[i]) == (size_t)(q - name) && !memcmp(greek[i], name, (size_t)(q - name)))
+            return variable(ps, ps->p, (size_t)(q - ps->p), out);
+    return -1; /* a command we do not evaluate */
+}
+
+/* A lone letter ("x", "2x"; not one of "xy" or a word) is a variable. */
+static int is_lone_letter(parser *ps) {
+    const char *q = ps->p;
+    if (q >= ps->end || !isalpha((unsigned char)*q)) return 0;
+    if (q + 1 < ps->end && isalpha((unsigned char)q[1])) return 0;
+    return q == ps->start || (!isalpha((unsigned char)q[-1]) && q[-1] != '\\');
 }
 
 static int parse_primary(parser *ps, math_num *out) {
@@ -390,6 +463,7 @@ static int parse_primary(parser *ps, math_num *out) {
     if (c == '{') return parse_group(ps, '}', out);
     if (c == '[') return parse_group(ps, ']', out);
     if (c == '\\') return parse_command(ps, out);
+    if (c != 'e' && is_lone_letter(ps)) return variable(ps, ps->p, 1, out);
     if (c == 'e' && (ps->p + 1 >= ps->end || !isalpha((unsigned char)ps->p[1]))) {
         ps->p++;
         *out = num_inexact(M_E);
@@ -437,9 +511,7 @@ static int parse_unary(parser *ps, math_num *out) {
 /* Can an implicit product start here (2\sqrt{3}, 2\pi, 3(4), (1)(2))? */
 static int starts_implicit_factor(parser *ps) {
     int c = peek(ps);
-    if (c == '(' || c == '{') return 1;
-    if (c == '\\') return at_command(ps, "\\sqrt") || at_command(ps, "\\pi") || at_command(ps, "\\frac");
-    return 0;
+    return c == '(' || c == '{' || c == '\\' || is_lone_letter(ps);
 }
 
 /* In literal mode only "× 10^k" may follow a '*' (scientific notation). */
@@ -488,7 +560,11 @@ static int parse_expr(parser *ps, math_num *out) {
 }
 
 int math_eval(const char *s, size_t len, int flags, math_num *out, int *had_percent) {
-    parser ps = {s, s + len, 0, flags, 0};
+    return math_eval_at(s, len, flags, 0, out, had_percent, NULL);
+}
+
+int math_eval_at(const char *s, size_t len, int flags, int trial, math_num *out, int *had_percent, int *n_vars) {
+    parser ps = {s, s, s + len, 0, flags, 0, trial, 0};
     math_num v;
     if (parse_expr(&ps, &v) || peek(&ps) != 0) return -1;
     if (isnan(v.approx)) return -1;
@@ -497,6 +573,7 @@ int math_eval(const char *s, size_t len, int flags, math_num *out, int *had_perc
         if (!memmem(s, len, "\\infty", 6)) return -1;
     }
     if (had_percent) *had_percent = ps.had_percent;
+    if (n_vars) *n_vars = ps.n_vars;
     *out = v;
     return 0;
 }
