@@ -75,7 +75,7 @@ static span braced(const char *p, const char *end) {
 
 static int rule_boxed(const char *text, size_t len, span *out) {
     const char *b = last_of(text, len, "\\boxed"), *f = last_of(text, len, "\\fbox");
-    const char *hit = b > f ? b : f, *end = text + len;
+    const char *hit = !b ? f : !f ? b : b > f ? b : f, *end = text + len;
     if (!hit) return -1;
     const char *p = hit + (hit == b ? 6 : 5);
     while (p < end && *p == ' ') p++;

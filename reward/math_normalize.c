@@ -86,7 +86,8 @@ static const cmd_rule cmd_rules[] = {
 
 static const cmd_rule *find_cmd(const char *name, size_t n) {
     for (size_t i = 0; i < sizeof cmd_rules / sizeof cmd_rules[0]; i++)
-        if (strlen(cmd_rules[i].name) == n && !memcmp(cmd_rules[i].name, name, n)) return &cmd_rules[i];
+        if (cmd_rules[i].name[0] == name[0] && strlen(cmd_rules[i].name) == n && !memcmp(cmd_rules[i].name, name, n))
+            return &cmd_rules[i];
     return NULL;
 }
 
@@ -136,6 +137,11 @@ static void lex_command(lex *lx) {
     while (q < lx->end && isalpha((unsigned char)*q)) q++;
     if (q == name && q < lx->end) q++; /* a one-symbol command: \, \{ \% */
     size_t n = (size_t)(q - name);
+    if (n == 0) { /* a backslash at the very end */
+        put(lx->o, "\\", 1);
+        lx->p = q;
+        return;
+    }
     const cmd_rule *rule = find_cmd(name, n);
     lx->p = q;
     if (!rule) { /* unknown: keep verbatim (\{ \} \sqrt \frac \pi \le ...) */
@@ -182,7 +188,8 @@ static void lex_word(lex *lx) {
     while (lx->p < lx->end && isalpha((unsigned char)*lx->p)) lx->p++;
     size_t n = (size_t)(lx->p - start);
     for (size_t i = 0; i < sizeof word_rules / sizeof word_rules[0]; i++)
-        if (strlen(word_rules[i].word) == n && !strncasecmp(word_rules[i].word, start, n)) {
+        if ((word_rules[i].word[0] | 0x20) == (start[0] | 0x20) && strlen(word_rules[i].word) == n &&
+            !strncasecmp(word_rules[i].word, start, n)) {
             if (!strcmp(word_rules[i].to, "%") && lx->o->n && lx->o->s[lx->o->n - 1] == ' ')
                 lx->o->s[--lx->o->n] = 0; /* "50 percent" -> "50%" */
             puts_(lx->o, word_rules[i].to);
@@ -261,7 +268,8 @@ static const char *const unit_words[] = {
 
 static int is_unit_word(const char *w, size_t n) {
     for (size_t i = 0; i < sizeof unit_words / sizeof unit_words[0]; i++)
-        if (strlen(unit_words[i]) == n && !strncasecmp(unit_words[i], w, n)) return 1;
+        if ((unit_words[i][0] | 0x20) == (w[0] | 0x20) && strlen(unit_words[i]) == n && !strncasecmp(unit_words[i], w, n))
+            return 1;
     return 0;
 }
 
