@@ -24,6 +24,9 @@ static model_config shape(const char *name) {
                        .vocab = 264, .max_seq = 256, .rope_theta = 10000, .norm_eps = 1e-5f,
                        .tie_embeddings = 0};
     if (!strcmp(name, "medium")) mc.dim = 512, mc.n_layers = 8, mc.ffn_dim = 1376;
+    if (!strcmp(name, "demo")) /* configs/r1zero-arith.ini's policy */
+        mc.dim = 96, mc.n_layers = 3, mc.n_heads = 4, mc.n_kv_heads = 4, mc.ffn_dim = 256,
+        mc.max_seq = 128, mc.tie_embeddings = 1;
     return mc;
 }
 
@@ -51,7 +54,8 @@ static void die(const core_error *e) {
 }
 
 static double bench_train(const model_config *mc, int steps) {
-    enum { B = 16, T = 256 };
+    enum { B = 16 };
+    int T = mc->max_seq < 256 ? mc->max_seq : 256;
     model *m;
     core_error err;
     if (model_create(&m, mc, B, &err)) die(&err);
@@ -110,10 +114,46 @@ static void bench_sample(const model_config *mc, int G, const char *key) {
     model_free(m);
 }
 
+/* The GRPO rollout of the demo: 16 prompts x 8 samples, 40 new tokens,
+ * all 128 rows decoded as one batch (model_sample_prompts). */
+static void bench_rollout(const model_config *mc) {
+    enum { P = 16, G = 8, LEN = 12, NEW = 40 };
+    model *m;
+    core_error err;
+    if (model_create(&m, mc, P * G, &err)) die(&err);
+    model_init(m, 1, 0.02f);
+    int prompts[P][LEN], lens[P];
+    const int *pp[P];
+    for (int p = 0; p < P; p++) {
+        for (int i = 0; i < LEN; i++) prompts[p][i] = '0' + (p * 7 + i) % 10;
+        pp[p] = prompts[p], lens[p] = LEN;
+    }
+    static int tokens[P * G][NEW];
+    static float lps[P * G][NEW];
+    model_sample out[P * G];
+    core_rng rng[P * G];
+    model_sample_params sp = {.temperature = 1, .top_p = 1, .max_new_tokens = NEW};
+    double best = 0;
+    for (int rep = 0; rep < 3; rep++) {
+        for (int r = 0; r < P * G; r++) {
+            out[r] = (model_sample){0, tokens[r], lps[r], 0};
+            rng[r] = core_rng_stream(rep, CORE_RNG_SAMPLE, 0, r);
+        }
+        double t0 = cpu_or_wall();
+        if (model_sample_prompts(m, pp, lens, P, G, &sp, rng, out, &err)) die(&err);
+        double dt = cpu_or_wall() - t0;
+        long n = 0;
+        for (int r = 0; r < P * G; r++) n += out[r].n_tokens;
+        if (n / dt > best) best = n / dt;
+    }
+    printf("rollout_tokens_per_s %.1f\n", best);
+    model_free(m);
+}
+
 int main(int argc, char **argv) {
     ops_blas_setup(argv);
     if (argc < 2) {
-        fprintf(stderr, "usage: model_bench small|medium [train_steps] [what: all|train|sample]\n");
+        fprintf(stderr, "usage: model_bench small|medium|demo [train_steps] [all|train|sample|rollout]\n");
         return 2;
     }
     model_config mc = shape(argv[1]);
@@ -121,6 +161,10 @@ int main(int argc, char **argv) {
     const char *what = argc > 3 ? argv[3] : "all";
     fprintf(stderr, "model_bench: %s, %zu parameters, %s\n", argv[1], model_config_n_params(&mc),
             ops_blas_describe());
+    if (!strcmp(what, "rollout")) {
+        bench_rollout(&mc);
+        return 0;
+    }
     if (strcmp(what, "sample")) bench_train(&mc, steps);
     if (strcmp(what, "train")) {
         bench_sample(&mc, 1, "sample1_tokens_per_s");
