@@ -1,0 +1,479 @@
+/*
+ * train.c — `grpo train`: the GRPO loop on rank 0, a rollout worker on the
+ * other ranks.
+ *
+ * One step: draw B prompts (keyed by run.seed and the step, so a resumed
+ * run draws the same ones) → rollout_step (workers, or this rank alone) →
+ * advantages per group → learner_update → the step's rows written in one
+ * transaction → eval and checkpoint when due.  A checkpoint at step N is
+ * written after step N is committed; --resume loads the newest complete
+ * checkpoint, removes what the run wrote after it, and goes on from N + 1,
+ * so no episode is lost or duplicated.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <math.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "learner/eval.h"
+#include "learner/internal.h"
+#include "learner/pretrain.h"
+
+int learner_sampler_is_policy(const core_config *cfg) {
+    return cfg->rollout.temperature == 1.0 && cfg->rollout.top_p >= 1.0 && cfg->rollout.top_k == 0;
+}
+
+/* ---------------------------------------------------------------- set-up */
+
+static int make_dirs(const char *path, core_error *err) {
+    char buf[1024];
+    snprintf(buf, sizeof buf, "%s", path);
+    for (char *p = buf + 1; *p; p++) {
+        if (*p != '/') continue;
+        *p = 0;
+        if (mkdir(buf, 0755) && errno != EEXIST) return core_fail(err, CORE_ERUNTIME, "mkdir %s: %s", buf, strerror(errno));
+        *p = '/';
+    }
+    if (mkdir(buf, 0755) && errno != EEXIST) return core_fail(err, CORE_ERUNTIME, "mkdir %s: %s", buf, strerror(errno));
+    return 0;
+}
+
+/* The base model the run starts from and keeps as its frozen reference. */
+static void base_checkpoint(const core_config *cfg, char *out, size_t cap) {
+    if (cfg->model.checkpoint[0]) snprintf(out, cap, "%s", cfg->model.checkpoint);
+    else pretrain_checkpoint_path(cfg, out, cap);
+}
+
+/* A fresh model with the base weights (and fresh optimizer moments). */
+static int load_base(const core_config *cfg, int max_batch, model **out, core_error *err) {
+    char path[1024];
+    base_checkpoint(cfg, path, sizeof path);
+    model *base;
+    if (model_load(&base, path, max_batch, err))
+        return core_fail_wrap(err, "loading the base model (run `grpo pretrain` first, or set model.checkpoint)");
+    model *m;
+    if (model_create(&m, model_get_config(base), max_batch, err)) return model_free(base), err->code;
+    model_copy_params(m, base);
+    model_free(base);
+    *out = m;
+    return 0;
+}
+
+static int check_choices(learner_ctx *L, core_error *err) {
+    const core_config *cfg = L->cfg;
+    L->adv = learner_adv_mode(cfg->learner.advantage);
+    L->agg = learner_agg_kind(cfg->learner.loss_agg);
+    int kl = learner_kl_kind(cfg->learner.kl_estimator);
+    if ((int)L->adv < 0 || (int)L->agg < 0 || kl < 0)
+        return core_fail(err, CORE_EINPUT, "learner: unknown advantage, loss_agg or kl_estimator");
+    L->obj = (grpo_objective){cfg->learner.clip_low, cfg->learner.clip_high, cfg->learner.beta,
+                              (enum learner_kl)kl, cfg->learner.entropy_coef};
+    return 0;
+}
+
+/* ------------------------------------------------------------ checkpoints */
+
+static void checkpoint_path(const learner_ctx *L, int64_t step, char *out, size_t cap) {
+    snprintf(out, cap, "%s/policy-step%06lld.safetensors", L->run_dir, (long long)step);
+}
+
+static int file_exists(const char *p) {
+    struct stat st;
+    return stat(p, &st) == 0;
+}
+
+/* The newest step whose weights and optimizer state are both on disk
+ * (each is renamed into place whole), or -1. */
+static int64_t latest_checkpoint(const learner_ctx *L) {
+    DIR *d = opendir(L->run_dir);
+    if (!d) return -1;
+    int64_t best = -1;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        long long s;
+        char tail[32];
+        if (sscanf(e->d_name, "policy-step%lld.%31s", &s, tail) != 2 || strcmp(tail, "safetensors"))
+            continue;
+        char w[1200], o[1200];
+        checkpoint_path(L, s, w, sizeof w);
+        snprintf(o, sizeof o, "%s/policy-step%06lld.optim.safetensors", L->run_dir, s);
+        if (s > best && file_exists(w) && file_exists(o)) best = s;
+    }
+    closedir(d);
+    return best;
+}
+
+static int save_checkpoint(learner_ctx *L, int64_t step, core_error *err) {
+    char path[1200], sha[65];
+    checkpoint_path(L, step, path, sizeof path);
+    if (model_save(L->policy, path, 1, err) || model_file_sha256(path, sha, err)) return err->code;
+    return db_insert_checkpoint(L->db, L->run_id, step, path, sha, err);
+}
+
+/* ------------------------------------------------------------ one step */
+
+typedef struct step_batch {
+    int n_prompts, G;
+    task_item *items;
+    char **texts;
+    rollout_prompt *prompts;
+    rollout_group *groups;
+    int **prompt_ids;
+    int *prompt_len;
+    double *adv;     /* n_prompts * G */
+    int *zero_var;   /* per group */
+} step_batch;
+
+static void batch_free(step_batch *b) {
+    for (int i = 0; i < b->n_prompts; i++) {
+        task_item_free(&b->items[i]);
+        free(b->texts[i]);
+        free(b->prompt_ids[i]);
+        rollout_group_free(&b->groups[i]);
+    }
+    free(b->items), free(b->texts), free(b->prompts), free(b->groups), free(b->prompt_ids);
+    free(b->prompt_len), free(b->adv), free(b->zero_var);
+    memset(b, 0, sizeof *b);
+}
+
+static int draw_prompts(learner_ctx *L, int64_t step, step_batch *b, core_error *err) {
+    const core_config *cfg = L->cfg;
+    int n = cfg->rollout.prompts_per_step, G = cfg->rollout.group_size;
+    b->n_prompts = n;
+    b->G = G;
+    b->items = calloc(n, sizeof *b->items);
+    b->texts = calloc(n, sizeof *b->texts);
+    b->prompts = calloc(n, sizeof *b->prompts);
+    b->groups = calloc(n, sizeof *b->groups);
+    b->prompt_ids = calloc(n, sizeof *b->prompt_ids);
+    b->prompt_len = calloc(n, sizeof *b->prompt_len);
+    b->adv = calloc((size_t)n * G, sizeof *b->adv);
+    b->zero_var = calloc(n, sizeof *b->zero_var);
+    if (!b->zero_var) return core_fail(err, CORE_ERUNTIME, "out of memory");
+    int max_seq = model_get_config(L->policy)->max_seq;
+    for (int i = 0; i < n; i++) {
+        if (tasks_draw(L->tasks, (uint64_t)step, i, &b->items[i], err)) return err->code;
+        b->texts[i] = tasks_render_prompt(cfg->tasks.template, b->items[i].question, err);
+        if (!b->texts[i]) return err->code;
+        b->prompts[i] = (rollout_prompt){i, b->texts[i], b->items[i].gold, b->items[i].tests};
+        b->prompt_ids[i] = malloc(sizeof(int) * max_seq);
+        b->prompt_len[i] = rollout_encode_prompt(b->texts[i], b->prompt_ids[i], max_seq);
+        if (b->prompt_len[i] < 1)
+            return core_fail(err, CORE_EINPUT, "prompt of step %lld item %d does not fit model.max_seq",
+                             (long long)step, i);
+    }
+    return 0;
+}
+
+static void compute_advantages(learner_ctx *L, step_batch *b) {
+    double *r = malloc(sizeof(double) * b->G);
+    for (int i = 0; i < b->n_prompts; i++) {
+        for (int g = 0; g < b->G; g++) r[g] = b->groups[i].c[g].reward.total;
+        b->zero_var[i] = learner_advantages(r, b->G, L->adv, L->cfg->learner.adv_eps, b->adv + (size_t)i * b->G);
+    }
+    free(r);
+}
+
+static learn_seq *build_sequences(learner_ctx *L, const step_batch *b) {
+    learn_seq *seqs = malloc(sizeof *seqs * (size_t)b->n_prompts * b->G);
+    for (int i = 0; i < b->n_prompts; i++)
+        for (int g = 0; g < b->G; g++) {
+            const rollout_completion *c = &b->groups[i].c[g];
+            int overlong = L->cfg->learner.filter_overlong && c->finish == MODEL_FINISH_LENGTH;
+            int dropped = L->cfg->learner.filter_zero_var && b->zero_var[i];
+            seqs[i * b->G + g] = (learn_seq){b->prompt_ids[i], c->tokens, b->prompt_len[i], c->n_tokens,
+                                             c->logprob, b->adv[(size_t)i * b->G + g], overlong || dropped};
+        }
+    return seqs;
+}
+
+/* Step metrics from the groups (rollout side) and the update. */
+static void fill_metrics(const step_batch *b, const update_stats *u, db_step *s) {
+    double sum = 0, sq = 0, correct = 0, fmt = 0, recheck = 0, len = 0, len_max = 0, zv = 0;
+    int n = 0;
+    for (int i = 0; i < b->n_prompts; i++) {
+        zv += b->zero_var[i];
+        for (int g = 0; g < b->G; g++) {
+            const rollout_completion *c = &b->groups[i].c[g];
+            sum += c->reward.total;
+            sq += c->reward.total * c->reward.total;
+            correct += c->reward.correct;
+            fmt += c->reward.format_ok;
+            len += c->n_tokens;
+            if (c->n_tokens > len_max) len_max = c->n_tokens;
+            char text[4096];
+            tok_decode(c->tokens, c->n_tokens, text, sizeof text);
+            recheck += strstr(text, "wait") != NULL;
+            n++;
+        }
+    }
+    s->reward_mean = sum / n;
+    s->reward_std = sqrt(fmax(0, sq / n - s->reward_mean * s->reward_mean));
+    s->accuracy = correct / n;
+    s->format_rate = fmt / n;
+    s->recheck_rate = recheck / n;
+    s->response_len_mean = len / n;
+    s->response_len_max = len_max;
+    s->zero_var_frac = zv / b->n_prompts;
+    s->loss = u->loss;
+    s->kl = u->kl;
+    s->entropy = u->entropy;
+    s->grad_norm = u->grad_norm;
+    s->lr = u->lr;
+    s->clip_frac_low = u->clip_low;
+    s->clip_frac_high = u->clip_high;
+    s->clip_frac = u->clip_low + u->clip_high;
+    s->skipped = u->skipped > 0;
+}
+
+/* Every row of the step, in one transaction: all there or absent. */
+static int write_step(learner_ctx *L, const step_batch *b, db_step *s, core_error *err) {
+    double t0 = core_now();
+    if (db_begin(L->db, err)) return err->code;
+    int rc = 0;
+    for (int i = 0; i < b->n_prompts && !rc; i++) {
+        const task_item *it = &b->items[i];
+        const rollout_group *grp = &b->groups[i];
+        double mean = 0, sq = 0;
+        for (int g = 0; g < b->G; g++) {
+            mean += grp->c[g].reward.total / b->G;
+            sq += grp->c[g].reward.total * grp->c[g].reward.total / b->G;
+        }
+        int64_t prompt_id, group_id;
+        rc = db_prompt_id(L->db, it->gen, it->question, it->gold, it->tests, &prompt_id, err) ||
+             db_insert_group(L->db, L->run_id, s->step, prompt_id, mean, sqrt(fmax(0, sq - mean * mean)),
+                             L->cfg->learner.filter_zero_var && b->zero_var[i], &group_id, err);
+        for (int g = 0; g < b->G && !rc; g++) {
+            const rollout_completion *c = &grp->c[g];
+            size_t need = tok_decode(c->tokens, c->n_tokens, NULL, 0);
+            char *text = malloc(need + 1);
+            tok_decode(c->tokens, c->n_tokens, text, need + 1);
+            double lp = 0;
+            for (int t = 0; t < c->n_tokens; t++) lp += c->logprob[t];
+            db_episode e = {L->run_id, s->step, group_id, prompt_id, g, grp->worker,
+                            grp->policy_version, c->n_tokens,
+                            L->cfg->db.log_episodes ? text : NULL, model_finish_name(c->finish),
+                            c->reward.total, b->adv[(size_t)i * b->G + g],
+                            c->n_tokens ? lp / c->n_tokens : NAN, c->t_sample, c->t_reward,
+                            c->reward.correct, c->reward.format_ok};
+            int64_t episode_id;
+            rc = db_insert_episode(L->db, &e, &episode_id, err);
+            for (int p = 0; p < c->reward.n_parts && !rc; p++)
+                rc = db_insert_reward_part(L->db, episode_id, c->reward.parts[p].name,
+                                           c->reward.parts[p].value, c->reward.parts[p].detail, err);
+            free(text);
+        }
+    }
+    s->t_db = core_now() - t0; /* all but the step row and the commit */
+    if (!rc) rc = db_insert_step(L->db, L->run_id, s, err);
+    if (rc) {
+        db_rollback(L->db);
+        return err->code ? err->code : CORE_ERUNTIME;
+    }
+    return db_commit(L->db, err);
+}
+
+static int evaluate(learner_ctx *L, int64_t step, eval_result *res, core_error *err) {
+    if (eval_run(L->policy, L->reward, L->cfg, tasks_heldout(L->tasks), res, err)) return err->code;
+    return eval_log(L->db, L->run_id, step, "heldout", res, err);
+}
+
+static void show_progress(core_progress *p, int64_t step, const db_step *s) {
+    char metrics[256];
+    snprintf(metrics, sizeof metrics,
+             "reward %.3f  acc %.3f  format %.3f  len %.1f  kl %.4f  (rollout %.2fs learn %.2fs)",
+             s->reward_mean, s->accuracy, s->format_rate, s->response_len_mean, s->kl,
+             s->t_rollout + s->t_reward, s->t_learn);
+    core_progress_update(p, step, metrics);
+}
+
+static int run_step(learner_ctx *L, int64_t step, db_step *s, core_error *err) {
+    step_batch b = {0};
+    update_stats u;
+    const core_config *cfg = L->cfg;
+    rollout_params rp = {(uint64_t)cfg->run.seed, step, cfg->rollout.group_size,
+                         {(float)cfg->rollout.temperature, (float)cfg->rollout.top_p,
+                          cfg->rollout.top_k, cfg->rollout.max_new_tokens, cfg->rollout.stop},
+                         0, L->policy_version};
+    db_step_init(s, step);
+    double t0 = core_now();
+    int rc = draw_prompts(L, step, &b, err) ||
+             rollout_step(L->comm, L->policy, L->reward, b.prompts, b.n_prompts, &rp, 0, b.groups, err);
+    if (rc) return batch_free(&b), err->code;
+    double t1 = core_now(), t_reward = 0;
+    long tokens = 0;
+    for (int i = 0; i < b.n_prompts; i++)
+        for (int g = 0; g < b.G; g++) {
+            t_reward += b.groups[i].c[g].t_reward;
+            tokens += b.groups[i].c[g].n_tokens;
+        }
+    compute_advantages(L, &b);
+    learn_seq *seqs = build_sequences(L, &b);
+    rc = learner_update(L, seqs, b.n_prompts * b.G, step, &u, err);
+    free(seqs);
+    double t2 = core_now();
+    if (!rc) {
+        L->nonfinite_streak = u.skipped ? L->nonfinite_streak + 1 : 0;
+        if (u.n_updates) L->policy_version++;
+        fill_metrics(&b, &u, s);
+        s->t_rollout = (t1 - t0) - (rollout_comm_workers(L->comm) ? 0 : t_reward);
+        s->t_reward = t_reward;
+        s->t_learn = t2 - t1;
+        s->tokens_per_s = tokens / (t1 - t0);
+        rc = write_step(L, &b, s, err);
+    }
+    batch_free(&b);
+    return rc;
+}
+
+/* ------------------------------------------------------------ the run */
+
+static int open_run(learner_ctx *L, const char *config_ini, int resume, int64_t *first_step,
+                    core_error *err) {
+    const core_config *cfg = L->cfg;
+    if (db_open(&L->db, cfg->db.path, cfg->db.busy_timeout_ms, err)) return err->code;
+    *first_step = 1;
+    int64_t run = resume ? db_run_latest(L->db, cfg->run.name, "train") : 0;
+    if (resume && !run)
+        return core_fail(err, CORE_EINPUT, "--resume: no train run named '%s' in %s", cfg->run.name,
+                         cfg->db.path);
+    if (!run) {
+        int n_ranks = rollout_comm_workers(L->comm) + 1;
+        return db_run_start(L->db, cfg->run.name, "train", config_ini, cfg->run.seed, n_ranks,
+                            &L->run_id, err);
+    }
+    L->run_id = run;
+    if (db_run_finish(L->db, run, "running", err)) return err->code;
+    int64_t ckpt = latest_checkpoint(L);
+    if (ckpt >= 0) {
+        char path[1200];
+        checkpoint_path(L, ckpt, path, sizeof path);
+        if (model_load_into(L->policy, path, err)) return err->code;
+        L->policy_version = (int)ckpt; /* any value works; it only has to change with the weights */
+        *first_step = ckpt + 1;
+    }
+    core_info("resuming run %lld '%s' at step %lld", (long long)run, cfg->run.name, (long long)*first_step);
+    if (db_truncate_after(L->db, run, *first_step - 1, err)) return err->code;
+    return 0;
+}
+
+static volatile sig_atomic_t stop_requested;
+static void on_sigint(int sig) {
+    (void)sig;
+    stop_requested = 1;
+}
+
+static int setup_learner(learner_ctx *L, const core_config *cfg, core_error *err) {
+    L->cfg = cfg;
+    int n_seq = cfg->rollout.prompts_per_step * cfg->rollout.group_size;
+    L->max_batch = cfg->learner.minibatch > 0 && cfg->learner.minibatch < n_seq ? cfg->learner.minibatch : n_seq;
+    int policy_batch = L->max_batch > cfg->rollout.group_size ? L->max_batch : cfg->rollout.group_size;
+    snprintf(L->run_dir, sizeof L->run_dir, "%s/%s", cfg->run.out_dir, cfg->run.name);
+    if (check_choices(L, err) || make_dirs(L->run_dir, err) ||
+        load_base(cfg, policy_batch, &L->policy, err) || load_base(cfg, L->max_batch, &L->ref, err) ||
+        reward_create(&L->reward, cfg, err) || tasks_open(cfg, &L->tasks, err))
+        return err->code;
+    return 0;
+}
+
+static void teardown_learner(learner_ctx *L) {
+    model_free(L->policy);
+    model_free(L->ref);
+    reward_free(L->reward);
+    tasks_close(L->tasks);
+    db_close(L->db);
+}
+
+static void log_eval(int64_t step, const eval_result *r) {
+    core_info("eval @ step %lld: pass@1 %.3f  pass@%d %.3f  maj@%d %.3f  greedy %.3f  format %.3f  "
+              "len %.1f  recheck %.3f  (%.1fs)",
+              (long long)step, r->pass1, r->k, r->pass_k, r->k, r->maj_k, r->greedy, r->format_rate,
+              r->response_len, r->recheck_rate, r->seconds);
+}
+
+static int train_loop(learner_ctx *L, int64_t first_step, core_error *err) {
+    const core_config *cfg = L->cfg;
+    core_progress progress;
+    eval_result ev;
+    double started = core_now();
+    if (first_step == 1) {
+        if (evaluate(L, 0, &ev, err)) return err->code;
+        log_eval(0, &ev);
+    }
+    core_progress_start(&progress, "grpo step", cfg->run.steps, stderr);
+    int64_t step = first_step;
+    for (; step <= cfg->run.steps && !stop_requested; step++) {
+        db_step s;
+        if (run_step(L, step, &s, err)) return err->code;
+        show_progress(&progress, step, &s);
+        if (L->nonfinite_streak > cfg->learner.max_nonfinite)
+            return core_fail(err, CORE_ERUNTIME, "step %lld: %d non-finite updates in a row; stopping",
+                             (long long)step, L->nonfinite_streak);
+        if (s.skipped) core_warn("step %lld: non-finite loss or gradient, update skipped", (long long)step);
+        int last = step == cfg->run.steps ||
+                   (cfg->run.max_minutes > 0 && core_now() - started > cfg->run.max_minutes * 60);
+        if ((cfg->eval.every > 0 && step % cfg->eval.every == 0) || last) {
+            if (evaluate(L, step, &ev, err)) return err->code;
+            if (progress.is_tty) fputc('\n', stderr);
+            log_eval(step, &ev);
+        }
+        if ((cfg->learner.checkpoint_every > 0 && step % cfg->learner.checkpoint_every == 0) || last)
+            if (save_checkpoint(L, step, err)) return err->code;
+        if (last) break;
+    }
+    core_progress_finish(&progress);
+    if (stop_requested) {
+        core_info("stopping at step %lld (interrupted); resume with --resume", (long long)step);
+        return -1;
+    }
+    return 0;
+}
+
+static int worker_main(const core_config *cfg, rollout_comm *comm, core_error *err) {
+    model *m = NULL;
+    reward_fn *r = NULL;
+    int rc = load_base(cfg, cfg->rollout.group_size, &m, err) || reward_create(&r, cfg, err) ||
+             rollout_worker_loop(comm, m, r, err);
+    model_free(m);
+    reward_free(r);
+    return rc ? err->code : 0;
+}
+
+int learner_train(const core_config *cfg, const char *config_path, int resume, int *argc,
+                  char ***argv, core_error *err) {
+    (void)config_path;
+    rollout_comm *comm;
+    int rank, n_ranks;
+    if (rollout_comm_init(&comm, argc, argv, &rank, &n_ranks, err)) return err->code;
+    core_log_set_rank(rank, n_ranks);
+    if (rank != 0) {
+        int rc = worker_main(cfg, comm, err);
+        if (rc) { /* the learner cannot go on without this worker */
+            core_log(CORE_LOG_ERROR, "rollout worker: %s", err->msg);
+            rollout_comm_abort(comm, rc);
+        }
+        rollout_comm_finalize(comm);
+        return 0;
+    }
+    learner_ctx L = {0};
+    L.comm = comm;
+    signal(SIGINT, on_sigint);
+    char *ini = core_config_to_ini(cfg);
+    int64_t first_step = 1;
+    int rc = setup_learner(&L, cfg, err) || open_run(&L, ini, resume, &first_step, err);
+    if (rc) rc = err->code;
+    else {
+        rc = train_loop(&L, first_step, err);
+        core_error ignore;
+        db_run_finish(L.db, L.run_id, rc == 0 ? "done" : rc < 0 ? "stopped" : "failed", &ignore);
+        if (rc < 0) rc = 0;
+    }
+    free(ini);
+    rollout_stop_workers(comm);
+    teardown_learner(&L);
+    rollout_comm_finalize(comm);
+    return rc;
+}
