@@ -79,6 +79,52 @@ Test(corpus, countdown_clean_answers_verify) {
     }
 }
 
+/* Countdown and lineq: slipped answers fail their checkers, re-checked and
+ * confirmed ones pass. */
+Test(corpus, countdown_and_lineq_styles_agree_with_their_checkers) {
+    core_config cfg;
+    reward_fn *r = make_reward(&cfg);
+    cfg.tasks.slip_rate = 0.3;
+    cfg.tasks.recheck_rate = 0.3;
+    cfg.tasks.confirm_rate = 0.2;
+    cfg.tasks.format_break_rate = 0;
+    int slipped_wrong = 0, slips = 0;
+    for (int i = 0; i < 600; i++) {
+        const char *gen = i % 2 ? "countdown" : "lineq";
+        core_rng trng = core_rng_stream(16, CORE_RNG_TEST, 0, (uint64_t)i);
+        core_rng crng = core_rng_stream(16, CORE_RNG_CORPUS, 0, (uint64_t)i);
+        task_item t;
+        corpus_example ex;
+        cr_assert_eq(tasks_generate(gen, 3, &trng, &t, NULL), 0);
+        cr_assert_eq(tasks_corpus_example(&cfg, &t, &crng, &ex, NULL), 0);
+        int right;
+        if (i % 2) {
+            char *a = strstr(ex.response, "<answer>"), *e = strstr(ex.response, "</answer>");
+            cr_assert(a && e, "%s", ex.response);
+            *e = 0;
+            right = tasks_countdown_check(a + 8, t.operands, t.n_operands, t.target);
+            *e = '<';
+        } else {
+            right = score(r, ex.response, t.gold).correct;
+        }
+        if (ex.style == CORPUS_SLIP) {
+            slips++;
+            slipped_wrong += !right;
+        } else {
+            cr_assert(right, "style %d: %s %s", ex.style, t.question, ex.response);
+        }
+        cr_assert_eq(strstr(ex.response, "wait") != NULL,
+                     ex.style == CORPUS_RECHECK || ex.style == CORPUS_CONFIRM, "%s", ex.response);
+        corpus_example_free(&ex);
+        task_item_free(&t);
+    }
+    /* A countdown slip needs a wrong operator that keeps the value positive;
+     * nearly always there is one. */
+    cr_assert(slips > 100 && slipped_wrong > 0.9 * slips, "%d of %d slips wrong", slipped_wrong,
+              slips);
+    reward_free(r);
+}
+
 /* Over many examples: each style's answer agrees with the reward, and the
  * fractions match the configured rates. */
 Test(corpus, slips_rechecks_and_breaks_follow_the_rates) {
