@@ -28,9 +28,12 @@ for src in "${targets[@]}"; do
     short=${name#fuzz_}
     sources=$(sed -n 's/.*fuzz-sources:\(.*\)/\1/p' "$src" | head -1)
     bin=$out/$name
-    if ! "$CLANG" -std=gnu17 -g -O1 -I. -fsanitize=fuzzer,address,undefined \
+    # rebuild only when the target, a source or a header is newer than the binary
+    if [ -x "$bin" ] && [ -z "$(find "$src" $sources reward core sandbox -newer "$bin" -name '*.[ch]' 2>/dev/null | head -1)" ]; then
+        :
+    elif ! "$CLANG" -std=gnu17 -D_GNU_SOURCE -g -O1 -I. -fsanitize=fuzzer,address,undefined \
             -fno-sanitize-recover=undefined -o "$bin" "$src" $sources \
-            -lpcre2-8 -linih -lcjson -lm -lpthread 2>"$out/$name.build.log"; then
+            -lpcre2-8 -lseccomp -linih -lcjson -lm -lpthread 2>"$out/$name.build.log"; then
         if grep -q "fuzzer" "$out/$name.build.log" && grep -qi "cannot find\|no such file" "$out/$name.build.log"; then
             echo "libFuzzer runtime missing (libclang-rt-dev)"; exit 77
         fi
