@@ -187,6 +187,18 @@ static int same_text(piece a, piece b) {
 
 static int compare(cmp_ctx *c, piece a, piece b, int level);
 
+/* Up to 32 bytes of an answer for a detail message, printable ASCII only, so
+ * details are always valid UTF-8 and JSON-safe text. */
+static void excerpt(piece p, char *out, size_t cap) {
+    size_t n = p.n < 32 ? p.n : 32;
+    if (n >= cap) n = cap - 1;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)p.s[i];
+        out[i] = ch >= 0x20 && ch < 0x7f ? (char)ch : '?';
+    }
+    out[n] = 0;
+}
+
 /* Strip "x =" from an element of a list ("x=1, y=2"). */
 static piece strip_element_lhs(piece p) {
     size_t r = reward_math_strip_lhs(p.s, p.n);
@@ -219,8 +231,8 @@ static int compare_numbers(cmp_ctx *c, piece a, piece b) {
     char ta[48] = "?", tb[48] = "?";
     if (ea || eb) {
         char sa[40], sb[40];
-        snprintf(sa, sizeof sa, "%.*s", (int)(a.n < 32 ? a.n : 32), a.s);
-        snprintf(sb, sizeof sb, "%.*s", (int)(b.n < 32 ? b.n : 32), b.s);
+        excerpt(a, sa, sizeof sa);
+        excerpt(b, sb, sizeof sb);
         say(c, ea && eb ? "text differs: '%s' vs '%s'" : "not both numbers: '%s' vs '%s'", sa, sb);
         return 0;
     }
@@ -248,7 +260,7 @@ static int compare_unordered(cmp_ctx *c, const shape *sa, const shape *sb, int l
             if (!used[j] && compare(c, sa->el[i], sb->el[j], level + 1)) used[j] = found = 1;
         if (!found) {
             char e[40];
-            snprintf(e, sizeof e, "%.*s", (int)(sa->el[i].n < 32 ? sa->el[i].n : 32), sa->el[i].s);
+            excerpt(sa->el[i], e, sizeof e);
             say(c, "no match for element '%s'%s", e, "");
             return 0;
         }

@@ -272,3 +272,15 @@ Test(threads, concurrent_scoring_matches_serial) {
     for (int i = 0; i < N; i++) cr_expect_float_eq(parallel[i], serial[i], 0, "item %d", i);
     reward_free(r);
 }
+
+Test(compose, details_are_printable_ascii) {
+    reward_fn *r = make(NULL, 0);
+    reward_result res;
+    reward_input in = input("<think>\xff</think><answer>\xff\xfe\x01 x</answer>", "y\xc3\xa9");
+    reward_score(r, &in, &res);
+    for (int i = 0; i < res.n_parts; i++)
+        for (const char *p = res.parts[i].detail; *p; p++)
+            cr_expect((unsigned char)*p >= 0x20 && (unsigned char)*p < 0x7f, "part %s: byte 0x%02x in '%s'",
+                      res.parts[i].name, (unsigned char)*p, res.parts[i].detail);
+    reward_free(r);
+}
