@@ -356,7 +356,17 @@ static int parse_group(parser *ps, char close, math_num *out) {
     return 0;
 }
 
+static int parse_command_at_depth(parser *ps, math_num *out);
+
+/* Commands nest (\sqrt\sqrt{..}, \sin\sin x): count them against the depth bound. */
 static int parse_command(parser *ps, math_num *out) {
+    if (++ps->depth > REWARD_MAX_DEPTH) return -1;
+    int rc = parse_command_at_depth(ps, out);
+    ps->depth--;
+    return rc;
+}
+
+static int parse_command_at_depth(parser *ps, math_num *out) {
     if (at_command(ps, "\\frac")) {
         math_num a, b;
         ps->p += 5;

@@ -401,6 +401,12 @@ Test(value, deep_nesting_is_refused) {
     for (int i = 0; i < REWARD_MAX_DEPTH + 2; i++) deep[n++] = ')';
     math_num v;
     cr_expect_eq(math_eval(deep, n, 0, &v, NULL), -1);
+    char cmds[8 * REWARD_MAX_DEPTH + 8] = "";
+    for (int i = 0; i < REWARD_MAX_DEPTH + 2; i++) strcat(cmds, "\\sqrt");
+    strcat(cmds, "4");
+    cr_expect_eq(math_eval(cmds, strlen(cmds), 0, &v, NULL), -1, "nested commands count against the depth");
+    cr_expect_eq(math_eval("\\sqrt\\sqrt{16}", 14, 0, &v, NULL), 0);
+    cr_expect(v.exact && v.num == 2 && v.den == 1);
 }
 
 /* --------------------------------------------------------------- bounds */
