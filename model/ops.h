@@ -17,13 +17,15 @@
 
 #include <stddef.h>
 
-/* Start-up: make sure OpenBLAS runs its fast kernels for this CPU.  Debian's
- * OpenBLAS 0.3.21 reports some AVX-512 CPUs as "Prescott" (generic SSE3
- * kernels, ~5x slower).  If so, and OPENBLAS_CORETYPE is not set, this sets
- * it (SkylakeX for AVX-512, Haswell for AVX2) and re-executes the program
- * with the same argv (OpenBLAS picks its kernels when the library loads, so
- * there is no other way).  Returns only if no re-exec was needed or it
- * failed.  Call it first thing in main(). */
+/* Start-up, before any thread or MPI exists: (1) make sure OpenBLAS runs
+ * its fast kernels for this CPU.  Debian's OpenBLAS 0.3.21 reports some
+ * AVX-512 CPUs as "Prescott" (generic SSE3 kernels, ~5x slower); if so and
+ * OPENBLAS_CORETYPE is not set, set it (SkylakeX for AVX-512, Haswell for
+ * AVX2).  (2) Unless OMP_WAIT_POLICY or GOMP_SPINCOUNT is set, set
+ * OMP_WAIT_POLICY=PASSIVE: spinning threads on shared cores cost far more
+ * than they save.  Both are read when the libraries load, so this
+ * re-executes the program (/proc/self/exe, same argv) once.  Returns only
+ * if no re-exec was needed or it failed. */
 void ops_blas_setup(char **argv);
 /* The OpenBLAS core in use and the thread count, e.g. "Cooperlake, 2 threads". */
 const char *ops_blas_describe(void);

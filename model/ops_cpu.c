@@ -36,25 +36,36 @@ static int is_generic_core(const char *core) {
 }
 
 void ops_blas_setup(char **argv) {
+    if (getenv("GRPO_BLAS_REEXEC")) return; /* already re-executed once */
+    int reexec = 0;
+    /* OpenMP threads that spin at barriers are fast on idle cores and
+     * disastrous on busy ones (measured on 2 cores with other jobs: the
+     * 16x8 rollout ran 8x slower spinning than sleeping; MPI ranks sharing
+     * cores are the same case).  Sleep unless the user chose otherwise. */
+    if (!getenv("OMP_WAIT_POLICY") && !getenv("GOMP_SPINCOUNT")) {
+        setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
+        reexec = 1;
+    }
     const char *core = openblas_get_corename();
-    if (getenv("OPENBLAS_CORETYPE") || getenv("GRPO_BLAS_REEXEC") || !core) return;
-    if (!is_generic_core(core)) return;
-    __builtin_cpu_init();
-    const char *want = __builtin_cpu_supports("avx512f") ? "SkylakeX"
-                       : __builtin_cpu_supports("avx2") ? "Haswell" : NULL;
-    if (!want) return;
-    setenv("OPENBLAS_CORETYPE", want, 1);
-    setenv("GRPO_BLAS_REEXEC", core, 1); /* remembers what was detected; stops a loop */
+    if (!getenv("OPENBLAS_CORETYPE") && core && is_generic_core(core)) {
+        __builtin_cpu_init();
+        const char *want = __builtin_cpu_supports("avx512f") ? "SkylakeX"
+                           : __builtin_cpu_supports("avx2") ? "Haswell" : NULL;
+        if (want) setenv("OPENBLAS_CORETYPE", want, 1), reexec = 1;
+    }
+    if (!reexec) return;
+    setenv("GRPO_BLAS_REEXEC", core ? core : "?", 1); /* what was detected; stops a loop */
     execv("/proc/self/exe", argv);
-    /* exec failed: carry on with the slow kernels rather than not at all */
+    /* exec failed: carry on as we are rather than not at all */
 }
 
 const char *ops_blas_describe(void) {
     static char text[160];
-    const char *was = getenv("GRPO_BLAS_REEXEC");
-    snprintf(text, sizeof text, "OpenBLAS %s kernels, %d threads%s%s%s",
-             openblas_get_corename(), omp_get_max_threads(),
-             was ? " (detected " : "", was ? was : "", was ? ", re-executed)" : "");
+    const char *was = getenv("GRPO_BLAS_REEXEC"), *wait = getenv("OMP_WAIT_POLICY");
+    int fixed = was && strcmp(was, openblas_get_corename());
+    snprintf(text, sizeof text, "OpenBLAS %s kernels%s%s%s, %d OpenMP threads (wait policy %s)",
+             openblas_get_corename(), fixed ? " (detected as " : "", fixed ? was : "",
+             fixed ? ")" : "", omp_get_max_threads(), wait ? wait : "default");
     return text;
 }
 

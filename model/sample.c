@@ -12,6 +12,7 @@
  * the row's own stream) knows nothing about the model.
  */
 #include <math.h>
+#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -94,41 +95,69 @@ typedef struct decode_work {
     int *tail_len, *limit;
 } decode_work;
 
-/* M rows, row r at position pos[r] in cache slot slot[r] with input token
- * tok[r]: write its k,v into the cache and leave logits (M,V) in s_logits. */
-static void decode_step(model *m, decode_work *w, int M) {
+/* Rows r0..r1-1 of a decode step: row r at position pos[r] in cache slot
+ * slot[r] with input token tok[r] writes its k,v into the cache and leaves
+ * its logits in s_logits row r.  Rows never read each other's data. */
+static void decode_rows(model *m, decode_work *w, int r0, int r1) {
     const model_config *c = &m->c;
-    int C = c->dim, F = c->ffn_dim, T = c->max_seq;
+    int C = c->dim, F = c->ffn_dim, T = c->max_seq, M = r1 - r0;
     size_t cache_layer = (size_t)m->max_batch * T * m->kv_dim;
-    ops_embed_forward(m->s_x, w->tok, m->p.embed, M, C);
-    for (int r = 0; r < M; r++) w->n_ctx[r] = w->pos[r] + 1;
+    float *x = m->s_x + (size_t)r0 * C, *xn = m->s_xn + (size_t)r0 * C, *rstd = w->rstd + r0;
+    float *q = m->s_q + (size_t)r0 * m->q_dim, *k = m->s_k + (size_t)r0 * m->kv_dim;
+    float *v = m->s_v + (size_t)r0 * m->kv_dim, *att = m->s_att + (size_t)r0 * m->q_dim;
+    float *tmp = m->s_tmp + (size_t)r0 * C, *gate = m->s_gate + (size_t)r0 * F;
+    float *up = m->s_up + (size_t)r0 * F, *scores = m->s_scores + (size_t)r0 * c->n_heads * T;
+    const int *pos = w->pos + r0, *slot = w->slot + r0;
+    ops_embed_forward(x, w->tok + r0, m->p.embed, M, C);
+    for (int r = r0; r < r1; r++) w->n_ctx[r] = w->pos[r] + 1;
     for (int l = 0; l < c->n_layers; l++) {
         const layer_params *lp = &m->p.layers[l], *lt = &m->t.layers[l];
         float *kc = m->kcache + l * cache_layer, *vc = m->vcache + l * cache_layer;
-        ops_rmsnorm_forward(m->s_xn, w->rstd, m->s_x, lp->attn_norm, M, C, c->norm_eps);
-        ops_matmul_rows_t(m->s_q, m->s_xn, lt->wq, M, C, m->q_dim);
-        ops_matmul_rows_t(m->s_k, m->s_xn, lt->wk, M, C, m->kv_dim);
-        ops_matmul_rows_t(m->s_v, m->s_xn, lt->wv, M, C, m->kv_dim);
-        ops_rope_rows(m->s_q, m->rope_cos, m->rope_sin, w->pos, M, c->n_heads, m->hs);
-        ops_rope_rows(m->s_k, m->rope_cos, m->rope_sin, w->pos, M, c->n_kv_heads, m->hs);
+        ops_rmsnorm_forward(xn, rstd, x, lp->attn_norm, M, C, c->norm_eps);
+        ops_matmul_rows_t(q, xn, lt->wq, M, C, m->q_dim);
+        ops_matmul_rows_t(k, xn, lt->wk, M, C, m->kv_dim);
+        ops_matmul_rows_t(v, xn, lt->wv, M, C, m->kv_dim);
+        ops_rope_rows(q, m->rope_cos, m->rope_sin, pos, M, c->n_heads, m->hs);
+        ops_rope_rows(k, m->rope_cos, m->rope_sin, pos, M, c->n_kv_heads, m->hs);
         for (int r = 0; r < M; r++) {
-            size_t at = ((size_t)w->slot[r] * T + w->pos[r]) * m->kv_dim;
-            memcpy(kc + at, m->s_k + (size_t)r * m->kv_dim, sizeof(float) * m->kv_dim);
-            memcpy(vc + at, m->s_v + (size_t)r * m->kv_dim, sizeof(float) * m->kv_dim);
+            size_t at = ((size_t)slot[r] * T + pos[r]) * m->kv_dim;
+            memcpy(kc + at, k + (size_t)r * m->kv_dim, sizeof(float) * m->kv_dim);
+            memcpy(vc + at, v + (size_t)r * m->kv_dim, sizeof(float) * m->kv_dim);
         }
-        ops_attention_decode(m->s_att, m->s_q, kc, vc, w->slot, w->n_ctx, M, T, c->n_heads,
-                             c->n_kv_heads, m->hs, m->s_scores);
-        ops_matmul_rows_t(m->s_tmp, m->s_att, lt->wo, M, m->q_dim, C);
-        for (size_t i = 0; i < (size_t)M * C; i++) m->s_x[i] += m->s_tmp[i];
-        ops_rmsnorm_forward(m->s_xn, w->rstd, m->s_x, lp->ffn_norm, M, C, c->norm_eps);
-        ops_matmul_rows_t(m->s_gate, m->s_xn, lt->w_gate, M, C, F);
-        ops_matmul_rows_t(m->s_up, m->s_xn, lt->w_up, M, C, F);
-        ops_swiglu_forward(m->s_gate, m->s_gate, m->s_up, M, F);
-        ops_matmul_rows_t(m->s_tmp, m->s_gate, lt->w_down, M, F, C);
-        for (size_t i = 0; i < (size_t)M * C; i++) m->s_x[i] += m->s_tmp[i];
+        ops_attention_decode(att, q, kc, vc, slot, w->n_ctx + r0, M, T, c->n_heads,
+                             c->n_kv_heads, m->hs, scores);
+        ops_matmul_rows_t(tmp, att, lt->wo, M, m->q_dim, C);
+        for (size_t i = 0; i < (size_t)M * C; i++) x[i] += tmp[i];
+        ops_rmsnorm_forward(xn, rstd, x, lp->ffn_norm, M, C, c->norm_eps);
+        ops_matmul_rows_t(gate, xn, lt->w_gate, M, C, F);
+        ops_matmul_rows_t(up, xn, lt->w_up, M, C, F);
+        ops_swiglu_forward(gate, gate, up, M, F);
+        ops_matmul_rows_t(tmp, gate, lt->w_down, M, F, C);
+        for (size_t i = 0; i < (size_t)M * C; i++) x[i] += tmp[i];
     }
-    ops_rmsnorm_forward(m->s_xn, w->rstd, m->s_x, m->p.final_norm, M, C, c->norm_eps);
-    ops_matmul_rows_t(m->s_logits, m->s_xn, m->t.lm_head, M, C, c->vocab);
+    ops_rmsnorm_forward(xn, rstd, x, m->p.final_norm, M, C, c->norm_eps);
+    ops_matmul_rows_t(m->s_logits + (size_t)r0 * c->vocab, xn, m->t.lm_head, M, C, c->vocab);
+}
+
+/* One decode step for M rows.  With enough rows, each thread runs whole
+ * rows through every layer in ONE parallel region (no barrier per op: on 2
+ * busy cores, barriers cost more than the work); with few rows the kernels
+ * split each op across threads instead. */
+static void decode_step(model *m, decode_work *w, int M) {
+    int nt = omp_get_max_threads();
+    if (nt < 2 || M < 2 * nt) {
+        decode_rows(m, w, 0, M);
+        return;
+    }
+#pragma omp parallel num_threads(nt)
+    {
+        int t = omp_get_thread_num(), n = omp_get_num_threads();
+        /* chunks in whole kernel blocks of 8 rows where possible */
+        int per = (M + n - 1) / n;
+        per = (per + 7) / 8 * 8;
+        int r0 = t * per, r1 = r0 + per < M ? r0 + per : M;
+        if (r0 < r1) decode_rows(m, w, r0, r1);
+    }
 }
 
 /* Prefill prompt (len tokens) with the batched forward; copy its keys and
