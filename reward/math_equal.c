@@ -205,6 +205,27 @@ static piece strip_element_lhs(piece p) {
     return r ? trim_piece(p.s + r, p.n - r) : p;
 }
 
+/* An optionally signed run of digits. */
+static int is_integer_literal(piece p) {
+    size_t i = p.n && (p.s[0] == '-' || p.s[0] == '+') ? 1 : 0;
+    if (i == p.n) return 0;
+    for (; i < p.n; i++)
+        if (!isdigit((unsigned char)p.s[i])) return 0;
+    return 1;
+}
+
+/* Two integer literals with the same value: same sign, same digits after
+ * leading zeros. */
+static int same_digits(piece a, piece b) {
+    int neg_a = a.s[0] == '-', neg_b = b.s[0] == '-';
+    size_t i = a.s[0] == '-' || a.s[0] == '+', j = b.s[0] == '-' || b.s[0] == '+';
+    while (i + 1 < a.n && a.s[i] == '0') i++;
+    while (j + 1 < b.n && b.s[j] == '0') j++;
+    int zero = a.n - i == 1 && a.s[i] == '0';
+    if (neg_a != neg_b && !zero) return 0;
+    return a.n - i == b.n - j && !memcmp(a.s + i, b.s + j, a.n - i);
+}
+
 /* Expressions with variables: equal when their values agree at every trial
  * (relative 1e-9 at least, since evaluation order differs; absolute 1e-12
  * near zero). */
@@ -237,6 +258,12 @@ static int compare_numbers(cmp_ctx *c, piece a, piece b) {
         return 0;
     }
     if (va || vb) return compare_functions(c, a, b);
+    if (!x.exact && !y.exact && is_integer_literal(a) && is_integer_literal(b)) {
+        /* integers too long for 128 bits: compare the digits, never "close enough" */
+        int eq = same_digits(a, b);
+        say(c, eq ? "same integer%s%s" : "integers differ%s%s", "", "");
+        return eq;
+    }
     int eq = math_num_equal(&x, &y, c->rel_tol);
     /* one side wrote a % sign the other did not: also try it as a plain number */
     if (!eq && (pa != pb)) {
