@@ -10,7 +10,7 @@ static const char query_usage[] =
     "Runs SQL on a grpo database (read while a run writes: WAL mode) and prints\n"
     "each result as an aligned table, CSV, or a JSON array of objects.\n"
     "Tables: runs steps prompts groups episodes reward_parts sandbox_runs evals checkpoints;\n"
-    "views: learning_curve reward_parts_by_step recheck_by_step prompt_stats worst_prompts.\n"
+    "views: learning_curve reward_parts_by_step recheck_by_step prompt_stats worst_prompts group_pass.\n"
     "Exit 2 on bad SQL (SQLite's message is printed).\n";
 
 static int run_query(const char *cmd, const char *path, const char *sql, enum db_format fmt) {

@@ -158,3 +158,10 @@ CREATE VIEW prompt_stats AS
 
 CREATE VIEW worst_prompts AS
     SELECT * FROM prompt_stats WHERE n >= 4 ORDER BY accuracy ASC, reward_mean ASC;
+
+-- pass@1 and pass@G of each group (G = its sample count), by prompt and step.
+CREATE VIEW group_pass AS
+    SELECT e.run_id, e.step, e.prompt_id, p.text, count(*) AS k,
+           avg(coalesce(e.correct, 0)) AS pass_at_1, max(coalesce(e.correct, 0)) AS pass_at_k
+    FROM episodes e JOIN prompts p ON p.id = e.prompt_id
+    GROUP BY e.group_id;

@@ -92,6 +92,7 @@ Test(db, round_trip, .fini = cleanup) {
     cr_assert_eq(scalar(s, "SELECT count(*) FROM reward_parts_by_step"), 2);
     cr_assert_eq(scalar(s, "SELECT round(recheck_rate * 100) FROM recheck_by_step WHERE step = 1"), 50);
     cr_assert_eq(scalar(s, "SELECT n FROM worst_prompts"), 4);
+    cr_assert_eq(scalar(s, "SELECT count(*) FROM group_pass WHERE k = 2 AND pass_at_k = 1 AND pass_at_1 = 0.5"), 2);
     cr_assert_eq(scalar(s, "SELECT seed FROM runs WHERE status = 'done' AND finished IS NOT NULL"), 5);
     cr_assert_eq(db_last_step(d, run), 2);
     cr_assert_eq(db_run_latest(d, "t", "train"), run);
