@@ -20,6 +20,7 @@
 #define _GNU_SOURCE
 #endif
 #include <ctype.h>
+#include <stdint.h>
 #include <string.h>
 #include <strings.h>
 
@@ -334,7 +335,7 @@ int reward_math_extract(const char *text, size_t len, const char *rule_order, ch
             out[k] = 0;
         }
         if (rule_fired) *rule_fired = r->name;
-        return (int)k;
+        return s.n > INT32_MAX ? INT32_MAX : (int)s.n; /* like snprintf: the full length */
     }
     return -1;
 }

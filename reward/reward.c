@@ -53,15 +53,26 @@ static int score_accuracy_math(const reward_fn *r, void *state, const reward_inp
         snprintf(part->detail, sizeof part->detail, "no gold answer");
         return 0;
     }
-    if (reward_math_extract(in->response, in->response_len, r->cfg.reward.math_extract, answer, sizeof answer,
-                            &rule) < 0) {
+    int n = reward_math_extract(in->response, in->response_len, r->cfg.reward.math_extract, answer, sizeof answer,
+                                &rule);
+    if (n < 0) {
         snprintf(part->detail, sizeof part->detail, "no answer found");
         return 0;
     }
+    if (n > REWARD_ANSWER_MAX) { /* never compare a truncated answer */
+        snprintf(part->detail, sizeof part->detail, "%s: answer longer than %d bytes", rule, REWARD_ANSWER_MAX);
+        return 0;
+    }
     /* the gold answer goes through the same extraction; a bare gold is taken whole */
-    if (reward_math_extract(in->gold, strlen(in->gold), r->cfg.reward.math_extract, gold, sizeof gold,
-                            &gold_rule) < 0)
+    n = reward_math_extract(in->gold, strlen(in->gold), r->cfg.reward.math_extract, gold, sizeof gold, &gold_rule);
+    if (n < 0) {
+        n = (int)strlen(in->gold);
         clip_copy(gold, sizeof gold, in->gold);
+    }
+    if (n > REWARD_ANSWER_MAX) {
+        snprintf(part->detail, sizeof part->detail, "gold answer longer than %d bytes", REWARD_ANSWER_MAX);
+        return 0;
+    }
     int eq = reward_math_equal_ex(answer, gold, r->cfg.reward.math_rel_tol, r->math_flags, why, sizeof why);
     part->value = eq ? 1.0 : 0.0;
     snprintf(part->detail, sizeof part->detail, "%s: %s", rule, why);

@@ -84,8 +84,9 @@ double reward_format_score(const reward_fn *r, const char *response, size_t len)
  * comma-separated list of answer_tag, boxed, gsm8k, answer_is, latex_math,
  * whole, last_number) in order.  Writes the raw answer text (NUL-terminated,
  * truncated to cap-1) to out and the rule that fired to *rule_fired (a
- * static string; may be NULL).  Returns the answer length, or -1 when no
- * rule fired (out = "", *rule_fired = "none"). */
+ * static string; may be NULL).  Returns the answer's full length (like
+ * snprintf: ≥ cap means it was truncated), or -1 when no rule fired
+ * (out = "", *rule_fired = "none"). */
 int reward_math_extract(const char *text, size_t len, const char *rule_order,
                         char *out, size_t cap, const char **rule_fired);
 

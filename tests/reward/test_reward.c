@@ -284,3 +284,19 @@ Test(compose, details_are_printable_ascii) {
                       res.parts[i].name, (unsigned char)*p, res.parts[i].detail);
     reward_free(r);
 }
+
+Test(compose, truncated_answers_are_never_compared) {
+    reward_fn *r = make(NULL, 0);
+    size_t n = 3 * REWARD_ANSWER_MAX;
+    char *resp = malloc(n + 64), *gold = malloc(n + 1);
+    memset(gold, '7', n);
+    gold[n] = 0;
+    snprintf(resp, n + 64, "<think>x</think><answer>%s</answer>", gold);
+    reward_result res;
+    reward_input in = input(resp, gold);
+    reward_score(r, &in, &res);
+    cr_expect(!res.correct && strstr(res.parts[1].detail, "longer than"), "%s", res.parts[1].detail);
+    free(resp);
+    free(gold);
+    reward_free(r);
+}
