@@ -50,7 +50,9 @@ TEST_BINS := $(TEST_DIRS:%=$(BUILD)/tests/test_%)
 
 .PHONY: all grpo run test bench asan fuzz deps clean cuda-check
 all: $(BIN)
+ifneq ($(BIN),grpo)
 grpo: $(BIN)
+endif
 
 $(BIN): $(CMD_OBJS) $(BUILD)/libgrpo.a $(CU_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $(CMD_OBJS) $(BUILD)/libgrpo.a $(CU_OBJS) $(LDLIBS)

@@ -22,7 +22,6 @@ NOT_BUILT(cmd_eval, "eval")
 NOT_BUILT(cmd_sample, "sample")
 NOT_BUILT(cmd_grade, "grade")
 NOT_BUILT(cmd_sandbox, "sandbox")
-NOT_BUILT(cmd_report, "report")
 NOT_BUILT(cmd_demo, "demo")
 
 struct command {

@@ -85,6 +85,9 @@ int db_insert_checkpoint(db *d, int64_t run_id, int64_t step, const char *path,
 /* `grpo query`: run SQL and print every result set. */
 enum db_format { DB_FORMAT_TABLE, DB_FORMAT_CSV, DB_FORMAT_JSON };
 int db_query_print(sqlite3 *s, const char *sql, enum db_format fmt, FILE *out, core_error *err);
+/* `grpo report`: learning curves of the given runs (all train runs when
+ * n_ids = 0) as one self-contained HTML page with inline SVG charts. */
+int db_report_html(sqlite3 *s, const int64_t *run_ids, int n_ids, FILE *out, core_error *err);
 /* Open an existing database for queries (never creates, never migrates). */
 int db_open_existing(sqlite3 **out, const char *path, core_error *err);
 

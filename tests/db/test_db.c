@@ -95,6 +95,15 @@ Test(db, round_trip, .fini = cleanup) {
     cr_assert_eq(scalar(s, "SELECT count(*) FROM group_pass WHERE k = 2 AND pass_at_k = 1 AND pass_at_1 = 0.5"), 2);
     cr_assert_eq(scalar(s, "SELECT seed FROM runs WHERE status = 'done' AND finished IS NOT NULL"), 5);
     cr_assert_eq(db_last_step(d, run), 2);
+    char *html = NULL;
+    size_t html_len = 0;
+    FILE *f = open_memstream(&html, &html_len);
+    cr_assert_eq(db_report_html(s, NULL, 0, f, &err), 0, "%s", err.msg);
+    fclose(f);
+    cr_assert(strstr(html, "run 1 t") && strstr(html, "mean reward") && strstr(html, "<polyline"));
+    free(html);
+    int64_t missing = 42;
+    cr_assert_eq(db_report_html(s, &missing, 1, stderr, &err), CORE_EINPUT);
     cr_assert_eq(db_run_latest(d, "t", "train"), run);
     cr_assert_eq(db_run_latest(d, "t", "pretrain"), 0);
     db_close(d);
