@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# The command line: help, version, exit codes, config errors naming file and
+# line, --set errors, grpo query on a database, bad SQL, grpo runs.
+set -u
+GRPO=${GRPO:-$PWD/grpo}
+W=$(mktemp -d /tmp/grpo-cli.XXXXXX)
+trap 'rm -rf "$W"' EXIT
+fail() { echo "FAIL: $*"; exit 1; }
+expect() { # expect CODE PATTERN -- command...
+    local code=$1 pattern=$2; shift 3
+    out=$("$@" 2>&1); rc=$?
+    [ $rc = "$code" ] || fail "'$*' exited $rc, expected $code: $out"
+    grep -qE -- "$pattern" <<<"$out" || fail "'$*' output lacks /$pattern/: $out"
+}
+
+expect 0 "usage:" -- "$GRPO" --help
+expect 0 "^grpo [0-9]+\.[0-9]+" -- "$GRPO" --version
+expect 2 "unknown command 'trian'" -- "$GRPO" trian
+expect 0 "learner.kl_estimator = k3" -- "$GRPO" train --help-config
+for c in train pretrain eval sample grade sandbox query runs report demo; do
+    expect 0 "usage" -- "$GRPO" $c --help
+done
+
+printf '[run]\nname = x\n\n[model]\ndimm = 64\n' >"$W/typo.ini"
+expect 2 "typo.ini:5: unknown key 'dimm' in \[model\] \(did you mean 'dim'\?\)" -- "$GRPO" train "$W/typo.ini"
+printf '[learner]\nlr = fast\n' >"$W/type.ini"
+expect 2 "type.ini:2: learner.lr: expected a number, got 'fast'" -- "$GRPO" train "$W/type.ini"
+expect 2 "no such file|cannot open" -- "$GRPO" train "$W/missing.ini"
+expect 2 "--set rollout.group_size=0: rollout.group_size: 0 is out of range" -- \
+    "$GRPO" train configs/smoke.ini --set rollout.group_size=0
+
+# A database written the way runs write it, then queried.
+sqlite3 "$W/q.db" "SELECT 1" >/dev/null
+"$GRPO" pretrain configs/smoke.ini --set pretrain.steps=3 --set run.out_dir="$W/runs" \
+    --set db.path="$W/q.db" >/dev/null 2>&1 || fail "pretrain on smoke failed"
+expect 0 "pretrain" -- "$GRPO" runs "$W/q.db"
+expect 0 '^\[\{"step":1,' -- "$GRPO" query "$W/q.db" "SELECT step, loss FROM steps ORDER BY step" --json
+expect 0 "^step,loss" -- "$GRPO" query "$W/q.db" "SELECT step, loss FROM steps" --csv
+expect 0 "\(3 rows\)" -- "$GRPO" query "$W/q.db" "SELECT step FROM steps"
+expect 2 "SQL error: no such table: stepz" -- "$GRPO" query "$W/q.db" "SELECT * FROM stepz"
+expect 2 "cannot open database" -- "$GRPO" query "$W/none.db" "SELECT 1"
+echo "command line ok"
