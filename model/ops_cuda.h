@@ -1,0 +1,130 @@
+/*
+ * model/ops_cuda.h — the CUDA twins of the kernels in ops.h, and the small
+ * device-memory API they need.  Built only with `make CUDA=1` (nvcc); the
+ * CPU build never sees this backend.
+ *
+ * Every op has the name of its ops.h twin with a `cuda_` prefix, the same
+ * arguments in the same order and the same math: outputs first, then
+ * inputs, then dimensions; gradients ACCUMULATED (+=) exactly where ops.h
+ * says so.  Every float and int pointer is a DEVICE pointer (cuda_alloc),
+ * except where a comment says host.  Matrix products go through cuBLAS in
+ * row-major terms; fp32 is the exact mode (cuBLAS default math, no TF32)
+ * and cuda_set_tf32(1) lets cuBLAS use TF32 tensor cores instead.
+ *
+ * All work is queued on one stream (the legacy default stream), in order,
+ * so ops see each other's results without explicit synchronisation; only
+ * cuda_to_host, cuda_ops_sumsq and cuda_synchronize wait for the device.
+ *
+ * Errors (DESIGN.md: functions report, only cmd/ prints and exits): the
+ * ops return nothing, like their CPU twins; the first CUDA or cuBLAS error
+ * is remembered with its file and line, and cuda_check returns it.  Call it
+ * after a step (or after cuda_synchronize, to also catch asynchronous
+ * kernel faults).
+ *
+ * Determinism: every kernel sums in a fixed order, so a run repeats bit for
+ * bit on the same GPU, except cuda_ops_embed_backward (atomicAdd: rows with
+ * the same token add in arbitrary order) and cuBLAS if it picks split-K
+ * algorithms nondeterministically (it does not by default).
+ */
+#ifndef GRPO_MODEL_OPS_CUDA_H
+#define GRPO_MODEL_OPS_CUDA_H
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ------------------------------------------------------------- device */
+/* Pick the device (local MPI rank modulo the visible devices: the rank comes
+ * from OMPI_COMM_WORLD_LOCAL_RANK, MPI_LOCALRANKID or SLURM_LOCALID; with
+ * none set, device 0 of CUDA_VISIBLE_DEVICES' list), create the cuBLAS
+ * handle and the reduction scratch.  Returns 0, or -1 with msg (n bytes)
+ * filled, e.g. when there is no GPU.  Idempotent. */
+int cuda_init(char *msg, size_t n);
+void cuda_shutdown(void);
+/* "NVIDIA H200 (device 0 of 1, sm_90, 139.8 GiB)"; "" before cuda_init. */
+const char *cuda_describe(void);
+/* 0 if no error happened since cuda_init, else -1 with the first error's
+ * text (call, file, line) in msg.  Also picks up pending launch errors. */
+int cuda_check(char *msg, size_t n);
+/* Wait for all queued work. */
+void cuda_synchronize(void);
+/* 1: let cuBLAS use TF32 tensor cores for fp32 products; 0: exact fp32. */
+void cuda_set_tf32(int on);
+
+/* Device memory, cudaMalloc (never managed).  NULL on failure (error kept). */
+void *cuda_alloc(size_t bytes);
+void cuda_free(void *p);
+void cuda_to_device(void *dst, const void *host_src, size_t bytes);
+void cuda_to_host(void *host_dst, const void *src, size_t bytes); /* waits */
+void cuda_copy(void *dst, const void *src, size_t bytes);         /* device to device */
+void cuda_zero(void *p, size_t bytes);
+
+/* ------------------------------------------------------------- matmul */
+void cuda_ops_matmul_forward(float *out, const float *inp, const float *w, int N, int C, int OC,
+                             float beta);
+void cuda_ops_matmul_backward(float *dinp, float *dw, const float *dout, const float *inp,
+                              const float *w, int N, int C, int OC);
+/* Packed decode product (ops_pack_t layout).  Each output sums over c in
+ * order with fmaf from 0, exactly like ops_cpu.c, so it gives the CPU's
+ * bits and a row's result never depends on the batch. */
+void cuda_ops_matmul_rows_t(float *out, const float *inp, const float *wp, int M, int C, int OC);
+size_t cuda_ops_packed_size(int R, int C); /* host function, = ops_packed_size */
+void cuda_ops_pack_t(float *dst, const float *w, int R, int C);
+
+/* ------------------------------------------------------------ rmsnorm */
+void cuda_ops_rmsnorm_forward(float *out, float *rstd, const float *inp, const float *w, int N,
+                              int C, float eps);
+void cuda_ops_rmsnorm_backward(float *dinp, float *dw, const float *dout, const float *inp,
+                               const float *w, const float *rstd, int N, int C);
+
+/* --------------------------------------------------------------- rope */
+/* Computed on the host with the CPU code (same bits), then copied. */
+void cuda_ops_rope_tables(float *cos_t, float *sin_t, int T, int HS, float theta);
+void cuda_ops_rope_forward(float *x, const float *cos_t, const float *sin_t, int B, int T,
+                           int NH, int HS, int pos0);
+void cuda_ops_rope_backward(float *dx, const float *cos_t, const float *sin_t, int B, int T,
+                            int NH, int HS, int pos0);
+/* pos (M) is a device array. */
+void cuda_ops_rope_rows(float *x, const float *cos_t, const float *sin_t, const int *pos, int M,
+                        int NH, int HS);
+
+/* ---------------------------------------------------------- attention */
+void cuda_ops_attention_forward(float *out, float *att, const float *q, const float *k,
+                                const float *v, int B, int T, int NH, int NKV, int HS);
+/* scratch: B*T*T floats (not the CPU's T*T per thread). */
+void cuda_ops_attention_backward(float *dq, float *dk, float *dv, const float *dout,
+                                 const float *q, const float *k, const float *v, const float *att,
+                                 float *scratch, int B, int T, int NH, int NKV, int HS);
+/* slot, n_ctx (M) device arrays; scratch M*NH*max_seq floats, as on the CPU. */
+void cuda_ops_attention_decode(float *out, const float *q, const float *kcache,
+                               const float *vcache, const int *slot, const int *n_ctx, int M,
+                               int max_seq, int NH, int NKV, int HS, float *scratch);
+
+/* ------------------------------------------------------------- swiglu */
+void cuda_ops_swiglu_forward(float *out, const float *gate, const float *up, int N, int F);
+void cuda_ops_swiglu_backward(float *dgate, float *dup, const float *dout, const float *gate,
+                              const float *up, int N, int F);
+
+/* --------------------------------------------------- log-softmax head */
+void cuda_ops_logprob_forward(float *logprob, float *entropy, float *lse, const float *logits,
+                              const int *target, int N, int V);
+void cuda_ops_logprob_backward(float *dlogits, const float *dlogprob, const float *dentropy,
+                               const float *logits, const float *lse, const int *target, int N,
+                               int V);
+
+/* --------------------------------------------------------------- misc */
+void cuda_ops_adamw(float *param, const float *grad, float *m, float *v, size_t n, float lr,
+                    float beta1, float beta2, float eps, float weight_decay, int t);
+/* Returns to the host (waits); fixed summation order, in double. */
+double cuda_ops_sumsq(const float *x, size_t n);
+void cuda_ops_scale(float *x, size_t n, float s);
+void cuda_ops_embed_forward(float *out, const int *tokens, const float *embed, int N, int C);
+void cuda_ops_embed_backward(float *dembed, const float *dout, const int *tokens, int N, int C);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
