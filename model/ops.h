@@ -71,7 +71,8 @@ void ops_rope_backward(float *dx, const float *cos_t, const float *sin_t, int B,
 /* --------------------------------------------------------- attention */
 /* Causal attention with grouped-query heads.  q (B,T,NH,HS), k and v
  * (B,T,NKV,HS), out (B,T,NH,HS); att (B,NH,T,T) keeps the softmax
- * probabilities for backward (upper triangle left as zero). */
+ * probabilities for backward (zero above the diagonal within each block of
+ * 64 query rows; the blocks' masked keys are skipped, never written). */
 void ops_attention_forward(float *out, float *att, const float *q, const float *k,
                            const float *v, int B, int T, int NH, int NKV, int HS);
 /* dq, dk, dv accumulated; scratch needs T*T floats per OpenMP thread. */

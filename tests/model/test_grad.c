@@ -142,6 +142,39 @@ Test(grad, attention_gqa) {
     cr_expect_float_eq(c.out[0], before, 0);
 }
 
+/* Longer than one 64-row query block: the blocked causal products, against
+ * a naive double-precision attention and finite differences. */
+Test(grad, attention_two_query_blocks) {
+    struct at c = {.B = 1, .T = 70, .NH = 2, .NKV = 1, .HS = 4};
+    int T = 70;
+    size_t nq = (size_t)T * 2 * 4, nk = (size_t)T * 4;
+    c.out = fnew(nq), c.att = fnew(2 * T * T), c.q = fnew(nq), c.k = fnew(nk), c.v = fnew(nk), c.r = fnew(nq);
+    fill_normal(c.q, nq, 1, 40), fill_normal(c.k, nk, 1, 41), fill_normal(c.v, nk, 1, 42);
+    fill_normal(c.r, nq, 1, 43);
+    at_loss(&c);
+    for (int h = 0; h < 2; h++)
+        for (int t = 0; t < T; t += 9) {
+            double w[70], mx = -1e30, sum = 0;
+            for (int s = 0; s <= t; s++) {
+                double d = 0;
+                for (int i = 0; i < 4; i++) d += (double)c.q[(t * 2 + h) * 4 + i] * c.k[s * 4 + i];
+                w[s] = d / 2.0, mx = fmax(mx, w[s]);
+            }
+            for (int s = 0; s <= t; s++) sum += (w[s] = exp(w[s] - mx));
+            for (int i = 0; i < 4; i++) {
+                double o = 0;
+                for (int s = 0; s <= t; s++) o += w[s] / sum * c.v[s * 4 + i];
+                cr_expect(fabs(o - c.out[(t * 2 + h) * 4 + i]) < 1e-5, "out[%d,%d,%d] %g vs %g", t, h, i,
+                          c.out[(t * 2 + h) * 4 + i], o);
+            }
+        }
+    float *dq = fnew(nq), *dk = fnew(nk), *dv = fnew(nk), *scratch = fnew((size_t)64 * T * T);
+    ops_attention_backward(dq, dk, dv, c.r, c.q, c.k, c.v, c.att, scratch, c.B, c.T, c.NH, c.NKV, c.HS);
+    EXPECT_CLOSE("attention (2 blocks) dq", dq, c.q, nq, at_loss, &c, 2e-3);
+    EXPECT_CLOSE("attention (2 blocks) dk", dk, c.k, nk, at_loss, &c, 2e-3);
+    EXPECT_CLOSE("attention (2 blocks) dv", dv, c.v, nk, at_loss, &c, 2e-3);
+}
+
 /* ---------------------------------------------------------------- swiglu */
 struct sw { float *out, *gate, *up, *r; int N, F; };
 static double sw_loss(void *p) {
