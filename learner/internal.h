@@ -33,7 +33,6 @@ typedef struct learn_seq {
     int prompt_len, n_tok;
     const float *sample_lp;     /* the sampler's log-prob of each completion token */
     double adv;
-    int masked;                 /* 1: left out of the loss (overlong filter, dropped group) */
 } learn_seq;
 
 typedef struct update_stats {

@@ -125,6 +125,7 @@ typedef struct step_batch {
     int *prompt_len;
     double *adv;     /* n_prompts * G */
     int *zero_var;   /* per group */
+    double t_rollout;
 } step_batch;
 
 static void batch_free(step_batch *b) {
@@ -139,55 +140,91 @@ static void batch_free(step_batch *b) {
     memset(b, 0, sizeof *b);
 }
 
-static int draw_prompts(learner_ctx *L, int64_t step, step_batch *b, core_error *err) {
+/* Grow every per-prompt array of b to hold `cap` prompts. */
+static int batch_reserve(step_batch *b, int cap, core_error *err) {
+#define GROW(field) (b->field = realloc(b->field, sizeof *b->field * (size_t)cap * mult))
+    size_t mult = 1;
+    int ok = GROW(items) && GROW(texts) && GROW(prompts) && GROW(groups) && GROW(prompt_ids) &&
+             GROW(prompt_len) && GROW(zero_var);
+    mult = b->G;
+    ok = ok && GROW(adv);
+#undef GROW
+    return ok ? 0 : core_fail(err, CORE_ERUNTIME, "out of memory for the step's batch");
+}
+
+/* Draw `count` more prompts (indices n_prompts..), sample and grade their
+ * groups, and compute their advantages. */
+static int add_round(learner_ctx *L, int64_t step, step_batch *b, int count,
+                     const rollout_params *rp, core_error *err) {
     const core_config *cfg = L->cfg;
-    int n = cfg->rollout.prompts_per_step, G = cfg->rollout.group_size;
-    b->n_prompts = n;
-    b->G = G;
-    b->items = calloc(n, sizeof *b->items);
-    b->texts = calloc(n, sizeof *b->texts);
-    b->prompts = calloc(n, sizeof *b->prompts);
-    b->groups = calloc(n, sizeof *b->groups);
-    b->prompt_ids = calloc(n, sizeof *b->prompt_ids);
-    b->prompt_len = calloc(n, sizeof *b->prompt_len);
-    b->adv = calloc((size_t)n * G, sizeof *b->adv);
-    b->zero_var = calloc(n, sizeof *b->zero_var);
-    if (!b->zero_var) return core_fail(err, CORE_ERUNTIME, "out of memory");
-    int max_seq = model_get_config(L->policy)->max_seq;
-    for (int i = 0; i < n; i++) {
+    int first = b->n_prompts, max_seq = model_get_config(L->policy)->max_seq;
+    if (batch_reserve(b, first + count, err)) return err->code;
+    for (int i = first; i < first + count; i++) {
+        memset(&b->items[i], 0, sizeof b->items[i]);
+        b->texts[i] = NULL;
+        b->prompt_ids[i] = malloc(sizeof(int) * max_seq);
+        memset(&b->groups[i], 0, sizeof b->groups[i]);
+        b->n_prompts = i + 1; /* from here on batch_free owns slot i */
         if (tasks_draw(L->tasks, (uint64_t)step, i, &b->items[i], err)) return err->code;
         b->texts[i] = tasks_render_prompt(cfg->tasks.template, b->items[i].question, err);
         if (!b->texts[i]) return err->code;
         b->prompts[i] = (rollout_prompt){i, b->texts[i], b->items[i].gold, b->items[i].tests};
-        b->prompt_ids[i] = malloc(sizeof(int) * max_seq);
         b->prompt_len[i] = rollout_encode_prompt(b->texts[i], b->prompt_ids[i], max_seq);
         if (b->prompt_len[i] < 1)
             return core_fail(err, CORE_EINPUT, "prompt of step %lld item %d does not fit model.max_seq",
                              (long long)step, i);
     }
+    double t0 = core_now();
+    if (rollout_step(L->comm, L->policy, L->reward, b->prompts + first, count, rp, 0,
+                     b->groups + first, err))
+        return err->code;
+    b->t_rollout += core_now() - t0;
+    double *r = malloc(sizeof(double) * b->G);
+    for (int i = first; i < first + count; i++) {
+        for (int g = 0; g < b->G; g++) r[g] = b->groups[i].c[g].reward.total;
+        b->zero_var[i] = learner_advantages(r, b->G, L->adv, cfg->learner.adv_eps, b->adv + (size_t)i * b->G);
+    }
+    free(r);
     return 0;
 }
 
-static void compute_advantages(learner_ctx *L, step_batch *b) {
-    double *r = malloc(sizeof(double) * b->G);
-    for (int i = 0; i < b->n_prompts; i++) {
-        for (int g = 0; g < b->G; g++) r[g] = b->groups[i].c[g].reward.total;
-        b->zero_var[i] = learner_advantages(r, b->G, L->adv, L->cfg->learner.adv_eps, b->adv + (size_t)i * b->G);
-    }
-    free(r);
+static int groups_kept(const learner_ctx *L, const step_batch *b) {
+    int kept = 0;
+    for (int i = 0; i < b->n_prompts; i++) kept += !(L->cfg->learner.filter_zero_var && b->zero_var[i]);
+    return kept;
 }
 
-static learn_seq *build_sequences(learner_ctx *L, const step_batch *b) {
-    learn_seq *seqs = malloc(sizeof *seqs * (size_t)b->n_prompts * b->G);
-    for (int i = 0; i < b->n_prompts; i++)
+/* The step's groups: B prompts, and with learner.filter_zero_var (DAPO's
+ * dynamic sampling) more rounds drawn to replace groups whose rewards all
+ * agree, at most REFILL_ROUNDS times. */
+enum { REFILL_ROUNDS = 3 };
+static int collect_groups(learner_ctx *L, int64_t step, step_batch *b, const rollout_params *rp,
+                          core_error *err) {
+    int want = L->cfg->rollout.prompts_per_step;
+    b->G = L->cfg->rollout.group_size;
+    if (add_round(L, step, b, want, rp, err)) return err->code;
+    for (int round = 0; round < REFILL_ROUNDS && L->cfg->learner.filter_zero_var; round++) {
+        int missing = want - groups_kept(L, b);
+        if (missing <= 0) break;
+        if (add_round(L, step, b, missing, rp, err)) return err->code;
+    }
+    return 0;
+}
+
+/* The completions the update learns from: dropped groups and (with
+ * learner.filter_overlong) truncated completions are left out. */
+static int build_sequences(learner_ctx *L, const step_batch *b, learn_seq *seqs) {
+    int n = 0;
+    for (int i = 0; i < b->n_prompts; i++) {
+        if (L->cfg->learner.filter_zero_var && b->zero_var[i]) continue;
         for (int g = 0; g < b->G; g++) {
             const rollout_completion *c = &b->groups[i].c[g];
-            int overlong = L->cfg->learner.filter_overlong && c->finish == MODEL_FINISH_LENGTH;
-            int dropped = L->cfg->learner.filter_zero_var && b->zero_var[i];
-            seqs[i * b->G + g] = (learn_seq){b->prompt_ids[i], c->tokens, b->prompt_len[i], c->n_tokens,
-                                             c->logprob, b->adv[(size_t)i * b->G + g], overlong || dropped};
+            if (L->cfg->learner.filter_overlong && c->finish == MODEL_FINISH_LENGTH) continue;
+            seqs[n++] = (learn_seq){b->prompt_ids[i], c->tokens, b->prompt_len[i], c->n_tokens,
+                                    c->logprob, b->adv[(size_t)i * b->G + g]};
         }
-    return seqs;
+    }
+    return n;
 }
 
 /* Step metrics from the groups (rollout side) and the update. */
@@ -299,10 +336,7 @@ static int run_step(learner_ctx *L, int64_t step, db_step *s, core_error *err) {
                           cfg->rollout.top_k, cfg->rollout.max_new_tokens, cfg->rollout.stop},
                          0, L->policy_version};
     db_step_init(s, step);
-    double t0 = core_now();
-    int rc = draw_prompts(L, step, &b, err) ||
-             rollout_step(L->comm, L->policy, L->reward, b.prompts, b.n_prompts, &rp, 0, b.groups, err);
-    if (rc) return batch_free(&b), err->code;
+    if (collect_groups(L, step, &b, &rp, err)) return batch_free(&b), err->code;
     double t1 = core_now(), t_reward = 0;
     long tokens = 0;
     for (int i = 0; i < b.n_prompts; i++)
@@ -310,19 +344,19 @@ static int run_step(learner_ctx *L, int64_t step, db_step *s, core_error *err) {
             t_reward += b.groups[i].c[g].t_reward;
             tokens += b.groups[i].c[g].n_tokens;
         }
-    compute_advantages(L, &b);
-    learn_seq *seqs = build_sequences(L, &b);
-    rc = learner_update(L, seqs, b.n_prompts * b.G, step, &u, err);
+    learn_seq *seqs = malloc(sizeof *seqs * (size_t)b.n_prompts * b.G);
+    int rc = learner_update(L, seqs, build_sequences(L, &b, seqs), step, &u, err);
     free(seqs);
     double t2 = core_now();
     if (!rc) {
         L->nonfinite_streak = u.skipped ? L->nonfinite_streak + 1 : 0;
         if (u.n_updates) L->policy_version++;
         fill_metrics(&b, &u, s);
-        s->t_rollout = (t1 - t0) - (rollout_comm_workers(L->comm) ? 0 : t_reward);
+        /* with no workers the grading happened inside the rollout time */
+        s->t_rollout = b.t_rollout - (rollout_comm_workers(L->comm) ? 0 : t_reward);
         s->t_reward = t_reward;
         s->t_learn = t2 - t1;
-        s->tokens_per_s = tokens / (t1 - t0);
+        s->tokens_per_s = tokens / b.t_rollout;
         rc = write_step(L, &b, s, err);
     }
     batch_free(&b);

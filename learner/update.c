@@ -118,7 +118,7 @@ static double minibatch_grads(learner_ctx *L, const learn_seq *seqs, int S, int 
                               const token_arrays *a, workspace *w, int first_epoch,
                               update_stats *st) {
     const core_config *cfg = L->cfg;
-    for (int k = 0; k < S; k++) w->n_tok[k] = seqs[w->idx[k]].masked ? 0 : seqs[w->idx[k]].n_tok;
+    for (int k = 0; k < S; k++) w->n_tok[k] = seqs[w->idx[k]].n_tok;
     grpo_token_weights(w->n_tok, S, L->agg, cfg->rollout.max_new_tokens, w->weight);
     memset(w->dlp, 0, sizeof(float) * S * T);
     memset(w->dent, 0, sizeof(float) * S * T);

@@ -134,8 +134,9 @@ static int run_locally(model *policy, const reward_fn *r, const rollout_prompt *
     return 0;
 }
 
-static int receive_one(rollout_comm *c, int vocab, int n, rollout_group *groups, int *received,
-                       int *expected, core_error *err) {
+/* groups[i] is for the prompt with index base + i. */
+static int receive_one(rollout_comm *c, int vocab, int base, int n, rollout_group *groups,
+                       int *received, int *expected, core_error *err) {
     MPI_Status st;
     int count;
     MPI_Probe(MPI_ANY_SOURCE, MPI_ANY_TAG, MPI_COMM_WORLD, &st);
@@ -151,14 +152,15 @@ static int receive_one(rollout_comm *c, int vocab, int n, rollout_group *groups,
         if (rollout_unpack(buf, count, vocab, &g, err)) {
             expected[src] = received[src];
             rc = core_fail_wrap(err, "from rank %d", src);
-        } else if (g.prompt_index >= n || groups[g.prompt_index].c ||
+        } else if (g.prompt_index < base || g.prompt_index >= base + n ||
+                   groups[g.prompt_index - base].c ||
                    owner_of(g.prompt_index, c->n_ranks - 1) != src) {
             rollout_group_free(&g);
             expected[src] = received[src];
             rc = core_fail(err, CORE_EINPUT, "rank %d sent a group for prompt %d it does not own",
                            src, g.prompt_index);
         } else {
-            groups[g.prompt_index] = g;
+            groups[g.prompt_index - base] = g;
             received[src]++;
         }
     }
@@ -193,7 +195,7 @@ int rollout_step(rollout_comm *c, model *policy, const reward_fn *r, const rollo
         for (int w = 1; w <= W; w++) pending += expected[w] - received[w];
         if (pending == 0) break;
         core_error e = {0};
-        if (receive_one(c, vocab, n, groups, received, expected, &e) && !rc) {
+        if (receive_one(c, vocab, prompts[0].index, n, groups, received, expected, &e) && !rc) {
             rc = e.code;
             *err = e;
         }

@@ -100,8 +100,8 @@ int rollout_comm_workers(const rollout_comm *c); /* W, 0 when single rank */
 void rollout_comm_abort(rollout_comm *c, int code);
 
 /* Learner side: run a step's rollouts on the workers (or locally when there
- * are none).  Weights are broadcast only when weights_changed.  groups[i]
- * receives prompt i's group.  A worker error stops with a message naming
+ * are none).  Weights are broadcast only when weights_changed.  The prompts'
+ * indices are consecutive; groups[i] receives prompts[i]'s group.  A worker error stops with a message naming
  * its rank. */
 int rollout_step(rollout_comm *c, model *policy, const reward_fn *r, const rollout_prompt *prompts,
                  int n_prompts, const rollout_params *rp, int weights_changed,

@@ -14,3 +14,15 @@ workers=$(sql three.db "SELECT group_concat(worker, '+') FROM (SELECT DISTINCT w
 [ "$workers" = "1+2" ] || { echo "3 ranks: episodes came from workers '$workers', expected 1+2"; exit 1; }
 [ "$(fingerprint one.db)" = "$(fingerprint three.db)" ] || { echo "1 rank and 3 ranks differ"; exit 1; }
 echo "1 rank and 3 ranks: identical episodes and step metrics"
+
+# DAPO dynamic sampling: groups whose rewards all agree are dropped and
+# replaced by fresh prompts (at most 3 refill rounds), and logged as filtered.
+toy_train --set db.path=dapo.db --set run.name=dapo --set run.steps=3 \
+    --set learner.filter_zero_var=true >dapo.log 2>&1 || { cat dapo.log; exit 1; }
+read -r groups filtered <<<"$(sql dapo.db "SELECT count(*), sum(filtered) FROM groups WHERE step = 1" | tr , ' ')"
+echo "dynamic sampling, step 1: $groups groups drawn, $filtered dropped"
+[ "$groups" -gt 8 ] && [ "$filtered" -gt 0 ] && [ $((groups - filtered)) -le 8 ] ||
+    { echo "dynamic sampling did not refill"; exit 1; }
+dropped_in_loss=$(sql dapo.db "SELECT count(*) FROM groups g JOIN episodes e ON e.group_id = g.id
+                               WHERE g.filtered = 1 AND e.advantage != 0")
+[ "$dropped_in_loss" = 0 ] || { echo "a dropped group has non-zero advantages"; exit 1; }
