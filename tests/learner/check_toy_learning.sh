@@ -23,6 +23,3 @@ read -r groups filtered <<<"$(sql dapo.db "SELECT count(*), sum(filtered) FROM g
 echo "dynamic sampling, step 1: $groups groups drawn, $filtered dropped"
 [ "$groups" -gt 8 ] && [ "$filtered" -gt 0 ] && [ $((groups - filtered)) -le 8 ] ||
     { echo "dynamic sampling did not refill"; exit 1; }
-dropped_in_loss=$(sql dapo.db "SELECT count(*) FROM groups g JOIN episodes e ON e.group_id = g.id
-                               WHERE g.filtered = 1 AND e.advantage != 0")
-[ "$dropped_in_loss" = 0 ] || { echo "a dropped group has non-zero advantages"; exit 1; }
