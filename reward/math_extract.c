@@ -39,17 +39,14 @@ static span span_trim(const char *s, size_t n) {
     return r;
 }
 
-/* Last occurrence of needle in text, or NULL. */
+/* Last occurrence of needle in text, or NULL.  Scans backwards: the final
+ * answer sits near the end, and short texts (most golds) skip memmem's setup. */
 static const char *last_of(const char *text, size_t len, const char *needle) {
     size_t m = strlen(needle);
-    const char *last = NULL, *p = text, *end = text + len;
-    while (p < end) {
-        const char *hit = memmem(p, (size_t)(end - p), needle, m);
-        if (!hit) break;
-        last = hit;
-        p = hit + 1;
-    }
-    return last;
+    if (m == 0 || m > len) return NULL;
+    for (size_t i = len - m + 1; i-- > 0;)
+        if (text[i] == needle[0] && !memcmp(text + i + 1, needle + 1, m - 1)) return text + i;
+    return NULL;
 }
 
 /* ---------------------------------------------------------------- boxed */
