@@ -158,6 +158,13 @@ static void shuffle(int *idx, int n, core_rng *rng) {
     }
 }
 
+/* Fault injection for the tests: GRPO_FAULT_NONFINITE=STEP makes every
+ * update from that step on see a non-finite loss. */
+static int injected_nonfinite(int64_t step) {
+    const char *spec = getenv("GRPO_FAULT_NONFINITE");
+    return spec && step >= atoll(spec);
+}
+
 /* Clip, step, or skip a non-finite update. */
 static void apply_gradients(learner_ctx *L, double loss, update_stats *st) {
     const core_config *cfg = L->cfg;
@@ -201,6 +208,7 @@ int learner_update(learner_ctx *L, const learn_seq *seqs, int n, int64_t step, u
             int T = build_tokens(seqs, w.idx, S, w.tokens);
             if ((rc = model_forward(L->policy, w.tokens, S, T, w.lp, w.ent, err))) break;
             double loss = minibatch_grads(L, seqs, S, T, &a, &w, epoch == 0, st);
+            if (injected_nonfinite(step)) loss = NAN;
             model_zero_grad(L->policy);
             model_backward(L->policy, w.dlp, L->obj.entropy_coef != 0 ? w.dent : NULL);
             apply_gradients(L, loss, st);
