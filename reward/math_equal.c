@@ -342,6 +342,27 @@ static int compare(cmp_ctx *c, piece a, piece b, int level) {
     return compare_shapes(c, &sa, &sb, level);
 }
 
+/* "1 \pm \sqrt{2}" is two answers: "1 + \sqrt{2}, 1 - \sqrt{2}" (one \pm or
+ * \mp, not inside a list).  Returns the expanded piece in buf, or s itself. */
+static piece expand_plus_minus(const char *s, size_t n, char *buf, size_t cap) {
+    piece same = {s, n};
+    const char *pm = memmem(s, n, "\\pm", 3), *mp = memmem(s, n, "\\mp", 3);
+    const char *at = pm ? pm : mp;
+    if (!at || (pm && mp) || memchr(s, ',', n) || 2 * n + 4 > cap) return same;
+    if (at + 3 < s + n && isalpha((unsigned char)at[3])) return same; /* \\pmod */
+    size_t before = (size_t)(at - s), after = n - before - 3;
+    if (memmem(at + 3, after, "\\pm", 3) || memmem(at + 3, after, "\\mp", 3)) return same;
+    size_t k = 0;
+    for (int sign = 0; sign < 2; sign++) {
+        if (sign) buf[k++] = ',', buf[k++] = ' ';
+        memcpy(buf + k, s, before), k += before;
+        buf[k++] = sign ? '-' : '+';
+        memcpy(buf + k, at + 3, after), k += after;
+    }
+    piece r = {buf, k};
+    return r;
+}
+
 int reward_math_equal_ex(const char *a, const char *b, double rel_tol, int flags, char *why,
                          size_t why_cap) {
     char na[2 * REWARD_ANSWER_MAX + 64], nb[2 * REWARD_ANSWER_MAX + 64];
@@ -361,7 +382,9 @@ int reward_math_equal_ex(const char *a, const char *b, double rel_tol, int flags
         say(&c, "empty answer%s%s", "", "");
         return 0;
     }
-    piece pa = {na, (size_t)la}, pb = {nb, (size_t)lb};
+    char ea[sizeof na * 2 + 4], eb[sizeof nb * 2 + 4];
+    piece pa = expand_plus_minus(na, (size_t)la, ea, sizeof ea);
+    piece pb = expand_plus_minus(nb, (size_t)lb, eb, sizeof eb);
     return compare(&c, pa, pb, 0);
 }
 

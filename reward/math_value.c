@@ -183,6 +183,23 @@ static int num_root(math_num a, int n, math_num *out) {
     return 0;
 }
 
+/* C(n, k) for integers 0 <= k <= n <= 100000, exact while it fits. */
+static int num_binomial(math_num n, math_num k, math_num *out) {
+    if (!n.exact || !k.exact || n.den != 1 || k.den != 1 || k.num < 0 || n.num < k.num || n.num > 100000) return -1;
+    long long nn = (long long)n.num, kk = (long long)k.num;
+    if (kk > nn - kk) kk = nn - kk;
+    math_num acc = num_int(1);
+    for (long long i = 1; i <= kk && acc.exact; i++) {
+        /* acc * (n - k + i) / i stays an integer at every step */
+        math_num step;
+        num_div(num_mul(acc, num_int(nn - kk + i)), num_int(i), &step);
+        acc = step;
+    }
+    if (!acc.exact) acc = num_inexact(exp(lgamma(nn + 1.0) - lgamma(kk + 1.0) - lgamma(nn - kk + 1.0)));
+    *out = acc;
+    return 0;
+}
+
 int math_num_equal(const math_num *a, const math_num *b, double rel_tol) {
     if (a->exact && b->exact) return a->num == b->num && a->den == b->den;
     double x = a->approx, y = b->approx;
@@ -385,6 +402,12 @@ static int parse_command_at_depth(parser *ps, math_num *out) {
         math_num a;
         if (parse_arg(ps, &a)) return -1;
         return num_root(a, n, out);
+    }
+    if (at_command(ps, "\\binom") || at_command(ps, "\\dbinom") || at_command(ps, "\\tbinom")) {
+        math_num n, k;
+        ps->p += ps->p[1] == 'b' ? 6 : 7;
+        if (parse_arg(ps, &n) || parse_arg(ps, &k)) return -1;
+        return num_binomial(n, k, out);
     }
     if (at_command(ps, "\\pi")) {
         ps->p += 3;
