@@ -349,7 +349,7 @@ static piece expand_plus_minus(const char *s, size_t n, char *buf, size_t cap) {
     const char *pm = memmem(s, n, "\\pm", 3), *mp = memmem(s, n, "\\mp", 3);
     const char *at = pm ? pm : mp;
     if (!at || (pm && mp) || memchr(s, ',', n) || 2 * n + 4 > cap) return same;
-    if (at + 3 < s + n && isalpha((unsigned char)at[3])) return same; /* \\pmod */
+    if (at + 3 < s + n && isalpha((unsigned char)at[3])) return same; /* \pmod */
     size_t before = (size_t)(at - s), after = n - before - 3;
     if (memmem(at + 3, after, "\\pm", 3) || memmem(at + 3, after, "\\mp", 3)) return same;
     size_t k = 0;
