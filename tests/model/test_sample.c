@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "helpers.h"
+#include "model/ops.h"
 
 enum { MAXNEW = 9 };
 
@@ -270,4 +271,26 @@ Test(sample, top_k_one_is_greedy_with_logprob_zero) {
     cr_expect(!memcmp(a.tok[0], b.tok[0], sizeof(int) * a.s[0].n_tokens));
     for (int i = 0; i < a.s[0].n_tokens; i++) cr_expect_float_eq(a.lp[0][i], 0.0f, 1e-7);
     model_free(m);
+}
+
+/* The decode matmul against BLAS, for shapes that are not multiples of the
+ * kernel's blocks, and row independence bit for bit. */
+Test(sample, packed_matmul_matches_and_rows_are_independent) {
+    int shapes[][3] = {{1, 16, 32}, {13, 40, 70}, {9, 96, 264}, {17, 7, 5}};
+    for (int i = 0; i < 4; i++) {
+        int M = shapes[i][0], C = shapes[i][1], OC = shapes[i][2];
+        float *x = fnew((size_t)M * C), *w = fnew((size_t)OC * C), *wp = fnew(ops_packed_size(OC, C));
+        float *ref = fnew((size_t)M * OC), *out = fnew((size_t)M * OC), *one = fnew(OC);
+        fill_normal(x, (size_t)M * C, 1, 50 + i), fill_normal(w, (size_t)OC * C, 1, 60 + i);
+        ops_pack_t(wp, w, OC, C);
+        ops_matmul_forward(ref, x, w, M, C, OC, 0.0f);
+        ops_matmul_rows_t(out, x, wp, M, C, OC);
+        for (int j = 0; j < M * OC; j++)
+            cr_expect(fabsf(out[j] - ref[j]) < 1e-4f * (1 + fabsf(ref[j])), "shape %d: %g vs %g", i, out[j], ref[j]);
+        for (int r = 0; r < M; r++) {
+            ops_matmul_rows_t(one, x + (size_t)r * C, wp, 1, C, OC);
+            cr_expect(!memcmp(one, out + (size_t)r * OC, sizeof(float) * OC), "shape %d row %d differs alone", i, r);
+        }
+        free(x), free(w), free(wp), free(ref), free(out), free(one);
+    }
 }
