@@ -62,7 +62,7 @@ int reward_format_ok(const reward_fn *r, const char *response, size_t len) {
 }
 
 /* How many of the four template tags appear in order. */
-static int tags_in_order(const char *s, size_t len) {
+int reward_format_tags_in_order(const char *s, size_t len) {
     static const char *const tags[] = {"<think>", "</think>", "<answer>", "</answer>"};
     size_t pos = 0;
     int found = 0;
@@ -79,5 +79,5 @@ static int tags_in_order(const char *s, size_t len) {
 double reward_format_score(const reward_fn *r, const char *response, size_t len) {
     if (reward_format_ok(r, response, len)) return 1.0;
     if (!r || !r->cfg.reward.format_partial || !response) return 0.0;
-    return fmin(0.75, 0.25 * tags_in_order(response, len)); /* only a match earns 1 */
+    return fmin(0.75, 0.25 * reward_format_tags_in_order(response, len)); /* only a match earns 1 */
 }

@@ -31,9 +31,12 @@
 static int score_format(const reward_fn *r, void *state, const reward_input *in, reward_part *part) {
     (void)state;
     part->value = reward_format_score(r, in->response, in->response_len);
-    if (part->value >= 1.0) snprintf(part->detail, sizeof part->detail, "template matched");
-    else if (part->value > 0) snprintf(part->detail, sizeof part->detail, "no match; partial credit %.2f", part->value);
-    else snprintf(part->detail, sizeof part->detail, "no match");
+    if (part->value >= 1.0) {
+        snprintf(part->detail, sizeof part->detail, "template matched");
+        return 0;
+    }
+    int tags = in->response ? reward_format_tags_in_order(in->response, in->response_len) : 0;
+    snprintf(part->detail, sizeof part->detail, "no match (%d of 4 tags in order)", tags);
     return 0;
 }
 

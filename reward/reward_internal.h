@@ -25,5 +25,7 @@ struct reward_fn {
  * PCRE2's message and the offset when it does not compile. */
 int reward_format_compile(reward_fn *r, core_error *err);
 void reward_format_free(reward_fn *r);
+/* How many of <think> </think> <answer> </answer> appear in that order (0-4). */
+int reward_format_tags_in_order(const char *s, size_t len);
 
 #endif

@@ -43,6 +43,7 @@ for i, (total, correct) in want.items():
         expect(set(r["detail"]) == {"format", "accuracy_math"}, f"{i}: detail {r['detail']}")
 expect(by_id["demo-slip"]["detail"]["accuracy_math"] == "answer_tag: 81 != 80", by_id["demo-slip"]["detail"])
 expect(by_id["tuple-vs-set"]["detail"]["accuracy_math"] == "answer_tag: tuple vs set", "tuple vs set detail")
+expect(by_id["no-template"]["detail"]["format"] == "no match (0 of 4 tags in order)", by_id["no-template"]["detail"])
 expect([r["line"] for r in rows] == [1, 2, 3, 4, 5, 6, 9, 11], f"line numbers {[r['line'] for r in rows]}")
 for line, reason in [(7, "not a JSON object"), (8, '"response"'), (12, '"gold"')]:
     expect(f"grade_sample.jsonl:{line}: " in err and reason in err, f"line {line} ({reason}) not reported: {err}")
