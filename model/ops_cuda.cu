@@ -199,6 +199,35 @@ static unsigned blocks_for(size_t n, int threads) {
     return (unsigned)(b < 65535u * 16 ? b : 65535u * 16); /* kernels below stride over the rest */
 }
 
+__global__ static void add_kernel(float *x, const float *y, size_t n) {
+    for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n;
+         i += (size_t)gridDim.x * blockDim.x)
+        x[i] += y[i];
+}
+
+void cuda_add(float *x, const float *y, size_t n) {
+    if (!n) return;
+    add_kernel<<<blocks_for(n, 256), 256>>>(x, y, n);
+    LAUNCHED("add_kernel");
+}
+
+__global__ static void kv_write_kernel(float *cache, const float *rows, const int *slot,
+                                       const int *pos, int max_seq, int D, size_t total) {
+    for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < total;
+         i += (size_t)gridDim.x * blockDim.x) {
+        size_t m = i / D;
+        cache[((size_t)slot[m] * max_seq + pos[m]) * D + i % D] = rows[i];
+    }
+}
+
+void cuda_kv_write(float *cache, const float *rows, const int *slot, const int *pos, int M,
+                   int max_seq, int D) {
+    size_t total = (size_t)M * D;
+    if (!total) return;
+    kv_write_kernel<<<blocks_for(total, 256), 256>>>(cache, rows, slot, pos, max_seq, D, total);
+    LAUNCHED("kv_write_kernel");
+}
+
 /* ---------------------------------------------------------------- matmul */
 
 /* Row-major C (M,N) = alpha op(A) op(B) + beta C, batched with strides. */

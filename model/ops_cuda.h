@@ -61,6 +61,14 @@ void cuda_to_host(void *host_dst, const void *src, size_t bytes); /* waits */
 void cuda_copy(void *dst, const void *src, size_t bytes);         /* device to device */
 void cuda_zero(void *p, size_t bytes);
 
+/* What sample.c does in plain C between ops, on the device:
+ * x (n) += y (the residual adds of the decode step), and the KV-cache write
+ * cache[(slot[m] * max_seq + pos[m]) * D + i] = rows[m * D + i] for rows (M,D)
+ * (slot, pos device arrays). */
+void cuda_add(float *x, const float *y, size_t n);
+void cuda_kv_write(float *cache, const float *rows, const int *slot, const int *pos, int M,
+                   int max_seq, int D);
+
 /* ------------------------------------------------------------- matmul */
 void cuda_ops_matmul_forward(float *out, const float *inp, const float *w, int N, int C, int OC,
                              float beta);

@@ -38,8 +38,8 @@ static float *params, *grads, *adam_m, *adam_v;
 static layer_w *P, *G;
 static float *embed, *final_norm, *g_embed, *g_final_norm;
 static layer_a *A;
-static float *resid, *normf, *rstdf, *logits, *lse, *logprob, *entropy, *dlogprob, *dentropy;
-static float *dx, *dnorm, *dq, *dk, *dv, *dattn, *dgate, *dup, *dh, *dlogits, *att_scratch;
+static float *resid, *norm_f, *rstdf, *logits, *lse, *logprob, *entropy, *dlogprob, *dentropy;
+static float *dx, *dnorm, *dq, *dk, *dv, *dattn, *d_gate, *d_up, *d_h, *dlogits, *att_scratch;
 static float *rope_cos, *rope_sin;
 static int *tokens, *targets;
 
@@ -109,21 +109,21 @@ static void forward(void) {
     for (int l = 0; l < L; l++)
         block_forward(l, resid + (size_t)l * N * C, resid + (size_t)(l + 1) * N * C);
     float *x_last = resid + (size_t)L * N * C;
-    cuda_ops_rmsnorm_forward(normf, rstdf, x_last, final_norm, N, C, 1e-5f);
-    cuda_ops_matmul_forward(logits, normf, embed, N, C, V, 0.0f); /* tied head */
+    cuda_ops_rmsnorm_forward(norm_f, rstdf, x_last, final_norm, N, C, 1e-5f);
+    cuda_ops_matmul_forward(logits, norm_f, embed, N, C, V, 0.0f); /* tied head */
     cuda_ops_logprob_forward(logprob, entropy, lse, logits, targets, N, V);
 }
 
 static void block_backward(int l, const float *x_in) {
     layer_w *w = &P[l], *dw = &G[l];
     layer_a *a = &A[l];
-    cuda_zero(dh, sizeof(float) * N * F);
-    cuda_ops_matmul_backward(dh, dw->w_down, dx, a->h, w->w_down, N, F, C);
-    cuda_zero(dgate, sizeof(float) * N * F), cuda_zero(dup, sizeof(float) * N * F);
-    cuda_ops_swiglu_backward(dgate, dup, dh, a->gate, a->up, N, F);
+    cuda_zero(d_h, sizeof(float) * N * F);
+    cuda_ops_matmul_backward(d_h, dw->w_down, dx, a->h, w->w_down, N, F, C);
+    cuda_zero(d_gate, sizeof(float) * N * F), cuda_zero(d_up, sizeof(float) * N * F);
+    cuda_ops_swiglu_backward(d_gate, d_up, d_h, a->gate, a->up, N, F);
     cuda_zero(dnorm, sizeof(float) * N * C);
-    cuda_ops_matmul_backward(dnorm, dw->w_up, dup, a->norm2, w->w_up, N, C, F);
-    cuda_ops_matmul_backward(dnorm, dw->w_gate, dgate, a->norm2, w->w_gate, N, C, F);
+    cuda_ops_matmul_backward(dnorm, dw->w_up, d_up, a->norm2, w->w_up, N, C, F);
+    cuda_ops_matmul_backward(dnorm, dw->w_gate, d_gate, a->norm2, w->w_gate, N, C, F);
     cuda_ops_rmsnorm_backward(dx, dw->ffn_norm, dnorm, a->x_mid, w->ffn_norm, a->rstd2, N, C);
     cuda_zero(dattn, sizeof(float) * N * QD);
     cuda_ops_matmul_backward(dattn, dw->wo, dx, a->attn_out, w->wo, N, QD, C);
@@ -143,7 +143,7 @@ static void block_backward(int l, const float *x_in) {
 static void backward(void) {
     cuda_ops_logprob_backward(dlogits, dlogprob, dentropy, logits, lse, targets, N, V);
     cuda_zero(dnorm, sizeof(float) * N * C);
-    cuda_ops_matmul_backward(dnorm, g_embed, dlogits, normf, embed, N, C, V);
+    cuda_ops_matmul_backward(dnorm, g_embed, dlogits, norm_f, embed, N, C, V);
     cuda_zero(dx, sizeof(float) * N * C);
     float *x_last = resid + (size_t)L * N * C;
     cuda_ops_rmsnorm_backward(dx, g_final_norm, dnorm, x_last, final_norm, rstdf, N, C);
@@ -300,12 +300,12 @@ int main(int argc, char **argv) {
         a->x_mid = dalloc((size_t)N * C), a->norm2 = dalloc((size_t)N * C), a->rstd2 = dalloc(N);
         a->gate = dalloc((size_t)N * F), a->up = dalloc((size_t)N * F), a->h = dalloc((size_t)N * F);
     }
-    resid = dalloc((size_t)(L + 1) * N * C), normf = dalloc((size_t)N * C), rstdf = dalloc(N);
+    resid = dalloc((size_t)(L + 1) * N * C), norm_f = dalloc((size_t)N * C), rstdf = dalloc(N);
     logits = dalloc((size_t)N * V), lse = dalloc(N), logprob = dalloc(N), entropy = dalloc(N);
     dlogprob = dalloc(N), dentropy = dalloc(N);
     dx = dalloc((size_t)N * C), dnorm = dalloc((size_t)N * C), dq = dalloc((size_t)N * QD);
     dk = dalloc((size_t)N * KVD), dv = dalloc((size_t)N * KVD), dattn = dalloc((size_t)N * QD);
-    dgate = dalloc((size_t)N * F), dup = dalloc((size_t)N * F), dh = dalloc((size_t)N * F);
+    d_gate = dalloc((size_t)N * F), d_up = dalloc((size_t)N * F), d_h = dalloc((size_t)N * F);
     dlogits = dalloc((size_t)N * V), att_scratch = dalloc((size_t)B * T * T);
     rope_cos = dalloc((size_t)T * HS / 2), rope_sin = dalloc((size_t)T * HS / 2);
     cuda_ops_rope_tables(rope_cos, rope_sin, T, HS, 10000.0f);
