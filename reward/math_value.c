@@ -271,6 +271,28 @@ static int at_command(parser *ps, const char *cmd) {
 
 static int is_digit_at(parser *ps, const char *q) { return q < ps->end && isdigit((unsigned char)*q); }
 
+/* 0.1\overline{6} = 1/6: after the digits (and an optional '.'), a repeating
+ * block adds rep / ((10^r - 1) * 10^decimals).  Returns 1 when one was read. */
+static int try_repeating(parser *ps, i128 mant, int decimals, math_num *out) {
+    const char *q = ps->p;
+    if (q < ps->end && *q == '.') q++;
+    static const char cmd[] = "\\overline{";
+    if ((size_t)(ps->end - q) < sizeof cmd - 1 || memcmp(q, cmd, sizeof cmd - 1)) return 0;
+    q += sizeof cmd - 1;
+    i128 rep = 0;
+    int r = 0;
+    while (q < ps->end && isdigit((unsigned char)*q) && r < 30) rep = rep * 10 + (*q++ - '0'), r++;
+    if (r == 0 || q >= ps->end || *q != '}' || decimals > 30) return 0;
+    math_num p10d, p10r, head, tail;
+    num_pow_int(num_int(10), decimals, &p10d);
+    num_pow_int(num_int(10), r, &p10r);
+    if (num_div(num_make(mant, 1), p10d, &head) || num_div(num_make(rep, 1), num_mul(num_add(p10r, num_int(1), 1), p10d), &tail))
+        return 0;
+    *out = num_add(head, tail, 0);
+    ps->p = q + 1;
+    return 1;
+}
+
 /* A number literal: digits, optional fraction, optional e-exponent. */
 static int parse_number(parser *ps, math_num *out, int *is_integer) {
     const char *start = ps->p, *q = ps->p;
@@ -305,6 +327,10 @@ static int parse_number(parser *ps, math_num *out, int *is_integer) {
     if (q - start > 400) return -1;
     *is_integer = !seen_dot && exp10 == 0;
     ps->p = q;
+    if (exp10 == 0 && !overflow && try_repeating(ps, mant, decimals, out)) {
+        *is_integer = 0;
+        return 0;
+    }
     long scale = exp10 - decimals;
     if (!overflow && scale >= -38 && scale <= 38) {
         math_num m = num_make(mant, 1), p10;
