@@ -392,6 +392,28 @@ int reward_math_equal(const char *a, const char *b, double rel_tol, char *why, s
     return reward_math_equal_ex(a, b, rel_tol, 0, why, why_cap);
 }
 
+int reward_math_canonical(const char *answer, char *out, size_t cap) {
+    char norm[2 * REWARD_ANSWER_MAX + 64];
+    if (!cap) return -1;
+    out[0] = 0;
+    int n = answer ? reward_math_normalize(answer, strlen(answer), norm, sizeof norm) : -1;
+    if (n < 0) return -1;
+    math_num v;
+    int vars = 0;
+    if (n > 0 && math_eval_at(norm, (size_t)n, 0, 0, &v, NULL, &vars) == 0 && !vars) {
+        math_num_format(&v, out, cap);
+        if (!v.exact) snprintf(out, cap, "%.9g", v.approx);
+        return (int)strlen(out);
+    }
+    piece p = {norm, (size_t)n};
+    char canon[sizeof norm];
+    size_t k = canonical(p, canon);
+    if (k >= cap) k = cap - 1;
+    memcpy(out, canon, k);
+    out[k] = 0;
+    return (int)k;
+}
+
 static int is_short_word(const char *s, size_t n) {
     if (n == 0 || n > 32) return 0;
     for (size_t i = 0; i < n; i++)

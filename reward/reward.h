@@ -105,6 +105,14 @@ int reward_math_normalize(const char *in, size_t len, char *out, size_t cap);
  * (may be NULL) gets a short reason. */
 int reward_math_equal(const char *a, const char *b, double rel_tol, char *why, size_t why_cap);
 
+/* A canonical key for voting (maj@k): answers that are the same number get
+ * the same key ("1/2" for 0.5, \frac{1}{2} and 50%; "%.9g" for irrational
+ * values); anything else its normalised text, lower case, spaces dropped.
+ * Returns the key length, or -1 (out = "") when the answer cannot be
+ * normalised.  Keys are a cheap approximation of reward_math_equal (two
+ * tuples that are equal element-wise but spelled differently get two keys). */
+int reward_math_canonical(const char *answer, char *out, size_t cap);
+
 /* ------------------------------------------------------- offline grading */
 
 /* One graded JSONL line (grpo grade). */

@@ -443,3 +443,26 @@ Test(bounds, megabyte_inputs_stay_fast) {
     }
     free(s);
 }
+
+Test(canonical, same_number_same_key) {
+    static const char *groups[][4] = {
+        {"0.5", "\\frac{1}{2}", "50\\%", "2/4"},
+        {"80", "80.0", "+80", "x = 80"},
+        {"\\sqrt{2}", "2^{1/2}", "\\sqrt2", "\\frac{2}{\\sqrt{2}}"},
+        {"Monday", "\\text{monday}", "MONDAY", " Monday. "},
+    };
+    for (size_t g = 0; g < sizeof groups / sizeof groups[0]; g++) {
+        char first[64], key[64];
+        cr_assert_gt(reward_math_canonical(groups[g][0], first, sizeof first), 0);
+        for (int i = 1; i < 4; i++) {
+            reward_math_canonical(groups[g][i], key, sizeof key);
+            cr_expect_str_eq(key, first, "group %zu: '%s' vs '%s'", g, groups[g][i], groups[g][0]);
+        }
+    }
+    char a[64], b[64];
+    reward_math_canonical("1/2", a, sizeof a);
+    reward_math_canonical("2", b, sizeof b);
+    cr_expect_str_neq(a, b);
+    cr_expect_eq(reward_math_canonical("", a, sizeof a), 0);
+    cr_expect_str_eq(a, "");
+}
