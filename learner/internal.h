@@ -13,7 +13,7 @@
 typedef struct learner_ctx {
     const core_config *cfg;
     model *policy, *ref;
-    int max_batch;              /* sequences per forward in the update */
+    int max_batch;              /* sequences per forward: max(LEARN_CHUNK, G) */
     reward_fn *reward;
     task_source *tasks;
     rollout_comm *comm;
@@ -26,6 +26,9 @@ typedef struct learner_ctx {
     int nonfinite_streak;
     char run_dir[1024];
 } learner_ctx;
+
+/* Sequences per forward/backward in the update (see update.c). */
+enum { LEARN_CHUNK = 32 };
 
 /* One completion as the update sees it. */
 typedef struct learn_seq {

@@ -402,12 +402,11 @@ static void on_sigint(int sig) {
 
 static int setup_learner(learner_ctx *L, const core_config *cfg, core_error *err) {
     L->cfg = cfg;
-    int n_seq = cfg->rollout.prompts_per_step * cfg->rollout.group_size;
-    L->max_batch = cfg->learner.minibatch > 0 && cfg->learner.minibatch < n_seq ? cfg->learner.minibatch : n_seq;
-    int policy_batch = L->max_batch > cfg->rollout.group_size ? L->max_batch : cfg->rollout.group_size;
+    /* the update forwards LEARN_CHUNK sequences at a time; sampling a group needs G */
+    L->max_batch = LEARN_CHUNK > cfg->rollout.group_size ? LEARN_CHUNK : cfg->rollout.group_size;
     snprintf(L->run_dir, sizeof L->run_dir, "%s/%s", cfg->run.out_dir, cfg->run.name);
     if (check_choices(L, err) || make_dirs(L->run_dir, err) ||
-        load_base(cfg, policy_batch, &L->policy, err) || load_base(cfg, L->max_batch, &L->ref, err) ||
+        load_base(cfg, L->max_batch, &L->policy, err) || load_base(cfg, LEARN_CHUNK, &L->ref, err) ||
         reward_create(&L->reward, cfg, err) || tasks_open(cfg, &L->tasks, err))
         return err->code;
     return 0;

@@ -7,6 +7,12 @@
  * Positions: completion token i of a sequence with a P-token prompt sits at
  * position P + i and is predicted at position P + i - 1, which is where
  * model_forward puts its log-prob.
+ *
+ * A minibatch goes through the model in chunks of LEARN_CHUNK sequences of
+ * similar length (sorted), each padded only to its own longest: gradients
+ * accumulate over the chunks and one optimizer step follows.  Completions
+ * vary a lot in length, so this saves much of the work padding would cost,
+ * and the model's activations need room for one chunk only.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -67,16 +73,16 @@ typedef struct workspace {
     int *n_tok;
 } workspace;
 
-static int workspace_alloc(workspace *w, int n_seq, int mb, int max_seq, core_error *err) {
-    size_t cells = (size_t)mb * max_seq;
+static int workspace_alloc(workspace *w, int n_seq, int max_seq, core_error *err) {
+    size_t cells = (size_t)LEARN_CHUNK * max_seq;
     w->idx = malloc(sizeof(int) * n_seq);
     w->tokens = malloc(sizeof(int) * cells);
     w->lp = malloc(sizeof(float) * cells);
     w->ent = malloc(sizeof(float) * cells);
     w->dlp = malloc(sizeof(float) * cells);
     w->dent = malloc(sizeof(float) * cells);
-    w->weight = malloc(sizeof(double) * mb);
-    w->n_tok = malloc(sizeof(int) * mb);
+    w->weight = malloc(sizeof(double) * n_seq);
+    w->n_tok = malloc(sizeof(int) * n_seq);
     if (!w->idx || !w->tokens || !w->lp || !w->ent || !w->dlp || !w->dent || !w->weight || !w->n_tok)
         return core_fail(err, CORE_ERUNTIME, "out of memory for the update workspace");
     return 0;
@@ -85,77 +91,6 @@ static int workspace_alloc(workspace *w, int n_seq, int mb, int max_seq, core_er
 static void workspace_free(workspace *w) {
     free(w->idx), free(w->tokens), free(w->lp), free(w->ent), free(w->dlp), free(w->dent);
     free(w->weight), free(w->n_tok);
-}
-
-/* Reference log-probs, and old ones when the sampler's own are not the
- * policy's (temperature, top-k or top-p changed the distribution). */
-static int fixed_logprobs(learner_ctx *L, const learn_seq *seqs, int n, int mb, token_arrays *a,
-                          workspace *w, core_error *err) {
-    int need_old = !learner_sampler_is_policy(L->cfg);
-    for (int start = 0; start < n; start += mb) {
-        int S = n - start < mb ? n - start : mb;
-        for (int k = 0; k < S; k++) w->idx[k] = start + k;
-        int T = build_tokens(seqs, w->idx, S, w->tokens);
-        if (model_forward(L->ref, w->tokens, S, T, w->lp, NULL, err)) return err->code;
-        for (int k = 0; k < S; k++)
-            gather_completion(&seqs[start + k], w->lp, k, T, a->ref_lp + a->offset[start + k]);
-        if (need_old) {
-            if (model_forward(L->policy, w->tokens, S, T, w->lp, NULL, err)) return err->code;
-            for (int k = 0; k < S; k++)
-                gather_completion(&seqs[start + k], w->lp, k, T, a->old_lp + a->offset[start + k]);
-        } else {
-            for (int k = 0; k < S; k++)
-                memcpy(a->old_lp + a->offset[start + k], seqs[start + k].sample_lp,
-                       sizeof(float) * seqs[start + k].n_tok);
-        }
-    }
-    return 0;
-}
-
-/* Fill dlp/dent for one minibatch from its forward; accumulate stats.
- * Returns the minibatch loss. */
-static double minibatch_grads(learner_ctx *L, const learn_seq *seqs, int S, int T,
-                              const token_arrays *a, workspace *w, int first_epoch,
-                              update_stats *st) {
-    const core_config *cfg = L->cfg;
-    for (int k = 0; k < S; k++) w->n_tok[k] = seqs[w->idx[k]].n_tok;
-    grpo_token_weights(w->n_tok, S, L->agg, cfg->rollout.max_new_tokens, w->weight);
-    memset(w->dlp, 0, sizeof(float) * S * T);
-    memset(w->dent, 0, sizeof(float) * S * T);
-    double loss = 0;
-    for (int k = 0; k < S; k++) {
-        const learn_seq *q = &seqs[w->idx[k]];
-        if (!w->n_tok[k]) continue;
-        const float *old = a->old_lp + a->offset[w->idx[k]], *ref = a->ref_lp + a->offset[w->idx[k]];
-        for (int i = 0; i < q->n_tok; i++) {
-            size_t pos = (size_t)k * T + q->prompt_len - 1 + i;
-            double dlp, kl;
-            int clipped;
-            double l = grpo_token_loss(&L->obj, w->lp[pos], old[i], ref[i], q->adv, &dlp, &kl, &clipped);
-            l -= L->obj.entropy_coef * w->ent[pos];
-            loss += w->weight[k] * l;
-            w->dlp[pos] = (float)(w->weight[k] * dlp);
-            w->dent[pos] = (float)(-w->weight[k] * L->obj.entropy_coef);
-            st->clip_low += clipped < 0;
-            st->clip_high += clipped > 0;
-            st->n_clip_tokens++;
-            if (first_epoch) {
-                st->kl += kl;
-                st->entropy += w->ent[pos];
-                st->n_tokens++;
-            }
-        }
-    }
-    return loss;
-}
-
-static void shuffle(int *idx, int n, core_rng *rng) {
-    for (int i = 0; i < n; i++) idx[i] = i;
-    for (int i = n - 1; i > 0; i--) {
-        int j = (int)core_rng_below(rng, (uint64_t)i + 1), t = idx[i];
-        idx[i] = idx[j];
-        idx[j] = t;
-    }
 }
 
 /* Fault injection for the tests: GRPO_FAULT_NONFINITE=STEP makes every
@@ -183,6 +118,112 @@ static void apply_gradients(learner_ctx *L, double loss, update_stats *st) {
     st->n_updates++;
 }
 
+static const learn_seq *sort_seqs; /* qsort has no context argument */
+static int by_length(const void *a, const void *b) {
+    const learn_seq *x = &sort_seqs[*(const int *)a], *y = &sort_seqs[*(const int *)b];
+    int lx = x->prompt_len + x->n_tok, ly = y->prompt_len + y->n_tok;
+    return lx != ly ? lx - ly : *(const int *)a - *(const int *)b;
+}
+
+static void sort_by_length(const learn_seq *seqs, int *idx, int n) {
+    sort_seqs = seqs;
+    qsort(idx, n, sizeof *idx, by_length);
+}
+
+/* Forward a chunk of C sequences idx[0..C) into w->lp (and w->ent). */
+static int forward_chunk(model *m, const learn_seq *seqs, const int *idx, int C, workspace *w,
+                         int *T, int with_entropy, core_error *err) {
+    *T = build_tokens(seqs, idx, C, w->tokens);
+    return model_forward(m, w->tokens, C, *T, w->lp, with_entropy ? w->ent : NULL, err);
+}
+
+/* Reference log-probs, and old ones when the sampler's own are not the
+ * policy's (temperature, top-k or top-p changed the distribution). */
+static int fixed_logprobs(learner_ctx *L, const learn_seq *seqs, int n, token_arrays *a,
+                          workspace *w, core_error *err) {
+    int need_old = !learner_sampler_is_policy(L->cfg), T;
+    for (int i = 0; i < n; i++) w->idx[i] = i;
+    sort_by_length(seqs, w->idx, n);
+    for (int c0 = 0; c0 < n; c0 += LEARN_CHUNK) {
+        int C = n - c0 < LEARN_CHUNK ? n - c0 : LEARN_CHUNK;
+        const int *idx = w->idx + c0;
+        if (forward_chunk(L->ref, seqs, idx, C, w, &T, 0, err)) return err->code;
+        for (int k = 0; k < C; k++) gather_completion(&seqs[idx[k]], w->lp, k, T, a->ref_lp + a->offset[idx[k]]);
+        if (need_old && forward_chunk(L->policy, seqs, idx, C, w, &T, 0, err)) return err->code;
+        for (int k = 0; k < C; k++) {
+            const learn_seq *q = &seqs[idx[k]];
+            if (need_old) gather_completion(q, w->lp, k, T, a->old_lp + a->offset[idx[k]]);
+            else memcpy(a->old_lp + a->offset[idx[k]], q->sample_lp, sizeof(float) * q->n_tok);
+        }
+    }
+    return 0;
+}
+
+/* d(loss)/d(logprob) (and d/d(entropy)) of a chunk's forward into w->dlp,
+ * w->dent; weight[k] is chunk row k's aggregation weight.  Returns the
+ * chunk's share of the minibatch loss. */
+static double chunk_grads(learner_ctx *L, const learn_seq *seqs, const int *idx, const double *weight,
+                          int C, int T, const token_arrays *a, workspace *w, int first_epoch,
+                          update_stats *st) {
+    memset(w->dlp, 0, sizeof(float) * C * T);
+    memset(w->dent, 0, sizeof(float) * C * T);
+    double loss = 0;
+    for (int k = 0; k < C; k++) {
+        const learn_seq *q = &seqs[idx[k]];
+        const float *old = a->old_lp + a->offset[idx[k]], *ref = a->ref_lp + a->offset[idx[k]];
+        for (int i = 0; i < q->n_tok; i++) {
+            size_t pos = (size_t)k * T + q->prompt_len - 1 + i;
+            double dlp, kl;
+            int clipped;
+            double l = grpo_token_loss(&L->obj, w->lp[pos], old[i], ref[i], q->adv, &dlp, &kl, &clipped);
+            l -= L->obj.entropy_coef * w->ent[pos];
+            loss += weight[k] * l;
+            w->dlp[pos] = (float)(weight[k] * dlp);
+            w->dent[pos] = (float)(-weight[k] * L->obj.entropy_coef);
+            st->clip_low += clipped < 0;
+            st->clip_high += clipped > 0;
+            st->n_clip_tokens++;
+            if (first_epoch) {
+                st->kl += kl;
+                st->entropy += w->ent[pos];
+                st->n_tokens++;
+            }
+        }
+    }
+    return loss;
+}
+
+/* One minibatch idx[0..S): gradients over its chunks, then one step. */
+static int minibatch_step(learner_ctx *L, const learn_seq *seqs, int *idx, int S, int64_t step,
+                          const token_arrays *a, workspace *w, int first_epoch, update_stats *st,
+                          core_error *err) {
+    sort_by_length(seqs, idx, S);
+    for (int k = 0; k < S; k++) w->n_tok[k] = seqs[idx[k]].n_tok;
+    grpo_token_weights(w->n_tok, S, L->agg, L->cfg->rollout.max_new_tokens, w->weight);
+    model_zero_grad(L->policy);
+    double loss = 0;
+    for (int c0 = 0; c0 < S; c0 += LEARN_CHUNK) {
+        int C = S - c0 < LEARN_CHUNK ? S - c0 : LEARN_CHUNK, T;
+        if (forward_chunk(L->policy, seqs, idx + c0, C, w, &T, 1, err)) return err->code;
+        loss += chunk_grads(L, seqs, idx + c0, w->weight + c0, C, T, a, w, first_epoch, st);
+        model_backward(L->policy, w->dlp, L->obj.entropy_coef != 0 ? w->dent : NULL);
+    }
+    if (injected_nonfinite(step)) loss = NAN;
+    apply_gradients(L, loss, st);
+    st->loss += loss;
+    st->n_minibatches++;
+    return 0;
+}
+
+static void shuffle(int *idx, int n, core_rng *rng) {
+    for (int i = 0; i < n; i++) idx[i] = i;
+    for (int i = n - 1; i > 0; i--) {
+        int j = (int)core_rng_below(rng, (uint64_t)i + 1), t = idx[i];
+        idx[i] = idx[j];
+        idx[j] = t;
+    }
+}
+
 int learner_update(learner_ctx *L, const learn_seq *seqs, int n, int64_t step, update_stats *st,
                    core_error *err) {
     const core_config *cfg = L->cfg;
@@ -191,32 +232,21 @@ int learner_update(learner_ctx *L, const learn_seq *seqs, int n, int64_t step, u
                                cfg->run.steps, 0.1f, !strcmp(cfg->learner.schedule, "cosine"));
     if (n == 0) return 0;
     int mb = cfg->learner.minibatch > 0 && cfg->learner.minibatch < n ? cfg->learner.minibatch : n;
-    if (mb > L->max_batch) mb = L->max_batch;
     token_arrays a = {0};
     workspace w = {0};
     int rc = arrays_alloc(&a, seqs, n, err) ||
-             workspace_alloc(&w, n, mb, model_get_config(L->policy)->max_seq, err) ||
-             fixed_logprobs(L, seqs, n, mb, &a, &w, err);
+             workspace_alloc(&w, n, model_get_config(L->policy)->max_seq, err) ||
+             fixed_logprobs(L, seqs, n, &a, &w, err);
     if (rc) rc = err->code;
+    int *order = malloc(sizeof(int) * n);
     for (int epoch = 0; epoch < cfg->learner.epochs && !rc; epoch++) {
         core_rng rng = core_rng_stream(cfg->run.seed, CORE_RNG_SHUFFLE, step, epoch);
-        int *order = malloc(sizeof(int) * n);
         shuffle(order, n, &rng);
-        for (int start = 0; start < n && !rc; start += mb) {
-            int S = n - start < mb ? n - start : mb;
-            memcpy(w.idx, order + start, sizeof(int) * S);
-            int T = build_tokens(seqs, w.idx, S, w.tokens);
-            if ((rc = model_forward(L->policy, w.tokens, S, T, w.lp, w.ent, err))) break;
-            double loss = minibatch_grads(L, seqs, S, T, &a, &w, epoch == 0, st);
-            if (injected_nonfinite(step)) loss = NAN;
-            model_zero_grad(L->policy);
-            model_backward(L->policy, w.dlp, L->obj.entropy_coef != 0 ? w.dent : NULL);
-            apply_gradients(L, loss, st);
-            st->loss += loss;
-            st->n_minibatches++;
-        }
-        free(order);
+        for (int start = 0; start < n && !rc; start += mb)
+            rc = minibatch_step(L, seqs, order + start, n - start < mb ? n - start : mb, step, &a, &w,
+                                epoch == 0, st, err);
     }
+    free(order);
     if (st->n_tokens) {
         st->kl /= st->n_tokens;
         st->entropy /= st->n_tokens;
