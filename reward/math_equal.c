@@ -297,9 +297,12 @@ static int compare_unordered(cmp_ctx *c, const shape *sa, const shape *sb, int l
 }
 
 static int compare_shapes(cmp_ctx *c, const shape *sa, const shape *sb, int level) {
+    /* a list is unordered: it may stand for a set, or ("x < 1 or x > 2") a union */
     int unordered_a = sa->kind == SHAPE_SET || sa->kind == SHAPE_LIST;
     int unordered_b = sb->kind == SHAPE_SET || sb->kind == SHAPE_LIST;
-    if (sa->kind != sb->kind && !(unordered_a && unordered_b)) {
+    int union_a = sa->kind == SHAPE_UNION || sa->kind == SHAPE_LIST;
+    int union_b = sb->kind == SHAPE_UNION || sb->kind == SHAPE_LIST;
+    if (sa->kind != sb->kind && !(unordered_a && unordered_b) && !(union_a && union_b)) {
         say(c, "%s vs %s", shape_names[sa->kind], shape_names[sb->kind]);
         return 0;
     }
@@ -320,6 +323,75 @@ static int compare_shapes(cmp_ctx *c, const shape *sa, const shape *sb, int leve
     return compare_unordered(c, sa, sb, level);
 }
 
+/* ------------------------------------------- inequalities read as intervals */
+
+/* The comparison at s[i] (<, <=, >, >=, \le, \ge, \lt, \gt): its length, or 0. */
+static size_t comparison_at(const char *s, size_t n, size_t i, int *less, int *inclusive) {
+    if (s[i] == '<' || s[i] == '>') {
+        *less = s[i] == '<';
+        *inclusive = i + 1 < n && s[i + 1] == '=';
+        return *inclusive ? 2 : 1;
+    }
+    if (s[i] != '\\' || n - i < 3 || (i + 3 < n && isalpha((unsigned char)s[i + 3]))) return 0;
+    if (memcmp(s + i + 2, "e", 1) && memcmp(s + i + 2, "t", 1)) return 0;
+    if (s[i + 1] != 'l' && s[i + 1] != 'g') return 0;
+    *less = s[i + 1] == 'l';
+    *inclusive = s[i + 2] == 'e';
+    return 3;
+}
+
+static int is_variable_name(piece p) {
+    if (p.n == 1) return isalpha((unsigned char)p.s[0]);
+    if (p.n < 2 || p.n > 12 || p.s[0] != '\\') return 0;
+    for (size_t i = 1; i < p.n; i++)
+        if (!isalpha((unsigned char)p.s[i])) return 0;
+    return 1;
+}
+
+/* "x > 3" -> "(3, \infty)", "-2 \le x < 3" -> "[-2, 3)": an inequality in one
+ * variable as the interval it describes; any other piece is returned as is. */
+static piece inequality_to_interval(piece p, char *buf, size_t cap) {
+    piece seg[3];
+    int less[2], incl[2], n_ops = 0, depth = 0;
+    size_t start = 0;
+    for (size_t i = 0; i < p.n; i++) {
+        int l, inc;
+        if (is_open(p.s, i)) depth++;
+        else if (is_close(p.s, i)) depth--;
+        size_t k = depth == 0 ? comparison_at(p.s, p.n, i, &l, &inc) : 0;
+        if (!k) continue;
+        if (n_ops == 2) return p;
+        seg[n_ops] = trim_piece(p.s + start, i - start);
+        less[n_ops] = l, incl[n_ops] = inc, n_ops++;
+        start = i + k;
+        i = start - 1;
+    }
+    if (!n_ops) return p;
+    seg[n_ops] = trim_piece(p.s + start, p.n - start);
+    piece lo = {"-\\infty", 7}, hi = {"\\infty", 6};
+    int lo_incl = 0, hi_incl = 0;
+    if (n_ops == 1) {
+        int var_left = is_variable_name(seg[0]);
+        if (var_left == is_variable_name(seg[1])) return p;
+        piece bound = var_left ? seg[1] : seg[0];
+        if (var_left ? less[0] : !less[0]) hi = bound, hi_incl = incl[0];
+        else lo = bound, lo_incl = incl[0];
+    } else {
+        if (!is_variable_name(seg[1]) || less[0] != less[1]) return p;
+        if (less[0]) lo = seg[0], lo_incl = incl[0], hi = seg[2], hi_incl = incl[1];
+        else hi = seg[0], hi_incl = incl[0], lo = seg[2], lo_incl = incl[1];
+    }
+    if (!lo.n || !hi.n || lo.n + hi.n + 8 > cap) return p;
+    int k = snprintf(buf, cap, "%c%.*s, %.*s%c", lo_incl ? '[' : '(', (int)lo.n, lo.s, (int)hi.n, hi.s,
+                     hi_incl ? ']' : ')');
+    piece r = {buf, (size_t)k};
+    return r;
+}
+
+static int compare_pieces(cmp_ctx *c, piece a, piece b, int level);
+
+#define INTERVAL_BUF (2 * REWARD_ANSWER_MAX + 96)
+
 static int compare(cmp_ctx *c, piece a, piece b, int level) {
     if (--c->budget < 0 || level > MAX_SHAPE_DEPTH) {
         say(c, "too complex to compare%s%s", "", "");
@@ -329,6 +401,14 @@ static int compare(cmp_ctx *c, piece a, piece b, int level) {
         a = strip_element_lhs(a);
         b = strip_element_lhs(b);
     }
+    if (level > 1) return compare_pieces(c, a, b, level);
+    /* the answer and the elements of a list may be inequalities */
+    char ia[INTERVAL_BUF], ib[INTERVAL_BUF];
+    return compare_pieces(c, inequality_to_interval(a, ia, sizeof ia), inequality_to_interval(b, ib, sizeof ib),
+                          level);
+}
+
+static int compare_pieces(cmp_ctx *c, piece a, piece b, int level) {
     if (same_text(a, b) && a.n > 0) {
         say(c, "same text%s%s", "", "");
         return 1;

@@ -254,20 +254,37 @@ static const rule rules[] = {
 };
 #define N_RULES (int)(sizeof rules / sizeof rules[0])
 
+/* Prose has a word: two or more letters not forming a LaTeX command. */
+int reward_math_has_words(const char *s, size_t n) {
+    for (size_t i = 0; i < n;) {
+        if (!isalpha((unsigned char)s[i])) {
+            i++;
+            continue;
+        }
+        size_t j = i;
+        while (j < n && isalpha((unsigned char)s[j])) j++;
+        if (j - i >= 2 && (i == 0 || s[i - 1] != '\\')) return 1;
+        i = j;
+    }
+    return 0;
+}
+
 static int rule_answer_tag(const char *text, size_t len, span *out) {
     const char *open = last_of(text, len, "<answer>"), *end = text + len;
     if (!open) return -1;
     const char *p = open + 8, *close = memmem(p, (size_t)(end - p), "</answer>", 9);
     span content = span_trim(p, (size_t)((close ? close : end) - p));
     if (!content.n) return -1;
-    /* A clean answer is taken as is; a box or prose inside the tag is read
-     * with the later rules (never answer_tag again: no recursion). */
+    /* A clean answer is taken as is; a box inside the tag is opened; prose
+     * inside it is read with the later rules (never answer_tag again: no
+     * recursion).  Math we cannot evaluate (\log_2 8) is not prose: it stays
+     * whole rather than being cut down to its last number. */
     span inner;
     if (rule_boxed(content.s, content.n, &inner) == 0) {
         *out = inner;
         return 0;
     }
-    if (rule_whole(content.s, content.n, &inner) == 0) {
+    if (rule_whole(content.s, content.n, &inner) == 0 || !reward_math_has_words(content.s, content.n)) {
         *out = content;
         return 0;
     }

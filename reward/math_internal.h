@@ -53,6 +53,10 @@ int reward_math_equal_ex(const char *a, const char *b, double rel_tol, int flags
  * evaluate, a tuple/set of them, or one short word)?  Used by the "whole" rule. */
 int reward_math_is_value(const char *norm, size_t n);
 
+/* Does the text have a word (two or more letters that are not a LaTeX
+ * command)?  Bare math ("12:30", "\pm 1", "\log_2 8") has none. */
+int reward_math_has_words(const char *s, size_t n);
+
 /* Short text of a value for details ("3/4", "1.41421"). */
 void math_num_format(const math_num *v, char *out, size_t cap);
 

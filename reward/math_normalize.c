@@ -81,7 +81,8 @@ static const cmd_rule cmd_rules[] = {
     {"leq", CMD_RENAME, "\\le"}, {"leqslant", CMD_RENAME, "\\le"}, {"geq", CMD_RENAME, "\\ge"},
     {"geqslant", CMD_RENAME, "\\ge"}, {"neq", CMD_RENAME, "\\ne"}, {"ldots", CMD_RENAME, "\\dots"},
     {"cdots", CMD_RENAME, "\\dots"}, {"infin", CMD_RENAME, "\\infty"}, {"\\", CMD_RENAME, " "},
-    {" ", CMD_RENAME, " "},
+    {" ", CMD_RENAME, " "},     {"lvert", CMD_RENAME, "|"},   {"rvert", CMD_RENAME, "|"},
+    {"vert", CMD_RENAME, "|"},
 };
 
 static const cmd_rule *find_cmd(const char *name, size_t n) {
@@ -246,6 +247,9 @@ static void strip_punctuation(out_buf *o) {
     while (o->n > 0 && is_trailing_junk(o->s[o->n - 1])) {
         /* keep "\dots" and a trailing "..." that is part of the answer */
         if (o->s[o->n - 1] == '.' && o->n >= 2 && o->s[o->n - 2] == '.') break;
+        /* 5! and (n+1)! are factorials, not exclamations */
+        if (o->s[o->n - 1] == '!' && o->n >= 2 && (isdigit((unsigned char)o->s[o->n - 2]) || o->s[o->n - 2] == ')'))
+            break;
         o->s[--o->n] = 0;
         trim(o);
     }
@@ -343,10 +347,9 @@ static int is_identifier(const char *s, size_t n) {
     while (n && *s == ' ') s++, n--;
     if (n == 0 || n > 24) return 0;
     if (!isalpha((unsigned char)s[0]) && s[0] != '\\') return 0;
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < n; i++) { /* letters, subscripts, commands, f(x), m\angle A; no operators */
         char c = s[i];
-        if (!isalnum((unsigned char)c) && c != '_' && c != '{' && c != '}' && c != '\\' && c != '\'')
-            return 0;
+        if (!isalnum((unsigned char)c) && !strchr("_{}\\'() ", c)) return 0;
     }
     return 1;
 }

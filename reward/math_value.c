@@ -12,10 +12,11 @@
  *   term    := unary (('*' | '/' | implicit) unary)*
  *   unary   := ('+' | '-') unary | power
  *   power   := postfix ('^' unary)?                  (right associative)
- *   postfix := primary '%'?
+ *   postfix := primary '!'* '%'?                      (5! = 120)
  *   primary := number | mixed | '(' expr ')' | '{' expr '}' | '[' expr ']'
  *            | \frac A B | \sqrt[n]? A | \pi | e | \infty
- *            | variable | (\sin | \cos | \tan | \ln | \exp) power
+ *            | '|' expr '|' | \binom A B | variable
+ *            | (\sin | \cos | \tan | \ln | \exp) ('^' unary)? power | \log_A power
  * where A, B are a braced group or one character (\frac12).  A mixed number
  * is an integer followed by \frac{p}{q} or " p/q" (1\frac{1}{2} = 3/2).
  * A variable is a lone letter (x, but not a word like "xy" or "Monday") or a
@@ -482,18 +483,35 @@ static const struct { const char *name; real_fn fn; } functions[] = {
     {"\\sin", sin}, {"\\cos", cos}, {"\\tan", tan}, {"\\ln", log}, {"\\exp", exp},
 };
 
-/* \sin x, \cos(2x), \ln{3}: the argument is one power (\sin x^2 = \sin(x^2)). */
+/* \sin x, \cos(2x), \ln{3}, \sin^2 x = (\sin x)^2, \log_2 8: the argument is
+ * one power (\sin x^2 = \sin(x^2)). */
+static int parse_function(parser *ps, real_fn fn, int log_base, math_num *out) {
+    math_num base = num_int(10), power = num_int(1), arg;
+    if (log_base) { /* \log needs its base written: \log_2 8, \log_{10} x */
+        if (peek(ps) != '_') return -1;
+        ps->p++;
+        if (parse_arg(ps, &base) || base.approx <= 0 || base.approx == 1) return -1;
+    }
+    if (peek(ps) == '^') {
+        ps->p++;
+        if (parse_unary(ps, &power)) return -1;
+    }
+    if (parse_power(ps, &arg)) return -1;
+    double v = log_base ? log(arg.approx) / log(base.approx) : fn(arg.approx);
+    if (!isfinite(v)) return -1;
+    return num_pow(num_inexact(v), power, out);
+}
+
 static int parse_function_or_greek(parser *ps, math_num *out) {
     for (size_t i = 0; i < sizeof functions / sizeof functions[0]; i++)
         if (at_command(ps, functions[i].name)) {
             ps->p += strlen(functions[i].name);
-            math_num arg;
-            if (parse_power(ps, &arg)) return -1;
-            double v = functions[i].fn(arg.approx);
-            if (!isfinite(v)) return -1;
-            *out = num_inexact(v);
-            return 0;
+            return parse_function(ps, functions[i].fn, 0, out);
         }
+    if (at_command(ps, "\\log")) {
+        ps->p += 4;
+        return parse_function(ps, NULL, 1, out);
+    }
     const char *name = ps->p + 1, *q = name;
     while (q < ps->end && isalpha((unsigned char)*q)) q++;
     for (size_t i = 0; i < sizeof greek / sizeof greek[0]; i++)
@@ -521,6 +539,12 @@ static int parse_primary(parser *ps, math_num *out) {
     if (c == '(') return parse_group(ps, ')', out);
     if (c == '{') return parse_group(ps, '}', out);
     if (c == '[') return parse_group(ps, ']', out);
+    if (c == '|') { /* |x| */
+        if (parse_group(ps, '|', out)) return -1;
+        if (out->exact && out->num < 0) *out = num_add(num_int(0), *out, 1);
+        else if (!out->exact) out->approx = fabs(out->approx);
+        return 0;
+    }
     if (c == '\\') return parse_command(ps, out);
     if (c != 'e' && is_lone_letter(ps)) return variable(ps, ps->p, 1, out);
     if (c == 'e' && (ps->p + 1 >= ps->end || !isalpha((unsigned char)ps->p[1]))) {
@@ -531,8 +555,22 @@ static int parse_primary(parser *ps, math_num *out) {
     return -1;
 }
 
+/* n! for integers 0..170 (exact while it fits in 128 bits). */
+static int num_factorial(math_num n, math_num *out) {
+    if (!n.exact || n.den != 1 || n.num < 0 || n.num > 170) return -1;
+    math_num acc = num_int(1);
+    for (long long i = 2; i <= (long long)n.num && acc.exact; i++) acc = num_mul(acc, num_int(i));
+    if (!acc.exact) acc = num_inexact(exp(lgamma((double)n.num + 1.0)));
+    *out = acc;
+    return 0;
+}
+
 static int parse_postfix(parser *ps, math_num *out) {
     if (parse_primary(ps, out)) return -1;
+    while (ps->p < ps->end && *ps->p == '!') { /* 5!, (2+1)! */
+        ps->p++;
+        if (num_factorial(*out, out)) return -1;
+    }
     if (peek(ps) == '%') {
         ps->p++;
         ps->had_percent = 1;

@@ -68,8 +68,11 @@ static int score_accuracy_math(const reward_fn *r, void *state, const reward_inp
     }
     /* the gold answer goes through the same extraction; a bare gold is taken whole */
     n = reward_math_extract(in->gold, strlen(in->gold), r->cfg.reward.math_extract, gold, sizeof gold, &gold_rule);
-    if (n < 0) {
-        n = (int)strlen(in->gold);
+    /* a bare gold that only the last-number rule could read ("12:30", "\pm 1")
+     * is meant whole */
+    size_t gold_len = strlen(in->gold);
+    if (n < 0 || (!strcmp(gold_rule, "last_number") && !reward_math_has_words(in->gold, gold_len))) {
+        n = (int)gold_len;
         clip_copy(gold, sizeof gold, in->gold);
     }
     if (n > REWARD_ANSWER_MAX) {

@@ -191,11 +191,23 @@ Test(compose, weights_and_gating) {
 Test(compose, gold_goes_through_extraction) {
     reward_fn *r = make(NULL, 0);
     reward_result res;
-    const char *golds[] = {"80", "$80$", "\\boxed{80}", "Natalia sold 48 clips.\n#### 80", "80.0", "\\frac{160}{2}"};
+    const char *golds[] = {"80", "$80$", "\\boxed{80}", "Natalia sold 48 clips.\n#### 80", "80.0", "\\frac{160}{2}",
+                           "The answer is 80.", "Altogether 80 apples"};
     for (size_t i = 0; i < sizeof golds / sizeof golds[0]; i++) {
         reward_input in = input("<think>x</think><answer>80</answer>", golds[i]);
         reward_score(r, &in, &res);
         cr_expect(res.correct, "gold '%s': %s", golds[i], res.parts[1].detail);
+    }
+    /* a bare gold only the last-number rule could read is meant whole */
+    struct { const char *resp, *gold; int correct; } bare[] = {
+        {"<answer>12:30</answer>", "12:30", 1}, {"<answer>30</answer>", "12:30", 0},
+        {"<answer>\\{1,-1\\}</answer>", "\\pm 1", 1}, {"<answer>1</answer>", "\\pm 1", 0},
+    };
+    for (size_t i = 0; i < sizeof bare / sizeof bare[0]; i++) {
+        reward_input b = input(bare[i].resp, bare[i].gold);
+        reward_score(r, &b, &res);
+        cr_expect_eq(res.correct, bare[i].correct, "bare gold '%s' vs %s: %s", bare[i].gold, bare[i].resp,
+                     res.parts[1].detail);
     }
     reward_input in = input("<think>x</think><answer>80</answer>", NULL);
     reward_score(r, &in, &res);
