@@ -17,6 +17,10 @@
  * model_backward takes d(loss)/d(logprob) (and d(loss)/d(entropy)).
  *
  * Errors follow core.h: 0 or CORE_EINPUT / CORE_ERUNTIME with err filled.
+ * A model is not thread-safe: one thread drives it at a time (its kernels
+ * use all OpenMP threads).  Buffers are allocated with calloc and only
+ * touched as far as they are used, so a worker that only samples does not
+ * pay resident memory for the training activations.
  */
 #ifndef GRPO_MODEL_H
 #define GRPO_MODEL_H

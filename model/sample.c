@@ -152,9 +152,7 @@ static void decode_step(model *m, decode_work *w, int M) {
 #pragma omp parallel num_threads(nt)
     {
         int t = omp_get_thread_num(), n = omp_get_num_threads();
-        /* chunks in whole kernel blocks of 8 rows where possible */
         int per = (M + n - 1) / n;
-        per = (per + 7) / 8 * 8;
         int r0 = t * per, r1 = r0 + per < M ? r0 + per : M;
         if (r0 < r1) decode_rows(m, w, r0, r1);
     }
