@@ -99,10 +99,14 @@ int reward_math_check_rules(const char *rule_order, core_error *err);
  * Returns the length, or -1 when the answer is too long or nested too deep. */
 int reward_math_normalize(const char *in, size_t len, char *out, size_t cap);
 
-/* Are two extracted answers equal?  Exact rational arithmetic where possible,
- * numeric with rel_tol for irrational values, tuples/intervals in order,
- * sets unordered, text after normalisation.  Returns 1 equal, 0 not; why
- * (may be NULL) gets a short reason. */
+/* Are two extracted answers equal?  Exact rational arithmetic where possible
+ * (integers, decimals, fractions, mixed numbers, %, scientific notation,
+ * repeating decimals, n!, \binom); numeric with rel_tol for irrational
+ * values (\sqrt, \pi, e, \sin, \ln, \log_b); expressions in variables as
+ * functions sampled at three points; tuples/intervals in order, sets and
+ * lists unordered, inequalities in one variable as intervals, \pm as two
+ * answers; text after normalisation.  Returns 1 equal, 0 not; why (may be
+ * NULL) gets a short reason. */
 int reward_math_equal(const char *a, const char *b, double rel_tol, char *why, size_t why_cap);
 
 /* A canonical key for voting (maj@k): answers that are the same number get
@@ -135,8 +139,9 @@ int reward_grade_json(const reward_fn *r, const char *line, size_t len, long lin
 
 /* ------------------------------------------------------------- components */
 
-/* One named component.  To add one (reward/code.c adds "accuracy_code"),
- * declare its functions here and add one row to the table in reward.c. */
+/* One named component.  To add one, declare its functions in a reward/
+ * header (reward/code.h does for "accuracy_code") and add one row to the
+ * table in reward.c. */
 typedef struct reward_component {
     const char *name;
     int is_accuracy; /* sets result.correct; gated by the format when combine=gated */
