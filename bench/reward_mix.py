@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """A realistic mix of responses to grade, as JSONL on stdout (deterministic).
 
-usage: reward_mix.py N [SEED]
+usage: reward_mix.py N [SEED] [--demo]
+
+With --demo, only the arithmetic demo's responses (the learner's hot path).
 
   55% the arithmetic demo: right, one slipped partial sum, a re-check
       ("wait"), a broken template, or junk at max length
@@ -89,8 +91,10 @@ def long_reasoning(rng):
 
 def main():
     n = int(sys.argv[1])
-    rng = random.Random(int(sys.argv[2]) if len(sys.argv) > 2 else 1)
+    rng = random.Random(int(sys.argv[2]) if len(sys.argv) > 2 and sys.argv[2].isdigit() else 1)
     kinds = [(0.55, arith), (0.75, competition), (0.85, structured), (0.95, prose), (1.0, long_reasoning)]
+    if "--demo" in sys.argv:
+        kinds = [(1.0, arith)]
     for _ in range(n):
         u = rng.random()
         gen = next(g for p, g in kinds if u < p)
