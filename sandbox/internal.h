@@ -11,6 +11,7 @@
  *   child.c    the instance's init: the fixed order of the layers, the steps
  *   run.c      the parent: clone, map, wait, measure, kill, verdict
  *   pool.c     many runs in parallel, bounded by cores
+ *   server.c   the helper process every instance is cloned from
  *
  * Code that runs in the cloned child (child.c, mounts.c, rlimits.c and
  * sb_seccomp_apply) must be async-signal-safe: the parent may be
@@ -83,6 +84,11 @@ typedef struct sb_record {
 int sb_child_main(void *arg);
 /* Write an error record (stage and errno) on fd; async-signal-safe. */
 void sb_report_error(int fd, int step, const char *stage, int err_no);
+
+/* run.c: sandbox_run in this process (server.c's sandbox_run forwards to
+ * the helper process, which calls this). */
+int sb_run_local(const sandbox_limits *lim, const sandbox_program *prog, const char *stdin_data,
+                 size_t stdin_len, sandbox_result *res, core_error *err);
 
 /* ---------------------------------------------------------------- layers */
 

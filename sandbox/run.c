@@ -441,8 +441,8 @@ static int launch_and_watch(sb_plan *plan, channels *ch, sb_cgroup *cg, capture 
     return 0;
 }
 
-int sandbox_run(const sandbox_limits *lim, const sandbox_program *prog, const char *stdin_data,
-                size_t stdin_len, sandbox_result *res, core_error *err) {
+int sb_run_local(const sandbox_limits *lim, const sandbox_program *prog, const char *stdin_data,
+                 size_t stdin_len, sandbox_result *res, core_error *err) {
     memset(res, 0, sizeof *res);
     res->verdict = SANDBOX_ERROR;
     res->exit_code = -1;

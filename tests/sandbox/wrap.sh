@@ -7,7 +7,8 @@
 # (GRPO_ENVELOPE_MEM_MB, 3072) below our own cgroup (v1: memory + pids
 # hierarchies; v2: a child of our parent with a leaf "main"), moves a
 # subshell into it and runs BINARY there in a PID namespace of its own
-# (unshare --pid --fork --kill-child --mount-proc): if the sandbox under test
+# (unshare --pid --fork --kill-child --mount-proc, with a shell named
+# grpo-envelope-init as the namespace's PID 1): if the sandbox under test
 # had a hole, a fork bomb would hit the caps and kill(-1) would only reach
 # the envelope.  On exit everything left in the cgroups is killed and they
 # are removed.
@@ -89,7 +90,10 @@ fi
 
 (
     for f in "${procs[@]+"${procs[@]}"}"; do echo "$BASHPID" > "$f" || exit 125; done
-    exec unshare --pid --fork --kill-child --mount-proc "$@"
+    # PID 1 of the namespace is a shell named grpo-envelope-init, not the
+    # test binary: orphans (the sandbox's helper process) are reparented to
+    # it, and a test runner as PID 1 would trip over children it never made.
+    exec unshare --pid --fork --kill-child --mount-proc /bin/sh -c '"$@"; exit $?' grpo-envelope-init "$@"
 )
 rc=$?
 exit $rc
