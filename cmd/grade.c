@@ -27,10 +27,12 @@ static const char grade_usage[] =
     "  --json          also print the summary as a JSON object, the last line on stdout\n"
     "\n"
     "A malformed line is reported on stderr as FILE:LINE: reason and skipped; the\n"
-    "others are still graded.  The summary (stderr) gives the mean reward, the\n"
-    "accuracy, the format rate and grades per second on one core (time inside the\n"
-    "reward alone, and end to end).  Exit 0 when every line graded, 2 when any line\n"
-    "was malformed or the arguments are wrong, 1 on a runtime failure.\n";
+    "others are still graded.  A line whose component could not run (the sandbox)\n"
+    "is printed with its detail and reported the same way.  The summary (stderr)\n"
+    "gives the mean reward, the accuracy, the format rate and grades per second on\n"
+    "one core (time inside the reward alone, and end to end).  Exit 0 when every\n"
+    "line graded, 2 when any line was malformed or the arguments are wrong, 1 when\n"
+    "a component could not run.\n";
 
 typedef struct grade_args {
     const char *kind, *config, *file;
@@ -38,7 +40,7 @@ typedef struct grade_args {
 } grade_args;
 
 typedef struct grade_stats {
-    long lines, graded, malformed, correct, format_ok;
+    long lines, graded, malformed, failed, correct, format_ok;
     double total_sum, score_seconds, started;
 } grade_stats;
 
@@ -107,7 +109,9 @@ static void grade_stream(const reward_fn *r, FILE *in, const char *name, const g
         core_error err = {0};
         if (reward_grade_json(r, line, (size_t)n, st->lines, need_gold, &g, &err)) {
             fprintf(stderr, "grpo grade: %s:%ld: %s\n", name, st->lines, err.msg);
-            st->malformed++;
+            if (err.code == CORE_ERUNTIME) st->failed++;
+            else st->malformed++;
+            if (g.json && !a->quiet) puts(g.json);
             free(g.json);
             continue;
         }
@@ -127,14 +131,14 @@ static void print_summary(const grade_args *a, const grade_stats *st) {
     double score_rate = st->score_seconds > 0 ? st->graded / st->score_seconds : 0;
     double wall_rate = wall > 0 ? st->graded / wall : 0;
     fprintf(stderr,
-            "grade: %s: %ld graded, %ld malformed; mean total %.4f, correct %.4f, format %.4f; "
+            "grade: %s: %ld graded, %ld malformed, %ld failed; mean total %.4f, correct %.4f, format %.4f; "
             "%.0f grades/s (reward only, 1 core), %.0f lines/s end to end\n",
-            a->file, st->graded, st->malformed, st->total_sum / g, st->correct / g, st->format_ok / g, score_rate,
+            a->file, st->graded, st->malformed, st->failed, st->total_sum / g, st->correct / g, st->format_ok / g, score_rate,
             wall_rate);
     if (a->json)
-        printf("{\"summary\":true,\"file\":\"%s\",\"graded\":%ld,\"malformed\":%ld,\"mean_total\":%.6f,"
+        printf("{\"summary\":true,\"file\":\"%s\",\"graded\":%ld,\"malformed\":%ld,\"failed\":%ld,\"mean_total\":%.6f,"
                "\"accuracy\":%.6f,\"format_rate\":%.6f,\"grades_per_s\":%.1f,\"lines_per_s\":%.1f}\n",
-               a->file, st->graded, st->malformed, st->total_sum / g, st->correct / g, st->format_ok / g,
+               a->file, st->graded, st->malformed, st->failed, st->total_sum / g, st->correct / g, st->format_ok / g,
                score_rate, wall_rate);
 }
 
@@ -170,5 +174,5 @@ int cmd_grade(int argc, char **argv) {
     if (in != stdin) fclose(in);
     reward_free(r);
     print_summary(&a, &st);
-    return st.malformed ? 2 : 0;
+    return st.failed ? 1 : st.malformed ? 2 : 0;
 }

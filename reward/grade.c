@@ -97,12 +97,15 @@ int reward_grade_json(const reward_fn *r, const char *line, size_t len, long lin
         if (t && !cJSON_IsBool(t)) rc = core_fail(err, CORE_EINPUT, "field \"truncated\" must be true or false");
         in.truncated = t && cJSON_IsTrue(t);
     }
+    int scored = 0;
     if (!rc) {
         double t0 = core_now();
-        if (reward_score(r, &in, &out->res)) rc = core_fail(err, CORE_ERUNTIME, "a reward component failed");
+        if (reward_score(r, &in, &out->res))
+            rc = core_fail(err, CORE_ERUNTIME, "a reward component could not run (see its detail)");
         out->seconds = core_now() - t0;
+        scored = 1;
     }
-    if (!rc) {
+    if (scored) { /* a component that could not run still reports its detail */
         out->json = result_json(&out->res, line_no, cJSON_GetObjectItemCaseSensitive(obj, "id"));
         if (!out->json) rc = core_fail(err, CORE_ERUNTIME, "out of memory");
     }

@@ -133,7 +133,8 @@ typedef struct reward_graded {
  * {name: value}, "detail": {name: text}}.  n_tokens defaults to the response
  * length in bytes, max_new_tokens to rollout.max_new_tokens.  need_gold:
  * a missing gold is an error.  CORE_EINPUT with the reason (the caller adds
- * file and line) when the line is malformed. */
+ * file and line) when the line is malformed; CORE_ERUNTIME when a component
+ * could not run, with out->json still filled (its detail says why). */
 int reward_grade_json(const reward_fn *r, const char *line, size_t len, long line_no, int need_gold,
                       reward_graded *out, core_error *err);
 

@@ -47,7 +47,7 @@ expect(by_id["no-template"]["detail"]["format"] == "no match (0 of 4 tags in ord
 expect([r["line"] for r in rows] == [1, 2, 3, 4, 5, 6, 9, 11], f"line numbers {[r['line'] for r in rows]}")
 for line, reason in [(7, "not a JSON object"), (8, '"response"'), (12, '"gold"')]:
     expect(f"grade_sample.jsonl:{line}: " in err and reason in err, f"line {line} ({reason}) not reported: {err}")
-expect("8 graded, 3 malformed" in err and "grades/s" in err, f"summary: {err}")
+expect("8 graded, 3 malformed, 0 failed" in err and "grades/s" in err, f"summary: {err}")
 expect("correct 0.7500" in err, f"accuracy in summary: {err}")
 
 # --kind format --quiet --json: no per-line output, a JSON summary
