@@ -3,6 +3,7 @@
  * Argument parsing, the line loop and the summary; the grading itself is
  * reward_grade_json (reward/grade.c).
  */
+#include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -135,11 +136,23 @@ static void print_summary(const grade_args *a, const grade_stats *st) {
             "%.0f grades/s (reward only, 1 core), %.0f lines/s end to end\n",
             a->file, st->graded, st->malformed, st->failed, st->total_sum / g, st->correct / g, st->format_ok / g, score_rate,
             wall_rate);
-    if (a->json)
-        printf("{\"summary\":true,\"file\":\"%s\",\"graded\":%ld,\"malformed\":%ld,\"failed\":%ld,\"mean_total\":%.6f,"
-               "\"accuracy\":%.6f,\"format_rate\":%.6f,\"grades_per_s\":%.1f,\"lines_per_s\":%.1f}\n",
-               a->file, st->graded, st->malformed, st->failed, st->total_sum / g, st->correct / g, st->format_ok / g,
-               score_rate, wall_rate);
+    if (a->json) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddBoolToObject(o, "summary", 1);
+        cJSON_AddStringToObject(o, "file", a->file);
+        cJSON_AddNumberToObject(o, "graded", (double)st->graded);
+        cJSON_AddNumberToObject(o, "malformed", (double)st->malformed);
+        cJSON_AddNumberToObject(o, "failed", (double)st->failed);
+        cJSON_AddNumberToObject(o, "mean_total", st->total_sum / g);
+        cJSON_AddNumberToObject(o, "accuracy", st->correct / g);
+        cJSON_AddNumberToObject(o, "format_rate", st->format_ok / g);
+        cJSON_AddNumberToObject(o, "grades_per_s", score_rate);
+        cJSON_AddNumberToObject(o, "lines_per_s", wall_rate);
+        char *text = cJSON_PrintUnformatted(o);
+        if (text) puts(text);
+        free(text);
+        cJSON_Delete(o);
+    }
 }
 
 int cmd_grade(int argc, char **argv) {
