@@ -426,6 +426,7 @@ static int compare_pieces(cmp_ctx *c, piece a, piece b, int level) {
  * \mp, not inside a list).  Returns the expanded piece in buf, or s itself. */
 static piece expand_plus_minus(const char *s, size_t n, char *buf, size_t cap) {
     piece same = {s, n};
+    if (!memchr(s, '\\', n)) return same;
     const char *pm = memmem(s, n, "\\pm", 3), *mp = memmem(s, n, "\\mp", 3);
     const char *at = pm ? pm : mp;
     if (!at || (pm && mp) || memchr(s, ',', n) || 2 * n + 4 > cap) return same;
