@@ -47,7 +47,7 @@ static void expect_matches_forward(model *m, const int *prompt, int plen, const 
     cr_assert_eq(model_forward(m, seq, 1, T, lp, NULL, &err), 0, "%s", err.msg);
     for (int i = 0; i < s->n_tokens; i++) {
         float want = lp[plen - 1 + i];
-        cr_expect(fabsf(s->logprob[i] - want) < 2e-5f, "token %d: sampled log-prob %g, forward %g",
+        cr_expect(fabsf(s->logprob[i] - want) < 5e-5f, "token %d: sampled log-prob %g, forward %g",
                   i, s->logprob[i], want);
     }
 }
@@ -291,6 +291,6 @@ Test(sample, packed_matmul_matches_and_rows_are_independent) {
             ops_matmul_rows_t(one, x + (size_t)r * C, wp, 1, C, OC);
             cr_expect(!memcmp(one, out + (size_t)r * OC, sizeof(float) * OC), "shape %d row %d differs alone", i, r);
         }
-        free(x), free(w), free(wp), free(ref), free(out), free(one);
+        free_fnew();
     }
 }
