@@ -1,7 +1,8 @@
 /*
- * tests/model/test_oracle.c — the PyTorch oracle.  For two configs (GQA
- * with an untied head and rope_theta 500; plain multi-head with a tied head
- * and theta 10000, which transformers 4.30's LlamaForCausalLM can open) we
+ * tests/model/test_oracle.c — the PyTorch oracle.  For three configs (GQA
+ * with an untied head and rope_theta 500; plain multi-head with a tied and
+ * with an untied head at theta 10000, which transformers 4.30's
+ * LlamaForCausalLM can open) we
  * write the weights, tokens, loss coefficients, our log-probs, entropies,
  * gradients and the weights after one AdamW step, and tests/model/oracle.py
  * recomputes everything in PyTorch.  Skipped (with the reason) when
@@ -110,5 +111,11 @@ Test(oracle, mha_tied_and_transformers, .timeout = 60) {
     mc.n_kv_heads = mc.n_heads;
     mc.tie_embeddings = 1;
     mc.norm_eps = 1e-6f;
+    run_oracle(mc);
+}
+
+Test(oracle, mha_untied_and_transformers, .timeout = 60) {
+    model_config mc = tiny_config();
+    mc.n_kv_heads = mc.n_heads;
     run_oracle(mc);
 }
