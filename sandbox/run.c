@@ -28,7 +28,7 @@
 
 #include "sandbox/internal.h"
 
-#define STACK_SIZE (256 * 1024)
+#define STACK_SIZE (1024 * 1024)
 #define COMPILE_MS 10000
 #define COMPILE_MEM_MB 512
 #define SETUP_MS 5000
@@ -199,6 +199,7 @@ typedef struct watch {
     int error;             /* an error record arrived */
     sb_record error_rec;
     double timeout_wall_ms;
+    int init_status;       /* the init's wait status, for the error message */
 } watch;
 
 static void read_capture(int *fd, capture *c, int *kill_now) {
@@ -367,7 +368,9 @@ static int decide(sandbox_result *res, const sb_plan *p, const watch *w, long oo
         return 0;
     }
     if (!w->ended[run]) {
-        set_verdict(res, SANDBOX_ERROR, "the instance ended before the program did");
+        int st = w->init_status;
+        set_verdict(res, SANDBOX_ERROR, "the instance ended before the program did (init %s %d)",
+                    WIFSIGNALED(st) ? "killed by signal" : "exit", WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
         return core_fail(err, CORE_ERUNTIME, "%s", res->detail);
     }
     return 0;
@@ -434,9 +437,8 @@ static int launch_and_watch(sb_plan *plan, channels *ch, sb_cgroup *cg, capture 
         return core_fail(err, CORE_ERUNTIME, "sandbox: preparing the instance: %s", strerror(-rc));
     }
     watch_instance(pid, ch, plan, out, errc, w);
-    int status;
     struct rusage ru;
-    while (wait4(pid, &status, 0, &ru) < 0 && errno == EINTR) {}
+    while (wait4(pid, &w->init_status, 0, &ru) < 0 && errno == EINTR) {}
     free(stack);
     return 0;
 }
