@@ -158,10 +158,7 @@ static int make_slot(sb_cgroup *s, int i) {
     snprintf(s->pids, sizeof s->pids, "%s/grpo-sb-%d-%d", g_base_pids, (int)getpid(), i);
     if (mkdir(s->mem, 0755) && errno != EEXIST) return -errno;
     if (g_version == 1 && mkdir(s->pids, 0755) && errno != EEXIST) return -errno;
-    if (g_version == 2) {
-        write_file(s->mem, "memory.swap.max", "0");
-        write_file(s->mem, "memory.oom.group", "1");
-    }
+    if (g_version == 2) write_file(s->mem, "memory.swap.max", "0");
     s->made = 1;
     s->mem_bytes = -1;
     s->pids_max = -1;

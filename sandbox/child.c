@@ -160,6 +160,13 @@ static _Noreturn void payload(const sb_plan *p, int k) {
     fcntl(SB_FD_STATUS, F_SETFD, FD_CLOEXEC);
     if (syscall(SYS_close_range, SB_FD_STATUS + 1, ~0U, 0) != 0) fail(k, "close_range", errno);
     if (chdir("/work") != 0) fail(k, "chdir /work", errno);
+    /* The OOM killer must pick the program, never the init (whose RSS
+     * counts every page it shares with the process it was cloned from). */
+    int adj = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+    if (adj >= 0) {
+        if (write(adj, "1000", 4) != 4) {} /* raising it is always allowed; best effort */
+        close(adj);
+    }
     if ((rc = sb_rlimits_apply(&s->lim, p->cg_mem, p->userns, &stage))) fail(k, stage, -rc);
     if ((rc = drop_capabilities(p->userns))) fail(k, "drop capabilities", -rc);
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) fail(k, "no_new_privs", errno);

@@ -367,6 +367,11 @@ static int decide(sandbox_result *res, const sb_plan *p, const watch *w, long oo
         set_verdict(res, SANDBOX_OUTPUT_LIMIT, "output over %d KB", p->steps[run].lim.output_kb);
         return 0;
     }
+    if (!w->ended[run] && oom > 0) {
+        set_verdict(res, SANDBOX_MEMORY_LIMIT, "memory limit %d MB (the OOM killer ended the instance)",
+                    p->steps[run].lim.mem_mb);
+        return 0;
+    }
     if (!w->ended[run]) {
         int st = w->init_status;
         set_verdict(res, SANDBOX_ERROR, "the instance ended before the program did (init %s %d)",

@@ -277,6 +277,31 @@ Test(hostile, memory_bomb, .timeout = 60) {
     sandbox_result_free(&r);
 }
 
+/* A fat caller (a trainer holding its model): through the helper the init
+ * is small, so the OOM killer picks the program and the run step is judged
+ * ("oom kills" in the detail).  Cloned straight from the caller
+ * (GRPO_SANDBOX_DIRECT), the init's RSS counts every page it shares with
+ * the caller and it may be the victim: the verdict must still be
+ * MEMORY_LIMIT. */
+static void fat_caller_memory_bomb(int direct) {
+    require_envelope();
+    if (direct) setenv("GRPO_SANDBOX_DIRECT", "1", 1);
+    size_t fat = 160u << 20;
+    char *ballast = malloc(fat);
+    cr_assert(ballast);
+    memset(ballast, 1, fat);
+    sandbox_result r;
+    sandbox_limits lim = limits(5000, 64);
+    run_hostile("memory_bomb.py", &lim, NULL, &r);
+    cr_assert_eq(r.verdict, SANDBOX_MEMORY_LIMIT, "%s / %s", r.detail, r.err);
+    if (!direct) cr_assert(strstr(r.detail, "oom kills"), "the init, not the program, was killed: %s", r.detail);
+    sandbox_result_free(&r);
+    free(ballast);
+}
+
+Test(hostile, memory_bomb_from_a_fat_caller, .timeout = 60) { fat_caller_memory_bomb(0); }
+Test(hostile, memory_bomb_from_a_fat_caller_direct, .timeout = 60) { fat_caller_memory_bomb(1); }
+
 /* Without cgroups (GRPO_SANDBOX_NO_CGROUP), RLIMIT_AS is the cap and the
  * verdict still says MEMORY_LIMIT; the isolation bits say what is missing. */
 Test(hostile, memory_bomb_without_cgroup, .timeout = 60) {
