@@ -147,7 +147,7 @@ static inline void rows_t_block(float *out, const float *inp, const float *panel
 void ops_matmul_rows_t(float *out, const float *inp, const float *wp, int M, int C, int OC) {
     int n_ob = (OC + OB - 1) / OB, n_mb = (M + MB - 1) / MB;
     long work = (long)M * C * OC;
-#pragma omp parallel for collapse(2) schedule(static) if (work > 150000)
+#pragma omp parallel for collapse(2) schedule(static) if (work > 400000)
     for (int mb = 0; mb < n_mb; mb++)
         for (int ob = 0; ob < n_ob; ob++) {
             int m0 = mb * MB, o0 = ob * OB, on = OC - o0 < OB ? OC - o0 : OB;
@@ -417,7 +417,7 @@ void ops_attention_decode(float *out, const float *q, const float *kcache, const
     float scale = 1.0f / sqrtf((float)HS);
     long work = 0;
     for (int m = 0; m < M; m++) work += (long)n_ctx[m] * NH * HS;
-#pragma omp parallel for collapse(2) schedule(static) if (work > 32768)
+#pragma omp parallel for collapse(2) schedule(static) if (work > 200000)
     for (int m = 0; m < M; m++)
         for (int h = 0; h < NH; h++) {
             size_t base = (size_t)slot[m] * max_seq * ks + (h / group) * HS;
