@@ -137,6 +137,28 @@ static int detect_v2(void) {
     return strstr(ctl, "memory") && strstr(ctl, "pids") && access(g_base_mem, W_OK) == 0;
 }
 
+/* Slots left by a process that died without sandbox_shutdown (SIGKILL):
+ * remove the empty ones whose owner no longer exists.  (An owner in another
+ * PID namespace looks dead too; rmdir only succeeds on an empty cgroup, and
+ * its owner makes a removed slot again: see sb_cgroup_acquire.) */
+static void remove_stale(void) {
+    DIR *d = opendir(g_base_mem);
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+        int pid, index;
+        if (sscanf(e->d_name, "grpo-sb-%d-%d", &pid, &index) != 2 || pid == getpid()) continue;
+        if (kill(pid, 0) == 0 || errno != ESRCH) continue;
+        char path[PATH_MAX + 300];
+        snprintf(path, sizeof path, "%s/%s", g_base_mem, e->d_name);
+        rmdir(path);
+        if (g_version == 1) {
+            snprintf(path, sizeof path, "%s/%s", g_base_pids, e->d_name);
+            rmdir(path);
+        }
+    }
+    if (d) closedir(d);
+}
+
 static void init_locked(void) {
     if (g_inited && g_owner == getpid()) return;
     if (g_inited) memset(g_slots, 0, sizeof g_slots); /* forked: the slots are the parent's */
@@ -148,6 +170,7 @@ static void init_locked(void) {
     else if (detect_v1()) g_version = 1;
     else if (detect_v2()) g_version = 2;
     else g_version = 0;
+    if (g_version) remove_stale();
     if (first) atexit(sandbox_shutdown);
 }
 
@@ -201,8 +224,15 @@ sb_cgroup *sb_cgroup_acquire(const sandbox_limits *lim, unsigned *iso) {
     }
     pthread_mutex_unlock(&g_mu);
     if (!s) return NULL;
-    if ((!s->made && make_slot(s, index)) || set_limits(s, lim)) {
-        s->busy = 0; /* a plain store: only this thread owns the slot now */
+    int rc = s->made ? 0 : make_slot(s, index);
+    if (rc == 0 && (rc = set_limits(s, lim)) == -ENOENT) { /* removed under us: make it again */
+        s->made = 0;
+        if ((rc = make_slot(s, index)) == 0) rc = set_limits(s, lim);
+    }
+    if (rc) {
+        pthread_mutex_lock(&g_mu);
+        s->busy = 0;
+        pthread_mutex_unlock(&g_mu);
         return NULL;
     }
     s->oom_before = oom_kills(s);

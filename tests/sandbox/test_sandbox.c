@@ -545,3 +545,47 @@ Test(pool, many_programs_in_parallel, .timeout = 60) {
         sandbox_result_free(&jobs[i].result);
     }
 }
+
+/* ---------------------------------------------------------------- cgroups */
+
+static int own_cgroup_dir(const char *controller, char *out, size_t cap) {
+    FILE *f = fopen("/proc/self/cgroup", "r");
+    char line[1024];
+    int found = 0;
+    while (f && !found && fgets(line, sizeof line, f)) {
+        char *a = strchr(line, ':'), *b = a ? strchr(a + 1, ':') : NULL;
+        if (!b) continue;
+        *b = 0;
+        b[1 + strcspn(b + 1, "\n")] = 0;
+        if (strstr(a + 1, controller)) {
+            snprintf(out, cap, "/sys/fs/cgroup/%s%s", controller, strcmp(b + 1, "/") ? b + 1 : "");
+            found = 1;
+        }
+    }
+    if (f) fclose(f);
+    return found;
+}
+
+/* A slot left by a process killed without cleaning up is removed by the
+ * next process that uses the sandbox; its own slots are gone at its exit. */
+Test(cgroups, stale_slots_are_removed, .timeout = 60) {
+    require_envelope();
+    char mem[512], pids[512], stale_mem[700], stale_pids[700];
+    if (strcmp(getenv("GRPO_ENVELOPE"), "cgroup-v1") || !own_cgroup_dir("memory", mem, sizeof mem) ||
+        !own_cgroup_dir("pids", pids, sizeof pids))
+        cr_skip_test("checked on cgroup v1 only");
+    pid_t dead = fork();
+    if (dead == 0) _exit(0);
+    waitpid(dead, NULL, 0);
+    snprintf(stale_mem, sizeof stale_mem, "%s/grpo-sb-%d-0", mem, (int)dead);
+    snprintf(stale_pids, sizeof stale_pids, "%s/grpo-sb-%d-0", pids, (int)dead);
+    cr_assert_eq(mkdir(stale_mem, 0755), 0, "%s: %s", stale_mem, strerror(errno));
+    cr_assert_eq(mkdir(stale_pids, 0755), 0, "%s: %s", stale_pids, strerror(errno));
+    sandbox_result r;
+    sandbox_limits lim = limits(5000, 64);
+    run_source("sh", "true\n", &lim, NULL, &r);
+    cr_assert_eq(r.verdict, SANDBOX_OK, "%s", r.detail);
+    sandbox_result_free(&r);
+    cr_assert_neq(access(stale_mem, F_OK), 0, "%s is still there", stale_mem);
+    cr_assert_neq(access(stale_pids, F_OK), 0, "%s is still there", stale_pids);
+}
