@@ -93,6 +93,8 @@ typedef struct decode_work {
     prob_id *probs;
     char *tails;  /* per output row: the last stop_len bytes of its text */
     int *tail_len, *limit;
+    int *drawn;      /* per active row: the token just drawn ... */
+    float *drawn_lp; /* ... and its log-prob */
 } decode_work;
 
 /* Rows r0..r1-1 of a decode step: row r at position pos[r] in cache slot
@@ -225,6 +227,7 @@ static int check_request(const model *m, const int *const *prompts, const int *l
 static void free_work(decode_work *w) {
     free(w->tok), free(w->slot), free(w->pos), free(w->n_ctx), free(w->row_of);
     free(w->rstd), free(w->probs), free(w->tails), free(w->tail_len), free(w->limit);
+    free(w->drawn), free(w->drawn_lp);
 }
 
 static int alloc_work(decode_work *w, int R, int V, size_t stop_len) {
@@ -232,10 +235,11 @@ static int alloc_work(decode_work *w, int R, int V, size_t stop_len) {
     w->tok = malloc(sizeof(int) * R), w->slot = malloc(sizeof(int) * R);
     w->pos = malloc(sizeof(int) * R), w->n_ctx = malloc(sizeof(int) * R);
     w->row_of = malloc(sizeof(int) * R), w->rstd = malloc(sizeof(float) * R);
-    w->probs = malloc(sizeof(prob_id) * V), w->tails = calloc((size_t)R * (stop_len + 1), 1);
+    w->probs = malloc(sizeof(prob_id) * V * R), w->tails = calloc((size_t)R * (stop_len + 1), 1);
     w->tail_len = calloc(R, sizeof(int)), w->limit = malloc(sizeof(int) * R);
+    w->drawn = malloc(sizeof(int) * R), w->drawn_lp = malloc(sizeof(float) * R);
     return w->tok && w->slot && w->pos && w->n_ctx && w->row_of && w->rstd && w->probs &&
-           w->tails && w->tail_len && w->limit;
+           w->tails && w->tail_len && w->limit && w->drawn && w->drawn_lp;
 }
 
 /* Append token id's text to the row's tail; 1 if the text now ends with stop. */
@@ -280,10 +284,17 @@ int model_sample_prompts(model *m, const int *const *prompts, const int *prompt_
     int M = R;
     while (M > 0) {
         int next = 0;
+        /* draw every row's token (rows are independent: each has its own
+         * stream and work area), then record and compact serially */
+#pragma omp parallel for schedule(static) if (M >= 32)
         for (int i = 0; i < M; i++) {
             int r = w.row_of[i];
-            float lp;
-            int id = sample_token(m->s_logits + (size_t)i * V, V, sp, &rng[r], w.probs, &lp);
+            w.drawn[i] = sample_token(m->s_logits + (size_t)i * V, V, sp, &rng[r],
+                                      w.probs + (size_t)i * V, &w.drawn_lp[i]);
+        }
+        for (int i = 0; i < M; i++) {
+            int r = w.row_of[i], id = w.drawn[i];
+            float lp = w.drawn_lp[i];
             model_sample *o = &out[r];
             o->tokens[o->n_tokens] = id, o->logprob[o->n_tokens] = lp, o->n_tokens++;
             if (id == TOK_EOS) o->finish = MODEL_FINISH_EOS;
