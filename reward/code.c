@@ -289,6 +289,16 @@ int reward_code_run_tests(const char *completion, size_t len, const char *tests_
 
 /* ------------------------------------------------------------- component */
 
+/* The rows of the last score on this thread (reward_code_last_runs). */
+static _Thread_local reward_code_run t_last[REWARD_CODE_MAX_TESTS];
+static _Thread_local int t_last_n;
+
+int reward_code_last_runs(reward_code_run *out, int max) {
+    int n = t_last_n < max ? t_last_n : max;
+    if (n > 0) memcpy(out, t_last, (size_t)n * sizeof *out);
+    return n > 0 ? n : 0;
+}
+
 int reward_code_init(void **state, const core_config *cfg, core_error *err) {
     reward_code_opts *o = malloc(sizeof *o);
     if (!o) return core_fail(err, CORE_ERUNTIME, "code reward: out of memory");
@@ -303,13 +313,14 @@ int reward_code_score(const reward_fn *r, void *state, const reward_input *in, r
     (void)r;
     const reward_code_opts *o = state;
     part->value = 0;
+    t_last_n = 0;
     if (!in->tests) {
         snprintf(part->detail, sizeof part->detail, "no tests");
         return 0;
     }
     core_error err = {0};
     int rc = reward_code_run_tests(in->response, in->response_len, in->tests, o, &part->value, part->detail,
-                                   sizeof part->detail, NULL, 0, NULL, &err);
+                                   sizeof part->detail, t_last, REWARD_CODE_MAX_TESTS, &t_last_n, &err);
     if (rc) {
         snprintf(part->detail, sizeof part->detail, "%s", err.msg);
         return CORE_ERUNTIME;

@@ -74,4 +74,10 @@ int reward_code_init(void **state, const core_config *cfg, core_error *err);
 void reward_code_free(void *state);
 int reward_code_score(const reward_fn *r, void *state, const reward_input *in, reward_part *part);
 
+/* The per-test rows of the last accuracy_code score computed on the calling
+ * thread (by reward_score), for the sandbox_runs table without running the
+ * tests twice: copies up to max rows into out and returns how many (0 when
+ * that score ran no test). */
+int reward_code_last_runs(reward_code_run *out, int max);
+
 #endif
