@@ -55,7 +55,12 @@ void ops_blas_setup(char **argv) {
     }
     if (!reexec) return;
     setenv("GRPO_BLAS_REEXEC", core ? core : "?", 1); /* what was detected; stops a loop */
-    execv("/proc/self/exe", argv);
+    /* exec the real path, not /proc/self/exe, so ps and top still say "grpo" */
+    char self[4096];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n <= 0) return;
+    self[n] = 0;
+    execv(self, argv);
     /* exec failed: carry on as we are rather than not at all */
 }
 
