@@ -141,13 +141,16 @@ static void decode_rows(model *m, decode_work *w, int r0, int r1) {
     ops_matmul_rows_t(m->s_logits + (size_t)r0 * c->vocab, xn, m->t.lm_head, M, C, c->vocab);
 }
 
-/* One decode step for M rows.  With enough rows, each thread runs whole
- * rows through every layer in ONE parallel region (no barrier per op: on 2
- * busy cores, barriers cost more than the work); with few rows the kernels
- * split each op across threads instead. */
+/* One decode step for M rows.  Small models with enough rows: each thread
+ * runs whole rows through every layer in ONE parallel region (no barrier
+ * per op: on 2 busy cores, barriers cost more than the work).  Large models
+ * (weights well past the caches) or few rows: the kernels split each op
+ * across threads instead, so each thread streams only its share of the
+ * weights from memory. */
 static void decode_step(model *m, decode_work *w, int M) {
     int nt = omp_get_max_threads();
-    if (nt < 2 || M < 2 * nt) {
+    size_t weight_bytes = m->n_params * sizeof(float);
+    if (nt < 2 || M < 2 * nt || weight_bytes > (16u << 20)) {
         decode_rows(m, w, 0, M);
         return;
     }
