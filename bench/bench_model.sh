@@ -8,8 +8,9 @@
 # tokens after a 16-token prompt, one sequence and a group of 8.  Vocabulary
 # 264 for both (ours needs the 7 special tokens).  The peer runs at its best:
 # 2 threads, OMP_WAIT_POLICY=PASSIVE, the same OpenBLAS core type as ours.
-# Timings are wall-clock and noisy when other jobs load the machine: the load
-# average is printed first.  MODEL_BENCH_QUICK=1 skips medium.
+# Timings are wall-clock, best of the timed steps and repeats on both sides
+# (other jobs' bursts inflate single runs); the load average is printed
+# first.  MODEL_BENCH_QUICK=1 skips medium.
 set -u
 BUILD=${BUILD:-build}
 PYTHON=${PYTHON:-.venv/bin/python3}
