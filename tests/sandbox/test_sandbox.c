@@ -476,6 +476,16 @@ Test(hostile, ptrace_the_parent, .timeout = 60) {
     sandbox_result_free(&r);
 }
 
+Test(hostile, kernel_surface, .timeout = 60) {
+    require_envelope();
+    sandbox_result r;
+    sandbox_limits lim = limits(5000, 64);
+    run_hostile("kernel_surface.c", &lim, NULL, &r);
+    cr_assert_eq(r.verdict, SANDBOX_OK, "%s: %s", r.detail, r.err);
+    cr_assert_str_eq(r.out, "attempts 19 allowed 0\n");
+    sandbox_result_free(&r);
+}
+
 Test(hostile, kill_minus_one, .timeout = 60) {
     require_envelope();
     pid_t canary = fork();
