@@ -404,11 +404,32 @@ Test(hostile, huge_file, .timeout = 60) {
     sandbox_result_free(&r);
 }
 
+/* procfs files have no size: read until EOF. */
+static char *mount_table(void) {
+    FILE *f = fopen("/proc/self/mountinfo", "r");
+    cr_assert(f);
+    size_t cap = 1 << 16, n = 0, got;
+    char *buf = malloc(cap);
+    while ((got = fread(buf + n, 1, cap - 1 - n, f)) > 0) {
+        n += got;
+        if (cap - 1 - n == 0) buf = realloc(buf, cap *= 2);
+    }
+    fclose(f);
+    buf[n] = 0;
+    cr_assert(n > 100 && strstr(buf, " / "), "mountinfo looks empty: %s", buf);
+    return buf;
+}
+
 Test(hostile, write_outside_the_work_dir, .timeout = 60) {
     require_envelope();
+    char *mounts_before = mount_table();
     sandbox_result r;
     sandbox_limits lim = limits(5000, 64);
     run_hostile("write_outside.sh", &lim, NULL, &r);
+    char *mounts_after = mount_table();
+    cr_assert_str_eq(mounts_after, mounts_before, "the run changed the host's mount table");
+    free(mounts_before);
+    free(mounts_after);
     cr_assert_eq(r.verdict, SANDBOX_OK, "%s: %s", r.detail, r.err);
     cr_assert(!strstr(r.out, "WROTE"), "%s", r.out);
     cr_assert(strstr(r.out, "refused /etc/grpo-sb-probe") && strstr(r.out, "tmp ok") && strstr(r.out, "work ok"),
