@@ -552,10 +552,19 @@ Test(hostile, deep_recursion, .timeout = 60) {
 
 /* ------------------------------------------------------------------ pool */
 
+static int open_fds(void) {
+    DIR *d = opendir("/proc/self/fd");
+    int n = 0;
+    while (d && readdir(d)) n++;
+    if (d) closedir(d);
+    return n;
+}
+
 /* Many runs from several threads at once: each gets its own stdin back
- * (clone from a multithreaded parent must not deadlock or mix streams). */
+ * (clone from a multithreaded parent must not deadlock or mix streams),
+ * and no descriptor is left open afterwards. */
 Test(pool, many_programs_in_parallel, .timeout = 60) {
-    enum { N = 12 };
+    enum { N = 24 };
     sandbox_program p = {.lang = "python", .source = "import sys\nprint(int(sys.stdin.read()) * 2)\n"};
     p.source_len = strlen(p.source);
     sandbox_job jobs[N];
@@ -565,7 +574,14 @@ Test(pool, many_programs_in_parallel, .timeout = 60) {
         jobs[i] = (sandbox_job){.prog = &p, .stdin_data = inputs[i], .stdin_len = strlen(inputs[i])};
     }
     sandbox_limits lim = limits(10000, 128);
-    int rc = sandbox_run_many(&lim, jobs, N, 3);
+    const char *argv[] = {"/bin/true", NULL};
+    sandbox_program t = {.lang = "exec", .argv = argv};
+    sandbox_result warm;
+    core_error e;
+    sandbox_run(&lim, &t, NULL, 0, &warm, &e); /* the helper and its socket exist from here on */
+    sandbox_result_free(&warm);
+    int fds_before = open_fds();
+    int rc = sandbox_run_many(&lim, jobs, N, 6);
     if (rc == CORE_ERUNTIME) skip_without_namespaces(jobs[0].error.msg);
     cr_assert_eq(rc, 0, "%s", jobs[0].error.msg);
     for (int i = 0; i < N; i++) {
@@ -575,6 +591,7 @@ Test(pool, many_programs_in_parallel, .timeout = 60) {
         cr_assert_str_eq(jobs[i].result.out, want, "job %d", i);
         sandbox_result_free(&jobs[i].result);
     }
+    cr_assert_eq(open_fds(), fds_before, "descriptors leaked");
 }
 
 /* ---------------------------------------------------------------- cgroups */
