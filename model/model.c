@@ -156,7 +156,10 @@ static void alloc_activations(model *m, int *failed) {
     m->dv = falloc(N * m->kv_dim, failed), m->dattn = falloc(N * m->q_dim, failed);
     m->dgate = falloc(N * F, failed), m->dup = falloc(N * F, failed), m->dh = falloc(N * F, failed);
     m->dlogits = falloc(N * c->vocab, failed);
-    m->att_scratch = falloc((size_t)omp_get_max_threads() * T * T, failed);
+    /* attention backward: T*T floats per OpenMP thread; sized for every
+     * processor too, in case the thread count is raised after create */
+    int threads = omp_get_max_threads() > omp_get_num_procs() ? omp_get_max_threads() : omp_get_num_procs();
+    m->att_scratch = falloc((size_t)threads * T * T, failed);
 }
 
 static void alloc_sampling(model *m, int *failed) {
