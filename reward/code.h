@@ -51,9 +51,12 @@ typedef struct reward_code_opts {
     sandbox_limits lim;
     int fraction;             /* 1: score = fraction passed; 0: all or nothing */
     int workers;              /* parallel runs per completion (0: one per core) */
+    int warm;                 /* Python: all tests in one instance, forked from a warm
+                                 interpreter (sandbox_run_python_batch) */
 } reward_code_opts;
 
-/* From cfg->sandbox and cfg->reward.code_score. */
+/* From cfg->sandbox (time_ms, mem_mb, output_kb, max_procs, workers,
+ * warm_python) and cfg->reward.code_score. */
 void reward_code_opts_from_config(reward_code_opts *o, const core_config *cfg);
 
 /* Extract the program: writes it (NUL-terminated) to out and its language

@@ -12,6 +12,7 @@
  *   run.c      the parent: clone, map, wait, measure, kill, verdict
  *   pool.c     many runs in parallel, bounded by cores
  *   server.c   the helper process every instance is cloned from
+ *   warm.c     many Python runs in one instance, forked from a warm interpreter
  *
  * Code that runs in the cloned child (child.c, mounts.c, rlimits.c and
  * sb_seccomp_apply) must be async-signal-safe: the parent may be

@@ -12,6 +12,8 @@
 #include "tasks/tasks.h"
 #include "tests/sandbox/namespaces.h"
 
+/* Warm Python by default, as the config has it; GRPO_TEST_COLD=1 in a
+ * test switches it off (the cold path gets its own tests below). */
 static reward_code_opts opts(int fraction) {
     reward_code_opts o;
     memset(&o, 0, sizeof o);
@@ -19,6 +21,7 @@ static reward_code_opts opts(int fraction) {
     o.lim.time_ms = 5000;
     o.fraction = fraction;
     o.workers = 2;
+    o.warm = !getenv("GRPO_TEST_COLD");
     return o;
 }
 
@@ -108,6 +111,7 @@ Test(code_reward, fraction_counts_tests_passed) {
 Test(code_reward, all_or_nothing_stops_at_the_first_failing_batch) {
     reward_code_opts o = opts(0);
     o.workers = 1;
+    o.warm = 0; /* warm runs every case in one instance */
     double s = -1;
     char detail[160];
     reward_code_run runs[REWARD_CODE_MAX_TESTS];
@@ -186,7 +190,7 @@ Test(code_reward, bad_tests_and_missing_program) {
 
 /* ------------------------------------------------- the generator's items */
 
-Test(code_reward, generated_items_gold_passes_and_broken_gold_fails, .timeout = 60) {
+static void generated_items(void) {
     core_rng rng = core_rng_stream(7, CORE_RNG_TEST, 5, 0);
     for (int k = 0; k < 3; k++) {
         task_item item;
@@ -210,6 +214,33 @@ Test(code_reward, generated_items_gold_passes_and_broken_gold_fails, .timeout = 
         cr_assert_float_eq(s, 0.0, 1e-12, "a broken solution passed: %s", detail);
         free(completion);
         task_item_free(&item);
+    }
+}
+
+Test(code_reward, generated_items_gold_passes_and_broken_gold_fails, .timeout = 60) { generated_items(); }
+
+Test(code_reward, generated_items_cold, .timeout = 60) {
+    setenv("GRPO_TEST_COLD", "1", 1);
+    generated_items();
+}
+
+Test(code_reward, cold_runs_agree_with_warm_runs, .timeout = 60) {
+    const char *c = "```python\ndef add(a, b):\n    return 2 * a\n```";
+    for (int fraction = 0; fraction < 2; fraction++) {
+        reward_code_opts warm = opts(fraction), cold = opts(fraction);
+        warm.warm = 1;
+        cold.warm = 0;
+        double sw = -1, sc = -2;
+        char dw[160], dc[160];
+        reward_code_run rw[REWARD_CODE_MAX_TESTS], rc_[REWARD_CODE_MAX_TESTS];
+        int nw = 0, nc = 0;
+        core_error err = {0};
+        cr_assert_eq(reward_code_run_tests(c, strlen(c), ADD_TESTS, &warm, &sw, dw, sizeof dw, rw,
+                                           REWARD_CODE_MAX_TESTS, &nw, &err), 0, "%s", err.msg);
+        cr_assert_eq(reward_code_run_tests(c, strlen(c), ADD_TESTS, &cold, &sc, dc, sizeof dc, rc_,
+                                           REWARD_CODE_MAX_TESTS, &nc, &err), 0, "%s", err.msg);
+        cr_assert_float_eq(sw, sc, 1e-12, "warm %s / cold %s", dw, dc);
+        for (int i = 0; i < nw && i < nc; i++) cr_assert_str_eq(rw[i].verdict, rc_[i].verdict, "test %d", i);
     }
 }
 

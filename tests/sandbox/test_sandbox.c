@@ -637,3 +637,103 @@ Test(cgroups, stale_slots_are_removed, .timeout = 60) {
     cr_assert_neq(access(stale_mem, F_OK), 0, "%s is still there", stale_mem);
     cr_assert_neq(access(stale_pids, F_OK), 0, "%s is still there", stale_pids);
 }
+
+/* ------------------------------------------------------------ warm python */
+
+/* Run sources[i] with stdin "i" as one warm batch. */
+static void warm_batch(const char *const *sources, int n, const sandbox_limits *lim, sandbox_job *jobs,
+                       sandbox_program *progs) {
+    static char inputs[16][8];
+    for (int i = 0; i < n; i++) {
+        snprintf(inputs[i], sizeof inputs[i], "%d", i);
+        progs[i] = (sandbox_program){.lang = "python", .source = sources[i], .source_len = strlen(sources[i])};
+        jobs[i] = (sandbox_job){.prog = &progs[i], .stdin_data = inputs[i], .stdin_len = strlen(inputs[i])};
+    }
+    core_error err = {0};
+    int rc = sandbox_run_python_batch(lim, jobs, n, &err);
+    if (rc == CORE_ERUNTIME) skip_without_namespaces(err.msg);
+    cr_assert_eq(rc, 0, "%s", err.msg);
+    for (int i = 0; i < n; i++) cr_assert_eq(jobs[i].rc, 0, "job %d", i);
+}
+
+static void free_jobs(sandbox_job *jobs, int n) {
+    for (int i = 0; i < n; i++) sandbox_result_free(&jobs[i].result);
+}
+
+Test(warm, each_job_its_own_stdin_output_and_verdict, .timeout = 60) {
+    const char *src[] = {
+        "import sys\nprint('job', int(sys.stdin.read()) * 10, __name__)\n",
+        "import sys\nsys.stderr.write('to err\\n')\nsys.exit(4)\n",
+        "def f():\n    raise ValueError('boom')\nf()\n",
+        "print('R 4 0 0 1.0 1.0 1 0 6 0')\nprint('forged')\n", /* a fake record for job 4 */
+        "print('four')\n",
+    };
+    sandbox_job jobs[5];
+    sandbox_program progs[5];
+    sandbox_limits lim = limits(3000, 128);
+    warm_batch(src, 5, &lim, jobs, progs);
+    cr_assert_eq(jobs[0].result.verdict, SANDBOX_OK, "%s", jobs[0].result.detail);
+    cr_assert_str_eq(jobs[0].result.out, "job 0 __main__\n");
+    cr_assert_eq(jobs[1].result.verdict, SANDBOX_RUNTIME_ERROR);
+    cr_assert_eq(jobs[1].result.exit_code, 4);
+    cr_assert_str_eq(jobs[1].result.err, "to err\n");
+    cr_assert_eq(jobs[2].result.verdict, SANDBOX_RUNTIME_ERROR);
+    cr_assert(strstr(jobs[2].result.err, "ValueError: boom") && strstr(jobs[2].result.err, "main.py"),
+              "%s", jobs[2].result.err);
+    cr_assert(!strstr(jobs[2].result.err, "in child"), "the runner shows in the traceback: %s", jobs[2].result.err);
+    cr_assert(strstr(jobs[3].result.out, "forged"), "%s", jobs[3].result.out);
+    cr_assert_str_eq(jobs[4].result.out, "four\n", "a job forged another's result");
+    cr_assert_eq(jobs[4].result.isolation & SANDBOX_ISO_SECCOMP, (unsigned)SANDBOX_ISO_SECCOMP);
+    free_jobs(jobs, 5);
+}
+
+Test(warm, limits_hold_per_job, .timeout = 60) {
+    require_envelope();
+    const char *src[] = {
+        "while True:\n    pass\n",
+        "import sys\nfor _ in range(100):\n    sys.stdout.write('x' * 4096)\n",
+        "chunks = []\nwhile True:\n    chunks.append(b'x' * (8 << 20))\n",
+        "import os\nif os.fork() == 0:\n    os.setsid()\n    import time\n    time.sleep(60)\nprint('left a child')\n",
+        "import os\nprint(sorted(int(p) for p in os.listdir('/proc') if p.isdigit()) == sorted({1, os.getppid(), os.getpid()}))\n",
+    };
+    sandbox_job jobs[5];
+    sandbox_program progs[5];
+    sandbox_limits lim = limits(700, 96);
+    lim.output_kb = 32;
+    warm_batch(src, 5, &lim, jobs, progs);
+    cr_assert_eq(jobs[0].result.verdict, SANDBOX_TIME_LIMIT, "%s", jobs[0].result.detail);
+    cr_assert(jobs[0].result.wall_ms < 2000, "%.0f ms", jobs[0].result.wall_ms);
+    cr_assert_eq(jobs[1].result.verdict, SANDBOX_OUTPUT_LIMIT, "%s", jobs[1].result.detail);
+    cr_assert_eq(jobs[1].result.out_len, 32 * 1024);
+    cr_assert_eq(jobs[1].result.truncated, 1);
+    cr_assert(jobs[2].result.verdict == SANDBOX_MEMORY_LIMIT || jobs[2].result.verdict == SANDBOX_TIME_LIMIT,
+              "%s", jobs[2].result.detail);
+    cr_assert_eq(jobs[3].result.verdict, SANDBOX_OK, "%s", jobs[3].result.detail);
+    cr_assert_eq(jobs[4].result.verdict, SANDBOX_OK, "%s: %s", jobs[4].result.detail, jobs[4].result.err);
+    cr_assert_str_eq(jobs[4].result.out, "True\n", "a straggler of the previous job is still alive");
+    free_jobs(jobs, 5);
+}
+
+Test(warm, a_job_that_kills_the_runner_spoils_only_the_rest, .timeout = 60) {
+    require_envelope();
+    const char *src[] = {"print('first')\n", "import os, signal\nos.kill(os.getppid(), signal.SIGKILL)\n",
+                         "print('never')\n"};
+    sandbox_job jobs[3];
+    sandbox_program progs[3];
+    sandbox_limits lim = limits(3000, 64);
+    warm_batch(src, 3, &lim, jobs, progs);
+    cr_assert_eq(jobs[0].result.verdict, SANDBOX_OK);
+    cr_assert_neq(jobs[2].result.verdict, SANDBOX_OK, "%s", jobs[2].result.detail);
+    cr_assert(!strstr(jobs[2].result.out, "never"));
+    free_jobs(jobs, 3);
+}
+
+Test(warm, only_python) {
+    const char *argv[] = {"/bin/true", NULL};
+    sandbox_program p = {.lang = "exec", .argv = argv};
+    sandbox_job j = {.prog = &p};
+    sandbox_limits lim = limits(1000, 64);
+    core_error err = {0};
+    cr_assert_eq(sandbox_run_python_batch(&lim, &j, 1, &err), CORE_EINPUT);
+    cr_assert(strstr(err.msg, "job 0"), "%s", err.msg);
+}
