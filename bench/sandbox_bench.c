@@ -11,7 +11,9 @@
  *            and cgroups
  *
  * for /bin/true and for python3 -I -S -c pass, then a batch of Python test
- * runs (an assert-style test, as the code reward runs it) through the pool,
+ * runs (an assert-style test, as the code reward runs it) through the pool
+ * (cold: an instance and an interpreter per run) and as warm batches of 8
+ * (one instance per batch, like one completion's tests),
  * then /bin/true again from a caller holding 256 MB (a trainer with its
  * model): bare fork pays for copying its page tables, the sandbox clones
  * from its small helper process.  Each figure is the median of R rounds of
@@ -95,6 +97,31 @@ static double measure(double (*run)(const char *const *), const char *const *arg
     return med[rounds / 2];
 }
 
+/* n assert-style Python runs as ONE warm batch (one instance, each run
+ * forked from a started interpreter), as the code reward runs one
+ * completion's tests: ms per run. */
+static double python_warm(int n) {
+    const char *src = "def add(a, b):\n    return a + b\nassert add(2, 3) == 5\nprint('ok')\n";
+    sandbox_program p = {.lang = "python", .source = src, .source_len = strlen(src)};
+    sandbox_job *jobs = calloc((size_t)n, sizeof *jobs);
+    for (int i = 0; i < n; i++) jobs[i].prog = &p;
+    sandbox_limits lim;
+    sandbox_limits_default(&lim);
+    core_error err = {0};
+    double t0 = core_now();
+    int rc = sandbox_run_python_batch(&lim, jobs, n, &err);
+    double dt = core_now() - t0;
+    for (int i = 0; i < n; i++) {
+        if (rc || jobs[i].result.verdict != SANDBOX_OK) {
+            fprintf(stderr, "sandbox_bench: warm job %d: %s %s\n", i, err.msg, jobs[i].result.detail);
+            exit(1);
+        }
+        sandbox_result_free(&jobs[i].result);
+    }
+    free(jobs);
+    return dt / n * 1000;
+}
+
 static double python_batch(int n) {
     const char *src = "def add(a, b):\n    return a + b\nassert add(2, 3) == 5\nprint('ok')\n";
     sandbox_program p = {.lang = "python", .source = src, .source_len = strlen(src)};
@@ -142,7 +169,9 @@ int main(int argc, char **argv) {
             printf("bench: sandbox_%s_overhead_ms %.3f ms\n", progs[k].name, sb - bare);
         }
     }
-    printf("bench: sandbox_python_batch_ms_per_run %.3f ms\n", python_batch(n > 16 ? n : 16));
+    double cold = python_batch(n > 16 ? n : 16), warm = python_warm(8);
+    printf("bench: sandbox_python_batch_ms_per_run %.3f ms\n", cold);
+    printf("bench: sandbox_python_warm8_ms_per_run %.3f ms vs cold_batch %.2fx\n", warm, cold / warm);
     size_t fat = 256u << 20;
     char *ballast = malloc(fat);
     if (ballast) {
