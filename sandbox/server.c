@@ -30,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -305,17 +306,29 @@ static int run_remote(const sandbox_limits *lim, const sandbox_program *prog, co
         close(sv[0]);
         return -1; /* too big for the wire: run it here */
     }
-    if (rc != 0 || recv_all(sv[0], &s, sizeof s) != 0 || s.magic != WIRE_MAGIC) {
+    if (rc != 0) { /* the helper is gone: run it here */
         close(sv[0]);
         return -1;
     }
+    /* From here the program may have run: a failure is an error, never a
+     * second run.  The helper enforces every limit; this only guards
+     * against the helper itself hanging. */
+    struct timeval tv = {.tv_sec = lim->time_ms / 1000 + 120};
+    setsockopt(sv[0], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     memset(res, 0, sizeof *res);
-    res->out = recv_blob(sv[0], s.out_len);
-    res->err = res->out ? recv_blob(sv[0], s.err_len) : NULL;
+    if (recv_all(sv[0], &s, sizeof s) == 0 && s.magic == WIRE_MAGIC) {
+        res->out = recv_blob(sv[0], s.out_len);
+        res->err = res->out ? recv_blob(sv[0], s.err_len) : NULL;
+    }
     close(sv[0]);
     if (!res->out || !res->err) {
         sandbox_result_free(res);
-        return -1;
+        res->out = calloc(1, 1);
+        res->err = calloc(1, 1);
+        res->verdict = SANDBOX_ERROR;
+        res->exit_code = -1;
+        snprintf(res->detail, sizeof res->detail, "the sandbox helper did not answer");
+        return core_fail(err, CORE_ERUNTIME, "sandbox: the helper process did not answer");
     }
     res->out_len = s.out_len;
     res->err_len = s.err_len;

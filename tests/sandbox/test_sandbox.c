@@ -737,3 +737,47 @@ Test(warm, only_python) {
     cr_assert_eq(sandbox_run_python_batch(&lim, &j, 1, &err), CORE_EINPUT);
     cr_assert(strstr(err.msg, "job 0"), "%s", err.msg);
 }
+
+/* ----------------------------------------------------------------- helper */
+
+/* Our helper process: the child whose command line is grpo-sandbox-helper. */
+static pid_t find_helper(void) {
+    DIR *d = opendir("/proc");
+    struct dirent *e;
+    pid_t found = 0;
+    while (d && (e = readdir(d)) && !found) {
+        char path[300], buf[512] = {0};
+        snprintf(path, sizeof path, "/proc/%s/cmdline", e->d_name);
+        FILE *f = fopen(path, "r");
+        if (!f) continue;
+        size_t n = fread(buf, 1, sizeof buf - 1, f);
+        fclose(f);
+        if (n == 0 || strcmp(buf, "grpo-sandbox-helper") != 0) continue;
+        snprintf(path, sizeof path, "/proc/%s/stat", e->d_name);
+        f = fopen(path, "r");
+        int pid = 0, ppid = 0;
+        char comm[64], state;
+        if (f && fscanf(f, "%d %63s %c %d", &pid, comm, &state, &ppid) == 4 && ppid == getpid()) found = pid;
+        if (f) fclose(f);
+    }
+    if (d) closedir(d);
+    return found;
+}
+
+/* Runs go through the helper; when it dies, they run from the caller. */
+Test(helper, runs_survive_the_helper_dying, .timeout = 60) {
+    require_envelope();
+    sandbox_result r;
+    sandbox_limits lim = limits(5000, 64);
+    run_source("sh", "echo one\n", &lim, NULL, &r);
+    cr_assert_str_eq(r.out, "one\n");
+    sandbox_result_free(&r);
+    pid_t helper = find_helper();
+    cr_assert_gt(helper, 0, "no helper process found");
+    kill(helper, SIGKILL);
+    waitpid(helper, NULL, 0);
+    run_source("sh", "echo two\n", &lim, NULL, &r);
+    cr_assert_eq(r.verdict, SANDBOX_OK, "%s", r.detail);
+    cr_assert_str_eq(r.out, "two\n");
+    sandbox_result_free(&r);
+}
