@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "model/ops.h"
+#include "model/vecmath.h"
 
 char *openblas_get_corename(void);
 int openblas_get_num_threads(void);
@@ -304,7 +305,7 @@ void ops_attention_forward(float *out, float *att, const float *q, const float *
                 for (int t = q0; t < q0 + nq; t++) {
                     float *row = a + (size_t)t * T, mx = -INFINITY, sum = 0;
                     for (int s = 0; s <= t; s++) mx = row[s] > mx ? row[s] : mx;
-                    for (int s = 0; s <= t; s++) sum += (row[s] = expf(row[s] - mx));
+                    sum = vm_exp_shift_sum(row, t + 1, mx, 1.0f);
                     float inv = 1.0f / sum;
                     for (int s = 0; s <= t; s++) row[s] *= inv;
                     for (int s = t + 1; s < nk; s++) row[s] = 0;
@@ -376,7 +377,7 @@ static inline __attribute__((always_inline)) void decode_head_avx512(
         sc[s] = _mm512_reduce_add_ps(d) * scale;
         mx = sc[s] > mx ? sc[s] : mx;
     }
-    for (int s = 0; s < n; s++) sum += (sc[s] = expf(sc[s] - mx));
+    sum = vm_exp_shift_sum(sc, n, mx, 1.0f);
     float inv = 1.0f / sum;
     for (int s = 0; s < n; s++) {
         const float *v = vc + (size_t)s * ks;
@@ -405,7 +406,7 @@ static void decode_head(float *o, const float *q, const float *kc, const float *
         sc[s] = dot_fixed(q, kc + (size_t)s * ks, HS) * scale;
         mx = sc[s] > mx ? sc[s] : mx;
     }
-    for (int s = 0; s < n; s++) sum += (sc[s] = expf(sc[s] - mx));
+    sum = vm_exp_shift_sum(sc, n, mx, 1.0f);
     float inv = 1.0f / sum;
     for (int i = 0; i < HS; i++) o[i] = 0;
     for (int s = 0; s < n; s++) {
@@ -450,29 +451,84 @@ void ops_rope_rows(float *x, const float *cos_t, const float *sin_t, const int *
 
 /* ---------------------------------------------------------------- swiglu */
 
+/* Whole 16-lane steps with a masked last one, so every element goes
+ * through the same arithmetic wherever it sits (decode rows must not
+ * depend on the batch they are in). */
+#ifdef __AVX512F__
+static inline __mmask16 lanes(size_t i, size_t n) {
+    return n - i >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n - i)) - 1);
+}
+#endif
+
 // out = silu(gate) * up
 void ops_swiglu_forward(float *out, const float *gate, const float *up, int N, int F) {
     size_t n = (size_t)N * F;
+#ifdef __AVX512F__
+#pragma omp parallel for schedule(static) if (n > 32768)
+    for (size_t i = 0; i < n; i += 16) {
+        __mmask16 k = lanes(i, n);
+        __m512 g = _mm512_maskz_loadu_ps(k, gate + i), u = _mm512_maskz_loadu_ps(k, up + i);
+        _mm512_mask_storeu_ps(out + i, k, _mm512_mul_ps(_mm512_mul_ps(g, vm_sigmoid512(g)), u));
+    }
+#else
 #pragma omp parallel for schedule(static) if (n > 32768)
     for (size_t i = 0; i < n; i++) {
         float g = gate[i], sig = 1.0f / (1.0f + expf(-g));
         out[i] = g * sig * up[i];
     }
+#endif
 }
 
 // dgate += dout * up * sig * (1 + g * (1 - sig)); dup += dout * silu(g)
 void ops_swiglu_backward(float *dgate, float *dup, const float *dout, const float *gate,
                          const float *up, int N, int F) {
     size_t n = (size_t)N * F;
+#ifdef __AVX512F__
+    const __m512 one = _mm512_set1_ps(1.0f);
+#pragma omp parallel for schedule(static) if (n > 32768)
+    for (size_t i = 0; i < n; i += 16) {
+        __mmask16 k = lanes(i, n);
+        __m512 g = _mm512_maskz_loadu_ps(k, gate + i), u = _mm512_maskz_loadu_ps(k, up + i);
+        __m512 d = _mm512_maskz_loadu_ps(k, dout + i), sig = vm_sigmoid512(g);
+        __m512 dsilu = _mm512_mul_ps(sig, _mm512_fmadd_ps(g, _mm512_sub_ps(one, sig), one));
+        __m512 dg = _mm512_fmadd_ps(_mm512_mul_ps(d, u), dsilu, _mm512_maskz_loadu_ps(k, dgate + i));
+        __m512 du = _mm512_fmadd_ps(d, _mm512_mul_ps(g, sig), _mm512_maskz_loadu_ps(k, dup + i));
+        _mm512_mask_storeu_ps(dgate + i, k, dg);
+        _mm512_mask_storeu_ps(dup + i, k, du);
+    }
+#else
 #pragma omp parallel for schedule(static) if (n > 32768)
     for (size_t i = 0; i < n; i++) {
         float g = gate[i], sig = 1.0f / (1.0f + expf(-g));
         dgate[i] += dout[i] * up[i] * sig * (1.0f + g * (1.0f - sig));
         dup[i] += dout[i] * g * sig;
     }
+#endif
 }
 
 /* ------------------------------------------------------ log-softmax head */
+
+/* sum_j exp(z_j - mx) and sum_j exp(z_j - mx) * z_j over one row. */
+static inline void exp_sums(const float *z, int V, float mx, float *sum, float *pz) {
+#ifdef __AVX512F__
+    __m512 s = _mm512_setzero_ps(), d = _mm512_setzero_ps(), m = _mm512_set1_ps(mx);
+    for (int j = 0; j < V; j += 16) {
+        __mmask16 k = lanes(j, V);
+        __m512 zv = _mm512_maskz_loadu_ps(k, z + j);
+        __m512 e = _mm512_maskz_mov_ps(k, vm_exp512(_mm512_sub_ps(zv, m)));
+        s = _mm512_add_ps(s, e);
+        d = _mm512_fmadd_ps(e, zv, d);
+    }
+    *sum = _mm512_reduce_add_ps(s), *pz = _mm512_reduce_add_ps(d);
+#else
+    float a = 0, b = 0;
+    for (int j = 0; j < V; j++) {
+        float e = expf(z[j] - mx);
+        a += e, b += e * z[j];
+    }
+    *sum = a, *pz = b;
+#endif
+}
 
 // lse = logsumexp(z); logprob = z[target] - lse; entropy = lse - sum(p * z)
 void ops_logprob_forward(float *logprob, float *entropy, float *lse, const float *logits,
@@ -480,14 +536,9 @@ void ops_logprob_forward(float *logprob, float *entropy, float *lse, const float
 #pragma omp parallel for schedule(static) if ((long)N * V > 16384)
     for (int n = 0; n < N; n++) {
         const float *z = logits + (size_t)n * V;
-        float mx = -INFINITY;
+        float mx = -INFINITY, sum, pz;
         for (int j = 0; j < V; j++) mx = z[j] > mx ? z[j] : mx;
-        float sum = 0, pz = 0;
-        for (int j = 0; j < V; j++) {
-            float e = expf(z[j] - mx);
-            sum += e;
-            pz += e * z[j];
-        }
+        exp_sums(z, V, mx, &sum, &pz);
         float l = mx + logf(sum);
         lse[n] = l;
         logprob[n] = target[n] >= 0 ? z[target[n]] - l : 0.0f;
@@ -505,15 +556,27 @@ void ops_logprob_backward(float *dlogits, const float *dlogprob, const float *de
         float *dz = dlogits + (size_t)n * V;
         float dl = target[n] >= 0 ? dlogprob[n] : 0.0f;
         float de = dentropy && target[n] >= 0 ? dentropy[n] : 0.0f, H = 0;
-        if (de != 0.0f)
-            for (int j = 0; j < V; j++) {
-                float lp = z[j] - lse[n];
-                H -= expf(lp) * lp;
-            }
+        if (de != 0.0f) { /* H = lse - sum p z */
+            float sum, pz;
+            exp_sums(z, V, lse[n], &sum, &pz);
+            H = lse[n] - pz;
+        }
+#ifdef __AVX512F__
+        __m512 l = _mm512_set1_ps(lse[n]), vdl = _mm512_set1_ps(-dl), vde = _mm512_set1_ps(-de);
+        __m512 vh = _mm512_set1_ps(H);
+        for (int j = 0; j < V; j += 16) {
+            __mmask16 k = lanes(j, V);
+            __m512 lp = _mm512_sub_ps(_mm512_maskz_loadu_ps(k, z + j), l), p = vm_exp512(lp);
+            __m512 g = _mm512_mul_ps(vdl, p);
+            g = _mm512_fmadd_ps(_mm512_mul_ps(vde, p), _mm512_add_ps(lp, vh), g);
+            _mm512_mask_storeu_ps(dz + j, k, g);
+        }
+#else
         for (int j = 0; j < V; j++) {
             float lp = z[j] - lse[n], p = expf(lp);
             dz[j] = -dl * p - de * p * (lp + H);
         }
+#endif
         if (target[n] >= 0) dz[target[n]] += dl;
     }
 }

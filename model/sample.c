@@ -18,6 +18,7 @@
 
 #include "model/model_internal.h"
 #include "model/ops.h"
+#include "model/vecmath.h"
 
 const char *model_finish_name(int finish) {
     switch (finish) {
@@ -39,41 +40,44 @@ static int by_prob_desc(const void *a, const void *b) {
 }
 
 /* Pick a token from logits z (V) and return it; *logprob is its log-prob
- * under the distribution it was drawn from.  work holds V prob_ids. */
+ * under the distribution it was drawn from.  p (V floats) and work (V
+ * prob_ids) are the row's own scratch. */
 static int sample_token(const float *z, int V, const model_sample_params *sp, core_rng *rng,
-                        prob_id *work, float *logprob) {
+                        float *p, prob_id *work, float *logprob) {
     float mx = -INFINITY;
     int arg = 0;
     for (int j = 0; j < V; j++)
         if (z[j] > mx) mx = z[j], arg = j;
+    memcpy(p, z, sizeof(float) * V);
     if (sp->temperature <= 0) { /* greedy: report the model's own log-prob */
-        double sum = 0;
-        for (int j = 0; j < V; j++) sum += exp((double)z[j] - mx);
-        *logprob = (float)(-log(sum));
+        *logprob = -logf(vm_exp_shift_sum(p, V, mx, 1.0f));
         return arg;
     }
-    float inv_t = 1.0f / sp->temperature;
-    double sum = 0;
-    for (int j = 0; j < V; j++) {
-        work[j].p = expf((z[j] - mx) * inv_t);
-        work[j].id = j;
-        sum += work[j].p;
-    }
-    int n = V;
+    double sum = vm_exp_shift_sum(p, V, mx, 1.0f / sp->temperature);
     int filter = (sp->top_k > 0 && sp->top_k < V) || sp->top_p < 1.0f;
-    if (filter) {
-        qsort(work, V, sizeof *work, by_prob_desc);
-        if (sp->top_k > 0 && sp->top_k < n) n = sp->top_k;
-        if (sp->top_p < 1.0f) {
-            double kept = 0, total = 0;
-            for (int j = 0; j < n; j++) total += work[j].p;
-            int j = 0;
-            while (j < n && kept < sp->top_p * total) kept += work[j++].p;
-            n = j > 0 ? j : 1;
+    if (!filter) { /* inverse CDF in id order */
+        double u = core_rng_uniform(rng) * sum, acc = 0;
+        int pick = V - 1;
+        for (int j = 0; j < V; j++) {
+            acc += p[j];
+            if (u < acc) { pick = j; break; }
         }
-        sum = 0;
-        for (int j = 0; j < n; j++) sum += work[j].p;
+        *logprob = (float)log(p[pick] / sum);
+        return pick;
     }
+    for (int j = 0; j < V; j++) work[j].p = p[j], work[j].id = j;
+    qsort(work, V, sizeof *work, by_prob_desc);
+    int n = V;
+    if (sp->top_k > 0 && sp->top_k < n) n = sp->top_k;
+    if (sp->top_p < 1.0f) {
+        double kept = 0, total = 0;
+        for (int j = 0; j < n; j++) total += work[j].p;
+        int j = 0;
+        while (j < n && kept < sp->top_p * total) kept += work[j++].p;
+        n = j > 0 ? j : 1;
+    }
+    sum = 0;
+    for (int j = 0; j < n; j++) sum += work[j].p;
     double u = core_rng_uniform(rng) * sum, acc = 0;
     int pick = n - 1;
     for (int j = 0; j < n; j++) {
@@ -90,7 +94,8 @@ static int sample_token(const float *z, int V, const model_sample_params *sp, co
 typedef struct decode_work {
     int *tok, *slot, *pos, *n_ctx, *row_of; /* per active row; row_of: output index */
     float *rstd;
-    prob_id *probs;
+    prob_id *probs;  /* per row: V (prob, id) pairs for top-k / top-p */
+    float *pf;       /* per row: V probabilities */
     char *tails;  /* per output row: the last stop_len bytes of its text */
     int *tail_len, *limit;
     int *drawn;      /* per active row: the token just drawn ... */
@@ -230,7 +235,7 @@ static int check_request(const model *m, const int *const *prompts, const int *l
 static void free_work(decode_work *w) {
     free(w->tok), free(w->slot), free(w->pos), free(w->n_ctx), free(w->row_of);
     free(w->rstd), free(w->probs), free(w->tails), free(w->tail_len), free(w->limit);
-    free(w->drawn), free(w->drawn_lp);
+    free(w->drawn), free(w->drawn_lp), free(w->pf);
 }
 
 static int alloc_work(decode_work *w, int R, int V, size_t stop_len) {
@@ -241,7 +246,8 @@ static int alloc_work(decode_work *w, int R, int V, size_t stop_len) {
     w->probs = malloc(sizeof(prob_id) * V * R), w->tails = calloc((size_t)R * (stop_len + 1), 1);
     w->tail_len = calloc(R, sizeof(int)), w->limit = malloc(sizeof(int) * R);
     w->drawn = malloc(sizeof(int) * R), w->drawn_lp = malloc(sizeof(float) * R);
-    return w->tok && w->slot && w->pos && w->n_ctx && w->row_of && w->rstd && w->probs &&
+    w->pf = malloc(sizeof(float) * V * R);
+    return w->pf && w->tok && w->slot && w->pos && w->n_ctx && w->row_of && w->rstd && w->probs &&
            w->tails && w->tail_len && w->limit && w->drawn && w->drawn_lp;
 }
 
@@ -293,7 +299,7 @@ int model_sample_prompts(model *m, const int *const *prompts, const int *prompt_
         for (int i = 0; i < M; i++) {
             int r = w.row_of[i];
             w.drawn[i] = sample_token(m->s_logits + (size_t)i * V, V, sp, &rng[r],
-                                      w.probs + (size_t)i * V, &w.drawn_lp[i]);
+                                      w.pf + (size_t)i * V, w.probs + (size_t)i * V, &w.drawn_lp[i]);
         }
         for (int i = 0; i < M; i++) {
             int r = w.row_of[i], id = w.drawn[i];

@@ -348,3 +348,28 @@ Test(grad, config_validation) {
     cr_expect_eq(model_config_n_params(model_get_config(m)), model_n_params(m));
     model_free(m);
 }
+
+/* The vectorised exp of the softmax loops against libm, and its row sum. */
+#include "model/vecmath.h"
+Test(grad, vector_exp_matches_libm) {
+    enum { N = 1000 };
+    float x[N], y[N];
+    for (int i = 0; i < N; i++) x[i] = -90.0f + 90.0f * i / (N - 1); /* [-90, 0] as softmax sees */
+    memcpy(y, x, sizeof x);
+    float sum = vm_exp_shift_sum(y, N - 3, 0.0f, 1.0f); /* a ragged length: masked tail */
+    double want = 0;
+    for (int i = 0; i < N - 3; i++) {
+        float e = expf(x[i]);
+        want += e;
+        /* below -87.3 the result flushes to 0 (documented): within 2e-38 */
+        cr_expect(fabsf(y[i] - e) <= 4e-7f * e + 2e-38f, "exp(%g) = %g, libm %g", x[i], y[i], e);
+    }
+    cr_expect(fabs(sum - want) <= 1e-6 * want);
+    cr_expect_float_eq(y[N - 3], x[N - 3], 0, "past n: untouched");
+    /* scale and shift: exp((x - 2) * 0.5) */
+    float z[3] = {2.0f, 4.0f, 0.0f};
+    vm_exp_shift_sum(z, 3, 2.0f, 0.5f);
+    cr_expect_float_eq(z[0], 1.0f, 1e-7);
+    cr_expect_float_eq(z[1], expf(1.0f), 1e-6);
+    cr_expect_float_eq(z[2], expf(-1.0f), 1e-7);
+}
