@@ -301,6 +301,12 @@ static int write_step(learner_ctx *L, const step_batch *b, db_step *s, core_erro
             for (int p = 0; p < c->reward.n_parts && !rc; p++)
                 rc = db_insert_reward_part(L->db, episode_id, c->reward.parts[p].name,
                                            c->reward.parts[p].value, c->reward.parts[p].detail, err);
+            for (int t = 0; t < c->n_code_runs && !rc; t++) {
+                const rollout_code_run *cr = &c->code_runs[t];
+                db_sandbox_run row = {cr->test, cr->exit_code, cr->signal, cr->verdict, cr->output,
+                                      cr->cpu_ms, cr->wall_ms, cr->rss_kb};
+                rc = db_insert_sandbox_run(L->db, episode_id, &row, err);
+            }
             free(text);
         }
     }

@@ -10,6 +10,7 @@
 
 void rollout_group_free(rollout_group *g) {
     if (!g) return;
+    for (int i = 0; g->c && i < g->G; i++) free(g->c[i].code_runs);
     free(g->c);
     free(g->token_store);
     free(g->logprob_store);
@@ -38,6 +39,25 @@ static int group_alloc(rollout_group *g, int G, int max_new, core_error *err) {
     return 0;
 }
 
+/* The sandbox runs of the code reward that just scored c on this thread. */
+static int keep_code_runs(rollout_completion *c) {
+    reward_code_run rows[REWARD_CODE_MAX_TESTS];
+    int n = reward_code_last_runs(rows, REWARD_CODE_MAX_TESTS);
+    c->n_code_runs = 0;
+    if (n == 0) return 0;
+    c->code_runs = calloc(n, sizeof *c->code_runs);
+    if (!c->code_runs) return CORE_ERUNTIME;
+    for (int i = 0; i < n; i++) {
+        rollout_code_run *o = &c->code_runs[i];
+        *o = (rollout_code_run){rows[i].test, rows[i].passed, rows[i].exit_code, rows[i].signal,
+                                rows[i].cpu_ms, rows[i].wall_ms, rows[i].rss_kb, "", ""};
+        snprintf(o->verdict, sizeof o->verdict, "%s", rows[i].verdict ? rows[i].verdict : "?");
+        snprintf(o->output, sizeof o->output, "%s", rows[i].output);
+    }
+    c->n_code_runs = n;
+    return 0;
+}
+
 static int grade_completion(const reward_fn *r, const rollout_prompt *p, const rollout_params *rp,
                             rollout_completion *c) {
     double t0 = core_now();
@@ -50,6 +70,7 @@ static int grade_completion(const reward_fn *r, const rollout_prompt *p, const r
                        .truncated = c->finish == MODEL_FINISH_LENGTH, .tests = p->tests};
     int rc = reward_score(r, &in, &c->reward);
     free(text);
+    if (!rc) rc = keep_code_runs(c);
     c->t_reward = core_now() - t0;
     return rc;
 }
@@ -105,24 +126,31 @@ int rollout_generate_group(model *m, const reward_fn *r, const rollout_prompt *p
 typedef struct pack_header {
     uint32_t magic, version, header_size, completion_size;
     int32_t prompt_index, G, worker, policy_version;
-    uint64_t total_tokens, total_size;
+    uint64_t total_tokens, total_code_runs, total_size;
 } pack_header;
 
 typedef struct pack_completion {
-    int32_t n_tokens, finish, format_ok, correct, n_parts, pad;
+    int32_t n_tokens, finish, format_ok, correct, n_parts, n_code_runs;
     double total, t_sample, t_reward;
     reward_part parts[REWARD_MAX_PARTS];
 } pack_completion;
 
+static uint64_t packed_size(int G, uint64_t tokens, uint64_t code_runs) {
+    return sizeof(pack_header) + sizeof(pack_completion) * (uint64_t)G +
+           tokens * (sizeof(int32_t) + sizeof(float)) + code_runs * sizeof(rollout_code_run);
+}
+
 int rollout_pack(const rollout_group *g, void **buf, size_t *len, core_error *err) {
-    uint64_t total_tokens = 0;
-    for (int i = 0; i < g->G; i++) total_tokens += g->c[i].n_tokens;
-    size_t size = sizeof(pack_header) + sizeof(pack_completion) * g->G +
-                  total_tokens * (sizeof(int32_t) + sizeof(float));
+    uint64_t total_tokens = 0, total_runs = 0;
+    for (int i = 0; i < g->G; i++) {
+        total_tokens += g->c[i].n_tokens;
+        total_runs += g->c[i].n_code_runs;
+    }
+    size_t size = packed_size(g->G, total_tokens, total_runs);
     char *p = calloc(1, size);
     if (!p) return core_fail(err, CORE_ERUNTIME, "out of memory packing a group");
     pack_header h = {ROLLOUT_MAGIC, ROLLOUT_VERSION, sizeof(pack_header), sizeof(pack_completion),
-                     g->prompt_index, g->G, g->worker, g->policy_version, total_tokens, size};
+                     g->prompt_index, g->G, g->worker, g->policy_version, total_tokens, total_runs, size};
     memcpy(p, &h, sizeof h);
     pack_completion *pc = (pack_completion *)(p + sizeof h);
     char *data = (char *)(pc + g->G);
@@ -130,7 +158,8 @@ int rollout_pack(const rollout_group *g, void **buf, size_t *len, core_error *er
         const rollout_completion *c = &g->c[i];
         pc[i] = (pack_completion){.n_tokens = c->n_tokens, .finish = c->finish,
                                   .format_ok = c->reward.format_ok, .correct = c->reward.correct,
-                                  .n_parts = c->reward.n_parts, .total = c->reward.total,
+                                  .n_parts = c->reward.n_parts, .n_code_runs = c->n_code_runs,
+                                  .total = c->reward.total,
                                   .t_sample = c->t_sample, .t_reward = c->t_reward};
         memcpy(pc[i].parts, c->reward.parts, sizeof pc[i].parts);
         for (int t = 0; t < c->n_tokens; t++) {
@@ -139,6 +168,11 @@ int rollout_pack(const rollout_group *g, void **buf, size_t *len, core_error *er
             memcpy(data + sizeof id, &c->logprob[t], sizeof(float));
             data += sizeof id + sizeof(float);
         }
+    }
+    for (int i = 0; i < g->G; i++) {
+        size_t bytes = sizeof(rollout_code_run) * g->c[i].n_code_runs;
+        if (bytes) memcpy(data, g->c[i].code_runs, bytes);
+        data += bytes;
     }
     *buf = p;
     *len = size;
@@ -154,8 +188,9 @@ static int check_header(const pack_header *h, size_t len, core_error *err) {
         return core_fail(err, CORE_EINPUT, "group buffer: record sizes do not match this build");
     if (h->G < 1 || h->G > 1 << 16 || h->prompt_index < 0)
         return core_fail(err, CORE_EINPUT, "group buffer: G = %d, prompt %d", h->G, h->prompt_index);
-    uint64_t want = sizeof(pack_header) + sizeof(pack_completion) * (uint64_t)h->G +
-                    h->total_tokens * (sizeof(int32_t) + sizeof(float));
+    if (h->total_tokens > len || h->total_code_runs > len)
+        return core_fail(err, CORE_EINPUT, "group buffer: counts larger than the buffer");
+    uint64_t want = packed_size(h->G, h->total_tokens, h->total_code_runs);
     if (h->total_size != len || want != len)
         return core_fail(err, CORE_EINPUT, "group buffer: %zu bytes, header says %llu", len,
                          (unsigned long long)h->total_size);
@@ -164,9 +199,28 @@ static int check_header(const pack_header *h, size_t len, core_error *err) {
 
 static int check_completion(const pack_completion *pc, int i, core_error *err) {
     if (pc->n_tokens < 0 || pc->n_parts < 0 || pc->n_parts > REWARD_MAX_PARTS ||
+        pc->n_code_runs < 0 || pc->n_code_runs > REWARD_CODE_MAX_TESTS ||
         pc->finish < MODEL_FINISH_EOS || pc->finish > MODEL_FINISH_LENGTH ||
         !isfinite(pc->total))
         return core_fail(err, CORE_EINPUT, "group buffer: completion %d is malformed", i);
+    return 0;
+}
+
+static int unpack_code_runs(rollout_group *g, const pack_completion *pc, const char *data,
+                            core_error *err) {
+    for (int i = 0; i < g->G; i++) {
+        rollout_completion *c = &g->c[i];
+        c->n_code_runs = pc[i].n_code_runs;
+        if (!c->n_code_runs) continue;
+        c->code_runs = malloc(sizeof(rollout_code_run) * c->n_code_runs);
+        if (!c->code_runs) return core_fail(err, CORE_ERUNTIME, "out of memory");
+        memcpy(c->code_runs, data, sizeof(rollout_code_run) * c->n_code_runs);
+        data += sizeof(rollout_code_run) * c->n_code_runs;
+        for (int r = 0; r < c->n_code_runs; r++) { /* strings from another rank: terminate them */
+            c->code_runs[r].verdict[sizeof c->code_runs[r].verdict - 1] = 0;
+            c->code_runs[r].output[sizeof c->code_runs[r].output - 1] = 0;
+        }
+    }
     return 0;
 }
 
@@ -176,15 +230,16 @@ int rollout_unpack(const void *buf, size_t len, int vocab, rollout_group *out, c
     memcpy(&h, buf, sizeof h);
     if (check_header(&h, len, err)) return err->code;
     const pack_completion *pc = (const pack_completion *)((const char *)buf + sizeof h);
-    uint64_t sum = 0;
+    uint64_t sum = 0, runs = 0;
     int max_new = 1;
     for (int i = 0; i < h.G; i++) {
         if (check_completion(&pc[i], i, err)) return err->code;
         sum += pc[i].n_tokens;
+        runs += pc[i].n_code_runs;
         if (pc[i].n_tokens > max_new) max_new = pc[i].n_tokens;
     }
-    if (sum != h.total_tokens)
-        return core_fail(err, CORE_EINPUT, "group buffer: token counts do not add up");
+    if (sum != h.total_tokens || runs != h.total_code_runs)
+        return core_fail(err, CORE_EINPUT, "group buffer: token or run counts do not add up");
     if (group_alloc(out, h.G, max_new, err)) return err->code;
     out->prompt_index = h.prompt_index;
     out->worker = h.worker;
@@ -216,6 +271,10 @@ int rollout_unpack(const void *buf, size_t len, int vocab, rollout_group *out, c
             }
             c->tokens[t] = id;
         }
+    }
+    if (unpack_code_runs(out, pc, data, err)) {
+        rollout_group_free(out);
+        return err->code;
     }
     return 0;
 }

@@ -10,7 +10,8 @@
  *
  * Between ranks a group travels as one contiguous buffer: a header (magic,
  * version, lengths), then per completion its token ids, sampling log-probs,
- * finish reason, reward parts, timings, worker rank and policy version.  The
+ * finish reason, reward parts, the code reward's sandbox runs, timings,
+ * worker rank and policy version.  The
  * receiver validates every length before it uses the buffer.
  *
  * MPI protocol (rank 0 the learner, ranks 1..W the workers), per step:
@@ -30,6 +31,7 @@
 
 #include "core/core.h"
 #include "model/model.h"
+#include "reward/code.h"
 #include "reward/reward.h"
 
 #define ROLLOUT_MAGIC 0x47525030u /* "GRP0" */
@@ -43,6 +45,15 @@ typedef struct rollout_prompt {
     const char *tests;  /* code tests (JSON); may be NULL */
 } rollout_prompt;
 
+/* One sandbox run of a code reward's test, as it travels and is logged. */
+typedef struct rollout_code_run {
+    int32_t test, passed, exit_code, signal;
+    double cpu_ms, wall_ms;
+    int64_t rss_kb;
+    char verdict[24];
+    char output[REWARD_CODE_EXCERPT];
+} rollout_code_run;
+
 typedef struct rollout_completion {
     int n_tokens;
     int *tokens;        /* n_tokens ids (owned by the group) */
@@ -50,6 +61,8 @@ typedef struct rollout_completion {
     int finish;         /* enum model_finish */
     reward_result reward;
     double t_sample, t_reward; /* seconds: this sample's share of the group's decode, its grading */
+    int n_code_runs;           /* the code reward's test runs (sandbox_runs rows) */
+    rollout_code_run *code_runs;
 } rollout_completion;
 
 typedef struct rollout_group {

@@ -30,6 +30,11 @@ static void make_group(rollout_group *g, int G) {
         strcpy(c->reward.parts[0].name, "format");
         strcpy(c->reward.parts[1].detail, "answer_tag: 80 == 80");
         c->t_sample = 0.25;
+        if (i == 1) { /* a code reward's sandbox runs travel too */
+            c->n_code_runs = 2;
+            c->code_runs = calloc(2, sizeof *c->code_runs);
+            c->code_runs[1] = (rollout_code_run){1, 0, 1, 0, 2.5, 3.5, 1024, "RUNTIME_ERROR", "Traceback"};
+        }
     }
 }
 
@@ -53,7 +58,11 @@ Test(pack, round_trip) {
         cr_assert_eq(back.c[i].reward.correct, g.c[i].reward.correct);
         cr_assert_str_eq(back.c[i].reward.parts[1].detail, "answer_tag: 80 == 80");
         cr_assert_eq(back.c[i].finish, MODEL_FINISH_STOP);
+        cr_assert_eq(back.c[i].n_code_runs, g.c[i].n_code_runs);
     }
+    cr_assert_eq(back.c[1].code_runs[1].rss_kb, 1024);
+    cr_assert_str_eq(back.c[1].code_runs[1].verdict, "RUNTIME_ERROR");
+    cr_assert_str_eq(back.c[1].code_runs[1].output, "Traceback");
     free(buf);
     rollout_group_free(&g);
     rollout_group_free(&back);
@@ -88,7 +97,7 @@ Test(pack, corruption_is_refused) {
     }
     /* a token id past the vocabulary: the first token starts right after the records */
     memcpy(copy, buf, len);
-    size_t first_token = len - 2 * sizeof(int32_t) * (1 + 2 + 3 + 4);
+    size_t first_token = len - 2 * sizeof(rollout_code_run) - 2 * sizeof(int32_t) * (1 + 2 + 3 + 4);
     int32_t bad = 100000;
     memcpy(copy + first_token, &bad, sizeof bad);
     cr_assert_neq(unpack_rc(copy, len), 0);
