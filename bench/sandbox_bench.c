@@ -17,9 +17,9 @@
  * then /bin/true again from a caller holding 256 MB (a trainer with its
  * model): bare fork pays for copying its page tables, the sandbox clones
  * from its small helper process.  Each figure is the median of R rounds of
- * N runs (ms per run).
+ * Each figure: the 25th percentile of N interleaved runs (ms per run).
  *
- *   sandbox_bench [N] [ROUNDS]
+ *   sandbox_bench [N]
  */
 #include <spawn.h>
 #include <stdio.h>
@@ -85,16 +85,24 @@ static int cmp(const void *a, const void *b) {
 }
 
 /* Median over rounds of the mean ms per run. */
-static double measure(double (*run)(const char *const *), const char *const *argv, int n, int rounds) {
-    double med[64];
-    run(argv); /* warm caches */
-    for (int r = 0; r < rounds; r++) {
-        double total = 0;
-        for (int i = 0; i < n; i++) total += run(argv);
-        med[r] = total / n * 1000;
+/* Interleaved: every round runs each method once, in rotating order, so a
+ * burst of load from elsewhere hits them alike; a method's figure is the
+ * 25th percentile of its per-run times (ms), the cost with the least
+ * interference, which a busy shared machine otherwise swamps. */
+typedef double (*runner)(const char *const *);
+static void measure_set(const runner *fns, int k, const char *const *argv, int n, double *out) {
+    double *t = malloc(sizeof(double) * (size_t)(k * n));
+    for (int m = 0; m < k; m++) fns[m](argv); /* warm caches, start the helper */
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < k; j++) {
+            int m = (i + j) % k;
+            t[m * n + i] = fns[m](argv) * 1000;
+        }
+    for (int m = 0; m < k; m++) {
+        qsort(t + m * n, (size_t)n, sizeof *t, cmp);
+        out[m] = t[m * n + n / 4];
     }
-    qsort(med, (size_t)rounds, sizeof med[0], cmp);
-    return med[rounds / 2];
+    free(t);
 }
 
 /* n assert-style Python runs as ONE warm batch (one instance, each run
@@ -144,42 +152,46 @@ static double python_batch(int n) {
 }
 
 int main(int argc, char **argv) {
-    int n = argc > 1 ? atoi(argv[1]) : 50, rounds = argc > 2 ? atoi(argv[2]) : 5;
-    if (n < 1 || rounds < 1 || rounds > 64) return fprintf(stderr, "usage: sandbox_bench [N] [ROUNDS<=64]\n"), 2;
+    int n = argc > 1 ? atoi(argv[1]) : 100;
+    if (n < 4) return fprintf(stderr, "usage: sandbox_bench [N>=4]\n"), 2;
     const char *const truth[] = {"/bin/true", NULL};
     const char *const py[] = {"/usr/bin/python3", "-I", "-S", "-c", "pass", NULL};
     int have_bwrap = access(BWRAP[0], X_OK) == 0 && system("/usr/bin/bwrap --unshare-all --ro-bind / / /bin/true 2>/dev/null") == 0;
     struct { const char *name; const char *const *argv; } progs[] = {{"true", truth}, {"python", py}};
+    printf("(each figure: 25th percentile of interleaved runs)\n");
     for (int k = 0; k < 2; k++) {
-        int m = k == 0 ? n : (n / 4 > 5 ? n / 4 : 5);
-        double bare = measure(bare_run, progs[k].argv, m, rounds);
-        double sb = measure(sandbox_once, progs[k].argv, m, rounds);
+        int m = k == 0 ? n : (n / 2 > 8 ? n / 2 : 8);
+        const runner fns[3] = {bare_run, sandbox_once, bwrap_run};
+        double t[3];
+        measure_set(fns, have_bwrap ? 3 : 2, progs[k].argv, m, t);
+        double bare = t[0], sb = t[1], bw = t[2];
         printf("bench: bare_%s_ms %.3f ms\n", progs[k].name, bare);
         if (have_bwrap) {
-            double bw = measure(bwrap_run, progs[k].argv, m, rounds);
             printf("bench: bwrap_%s_ms %.3f ms\n", progs[k].name, bw);
             printf("bench: sandbox_%s_ms %.3f ms vs bwrap %.2fx\n", progs[k].name, sb, bw / sb);
             if (sb - bare > 0.01 && bw - bare > 0.01)
                 printf("bench: sandbox_%s_overhead_ms %.3f ms vs bwrap %.2fx\n", progs[k].name, sb - bare,
                        (bw - bare) / (sb - bare));
-            else /* inside the noise (a busy machine): no meaningful ratio */
+            else /* inside the noise: no meaningful ratio */
                 printf("bench: sandbox_%s_overhead_ms %.3f ms\n", progs[k].name, sb - bare);
         } else {
             printf("bench: sandbox_%s_ms %.3f ms\n", progs[k].name, sb);
             printf("bench: sandbox_%s_overhead_ms %.3f ms\n", progs[k].name, sb - bare);
         }
     }
-    double cold = python_batch(n > 16 ? n : 16), warm = python_warm(8);
+    double cold = python_batch(32), warm = python_warm(8);
     printf("bench: sandbox_python_batch_ms_per_run %.3f ms\n", cold);
     printf("bench: sandbox_python_warm8_ms_per_run %.3f ms vs cold_batch %.2fx\n", warm, cold / warm);
     size_t fat = 256u << 20;
     char *ballast = malloc(fat);
     if (ballast) {
         memset(ballast, 1, fat);
-        int m = n / 5 > 5 ? n / 5 : 5;
-        double bare = measure(bare_run, truth, m, rounds), sb = measure(sandbox_once, truth, m, rounds);
-        printf("bench: bare_true_fat256_ms %.3f ms\n", bare);
-        printf("bench: sandbox_true_fat256_ms %.3f ms vs bare_fork %.2fx\n", sb, bare / sb);
+        __asm__ volatile("" : : "r"(ballast) : "memory"); /* keep it: the compiler may drop unread memory */
+        const runner fns[2] = {bare_run, sandbox_once};
+        double t[2];
+        measure_set(fns, 2, truth, n / 4 > 8 ? n / 4 : 8, t);
+        printf("bench: bare_true_fat256_ms %.3f ms\n", t[0]);
+        printf("bench: sandbox_true_fat256_ms %.3f ms vs bare_fork %.2fx\n", t[1], t[0] / t[1]);
         free(ballast);
     }
     return 0;

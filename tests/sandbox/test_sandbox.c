@@ -290,6 +290,7 @@ static void fat_caller_memory_bomb(int direct) {
     char *ballast = malloc(fat);
     cr_assert(ballast);
     memset(ballast, 1, fat);
+    __asm__ volatile("" : : "r"(ballast) : "memory"); /* keep it: the compiler may drop unread memory */
     sandbox_result r;
     sandbox_limits lim = limits(5000, 64);
     run_hostile("memory_bomb.py", &lim, NULL, &r);
