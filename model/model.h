@@ -77,7 +77,9 @@ const model_tensor *model_tensor_at(const model *m, int i);
 const model_tensor *model_tensor_find(const model *m, const char *name);
 
 /* Forward over B sequences of T tokens (tokens (B,T) row-major, padded with
- * TOK_PAD past each sequence's end; 1 <= B <= max_batch, 2 <= T <= max_seq).
+ * TOK_PAD past each sequence's end; 1 <= B <= max_batch, 1 <= T <= max_seq;
+ * every token in 0..vocab-1, else CORE_EINPUT).  Padding after a sequence
+ * never changes its earlier positions (causal attention).
  * logprob[b*T+t] = log p(tokens[b,t+1] | tokens[b,0..t]) for t < T-1;
  * position T-1 gets 0.  entropy (may be NULL): entropy of the predicted
  * distribution at (b,t) (0 at T-1).  Keeps what backward needs. */
@@ -85,6 +87,7 @@ int model_forward(model *m, const int *tokens, int B, int T, float *logprob, flo
                   core_error *err);
 /* Backward of the last forward.  dlogprob (B,T) = d(loss)/d(logprob), zero
  * where masked; dentropy (may be NULL) likewise for an entropy bonus.
+ * Position T-1 of each row has no gradient (nothing to predict there).
  * ACCUMULATES into the gradient buffer (call model_zero_grad first). */
 void model_backward(model *m, const float *dlogprob, const float *dentropy);
 
