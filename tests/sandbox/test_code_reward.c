@@ -133,6 +133,14 @@ Test(code_reward, exiting_early_does_not_pass) {
     cr_assert_float_eq(s, 0.0, 1e-12, "%s", detail);
 }
 
+Test(code_reward, exit_builtin_in_a_passing_program) {
+    char detail[160];
+    int n = 0;
+    const char *tests = "[{\"stdin\": \"4\", \"stdout\": \"16\"}, {\"stdin\": \"5\", \"stdout\": \"25\"}]";
+    double s = score_of("```python\nn = int(input())\nprint(n * n)\nexit(0)\n```", tests, 0, NULL, &n, detail);
+    cr_assert_float_eq(s, 1.0, 1e-12, "%s", detail);
+}
+
 Test(code_reward, infinite_loop_is_a_time_limit_row) {
     reward_code_opts o = opts(1);
     o.lim.time_ms = 300;

@@ -138,6 +138,16 @@ Test(sandbox, python_reads_stdin_and_prints) {
     sandbox_result_free(&r);
 }
 
+/* exit() and quit() exist (python3 without -S): model-written code calls them. */
+Test(sandbox, python_exit_builtin) {
+    sandbox_result r;
+    sandbox_limits lim = limits(5000, 256);
+    run_source("python", "print('bye')\nexit(3)\n", &lim, NULL, &r);
+    cr_assert_eq(r.exit_code, 3, "%s: %s", r.detail, r.err);
+    cr_assert_str_eq(r.out, "bye\n");
+    sandbox_result_free(&r);
+}
+
 Test(sandbox, c_compiles_inside_and_runs) {
     sandbox_result r;
     sandbox_limits lim = limits(5000, 256);
