@@ -213,11 +213,43 @@ static void judge(const test_case *c, const sandbox_job *j, const char *nonce, i
     else excerpt(run->output, r->out, r->out_len, 0);
 }
 
+/* C with several tests: compile once ("c-build" hands the executable back)
+ * and run the executable per test ("elf"), not gcc per test.  Returns 0
+ * with *exe set, or 0 with *exe NULL and every row a compile error, or the
+ * sandbox's error code. */
+static int build_c_once(const reward_code_opts *o, const char *program, int n, char **exe, size_t *exe_len,
+                        reward_code_run *rows, core_error *err) {
+    sandbox_limits lim = o->lim;
+    lim.output_kb = 16384; /* room for the executable */
+    sandbox_program p = {.lang = "c-build", .source = program, .source_len = strlen(program)};
+    sandbox_result r;
+    int rc = sandbox_run(&lim, &p, NULL, 0, &r, err);
+    *exe = NULL;
+    if (rc == 0 && r.verdict == SANDBOX_OK && !r.truncated) {
+        *exe = r.out; /* taken over: freed by the caller */
+        *exe_len = r.out_len;
+        r.out = NULL;
+    } else if (rc == 0) {
+        for (int i = 0; i < n; i++) {
+            memset(&rows[i], 0, sizeof rows[i]);
+            rows[i].test = i;
+            rows[i].verdict = sandbox_verdict_name(r.verdict == SANDBOX_OK ? SANDBOX_OUTPUT_LIMIT : r.verdict);
+            rows[i].exit_code = r.exit_code;
+            rows[i].signal = r.signal;
+            excerpt(rows[i].output, r.err, r.err_len, 1);
+        }
+    }
+    sandbox_result_free(&r);
+    return rc;
+}
+
 /* Run the cases in batches; all-or-nothing stops after a failing batch.
  * Warm Python runs every case in one instance instead (a case costs ~1 ms
- * there, so stopping early saves nothing worth a second instance). */
+ * there, so stopping early saves nothing worth a second instance).  With
+ * exe, every case runs that executable (lang "elf"). */
 static int run_cases(const reward_code_opts *o, const char *lang, const test_case *cases, int n,
-                     const char *nonce, reward_code_run *rows, int *ran, int *passed, core_error *err) {
+                     const char *exe, size_t exe_len, const char *nonce, reward_code_run *rows, int *ran,
+                     int *passed, core_error *err) {
     int workers = o->workers > 0 ? o->workers : (int)sysconf(_SC_NPROCESSORS_ONLN);
     int warm = o->warm && n > 1 && strcmp(lang, "python") == 0;
     int batch = o->fraction || warm ? n : (workers > 0 ? workers : 1);
@@ -229,7 +261,8 @@ static int run_cases(const reward_code_opts *o, const char *lang, const test_cas
         int m = n - start < batch ? n - start : batch;
         for (int i = 0; i < m; i++) {
             const test_case *c = &cases[start + i];
-            progs[i] = (sandbox_program){.lang = lang, .source = c->source, .source_len = strlen(c->source)};
+            progs[i] = exe ? (sandbox_program){.lang = "elf", .source = exe, .source_len = exe_len}
+                           : (sandbox_program){.lang = lang, .source = c->source, .source_len = strlen(c->source)};
             jobs[i] = (sandbox_job){.prog = &progs[i], .stdin_data = c->stdin_text,
                                     .stdin_len = c->stdin_text ? strlen(c->stdin_text) : 0};
         }
@@ -246,6 +279,25 @@ static int run_cases(const reward_code_opts *o, const char *lang, const test_cas
         if (rc == 0) *ran = start + m;
         if (failed && !o->fraction) break;
     }
+    return rc;
+}
+
+/* run_cases, with the C program built once first when several tests share it. */
+static int run_tests_of(const reward_code_opts *o, const char *lang, const char *program, const test_case *cases,
+                        int n, const char *nonce, reward_code_run *rows, int *ran, int *passed, core_error *err) {
+    char *exe = NULL;
+    size_t exe_len = 0;
+    if (strcmp(lang, "c") == 0 && n > 1) {
+        int rc = build_c_once(o, program, n, &exe, &exe_len, rows, err);
+        if (rc) return rc;
+        if (!exe) { /* did not compile: every test fails with the compiler's words */
+            *ran = n;
+            *passed = 0;
+            return 0;
+        }
+    }
+    int rc = run_cases(o, lang, cases, n, exe, exe_len, nonce, rows, ran, passed, err);
+    free(exe);
     return rc;
 }
 
@@ -273,7 +325,7 @@ int reward_code_run_tests(const char *completion, size_t len, const char *tests_
     } else if ((rc = build_cases(tests, program, nonce, cases, &n, err)) == 0) {
         if (cases[0].is_assert && strcmp(lang, "python") != 0)
             snprintf(detail, cap, "assert tests need a python program, got %s", lang);
-        else if ((rc = run_cases(o, lang, cases, n, nonce, rows, &ran, &passed, err)) == 0) {
+        else if ((rc = run_tests_of(o, lang, program, cases, n, nonce, rows, &ran, &passed, err)) == 0) {
             *score = o->fraction ? (double)passed / n : (double)(passed == n);
             int first_fail = -1;
             for (int i = 0; i < ran && first_fail < 0; i++)

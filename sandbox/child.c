@@ -90,7 +90,7 @@ static int write_source(const sb_plan *p) {
     if (!p->source_file) return 0;
     char path[64] = "/work/";
     strncat(path, p->source_file, sizeof path - 7);
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, (mode_t)p->source_mode);
     if (fd < 0) return -errno;
     size_t done = 0;
     while (done < p->source_len) {

@@ -35,6 +35,7 @@ struct sock_fprog;
 typedef struct sb_lang {
     const char *name;
     const char *source_file;             /* written to /work; NULL for exec */
+    int executable;                      /* the source file gets mode 0755 (elf) */
     const char *compile[SB_MAX_ARGS];    /* compile argv, or {NULL} */
     const char *run[SB_MAX_ARGS];        /* run argv before the program's own args */
 } sb_lang;
@@ -60,6 +61,7 @@ typedef struct sb_plan {
     const char *source;                /* written to /work/<source_file> */
     size_t source_len;
     const char *source_file;           /* NULL: nothing to write */
+    int source_mode;                   /* 0644, or 0755 for an executable */
     int file_mb;                       /* size of /work and /tmp */
     int cg_mem;                        /* the memory cgroup is on: RLIMIT_AS is a loose backstop */
     int userns;                        /* own user namespace; 0: the root-only fallback, where

@@ -27,6 +27,14 @@ static const sb_lang LANGS[] = {
      .source_file = "main.sh",
      .compile = {NULL},
      .run = {"/bin/sh", "main.sh", NULL}},
+    /* c-build: compile once and hand the executable back on stdout (give
+     * the run an output cap that fits it); elf: run such an executable.
+     * The code reward compiles a completion once this way, not per test. */
+    {.name = "c-build",
+     .source_file = "main.c",
+     .compile = {"/usr/bin/gcc", "-std=gnu17", "-O2", "-pipe", "-o", "main", "main.c", "-lm", NULL},
+     .run = {"/bin/cat", "main", NULL}},
+    {.name = "elf", .source_file = "main", .executable = 1, .compile = {NULL}, .run = {"./main", NULL}},
     /* exec: argv comes whole from the program (benchmarks, tests). */
     {.name = "exec", .source_file = NULL, .compile = {NULL}, .run = {NULL}},
 };

@@ -88,6 +88,7 @@ static int build_plan(sb_plan *p, const sb_lang *lang, const sandbox_limits *lim
     p->source = prog->source;
     p->source_len = prog->source_len;
     p->source_file = lang->source_file;
+    p->source_mode = lang->executable ? 0755 : 0644;
     p->file_mb = lim->file_mb;
     if (lang->source_file && !prog->source)
         return core_fail(err, CORE_EINPUT, "sandbox: language %s needs a source text", lang->name);

@@ -92,7 +92,8 @@ void sandbox_limits_default(sandbox_limits *lim);
 void sandbox_limits_from_config(sandbox_limits *lim, const core_config *cfg);
 
 typedef struct sandbox_program {
-    const char *lang;         /* "python", "c", "sh", or "exec" */
+    const char *lang;         /* "python", "c", "sh", "exec", or "c-build" (compile, the
+                                 executable comes back on stdout) and "elf" (run one) */
     const char *source;       /* program text, written to /work (not for exec) */
     size_t source_len;
     /* exec: the full argv, argv[0] an absolute path visible inside (/usr/...).

@@ -179,6 +179,27 @@ Test(code_reward, stdin_stdout_pairs_python_and_c) {
     cr_assert_str_eq(runs[0].output, "-1\n");
 }
 
+/* C with several tests is compiled once; a compile error fails every test
+ * with the compiler's message. */
+Test(code_reward, c_compiled_once_for_many_tests, .timeout = 60) {
+    const char *tests = "[{\"stdin\": \"3\", \"stdout\": \"9\"}, {\"stdin\": \"-4\", \"stdout\": \"16\"},"
+                        " {\"stdin\": \"0\", \"stdout\": \"0\"}]";
+    reward_code_run runs[4];
+    int n = 0;
+    char detail[160];
+    double s = score_of("```c\n#include <stdio.h>\nint main(void){long a; if (scanf(\"%ld\", &a) != 1) return 1;"
+                        " printf(\"%ld\\n\", a * a); return 0;}\n```", tests, 1, runs, &n, detail);
+    cr_assert_float_eq(s, 1.0, 1e-12, "%s", detail);
+    cr_assert_eq(n, 3);
+    s = score_of("```c\nint main(void) { return nope; }\n```", tests, 1, runs, &n, detail);
+    cr_assert_float_eq(s, 0.0, 1e-12);
+    cr_assert_eq(n, 3);
+    for (int i = 0; i < 3; i++) {
+        cr_assert_str_eq(runs[i].verdict, "RUNTIME_ERROR");
+        cr_assert(strstr(runs[i].output, "nope"), "%s", runs[i].output);
+    }
+}
+
 Test(code_reward, bad_tests_and_missing_program) {
     reward_code_opts o = opts(0);
     double s = -1;

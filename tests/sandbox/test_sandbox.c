@@ -158,6 +158,24 @@ Test(sandbox, c_compiles_inside_and_runs) {
     sandbox_result_free(&r);
 }
 
+/* c-build hands the executable back; elf runs it in another instance. */
+Test(sandbox, c_build_then_elf) {
+    sandbox_result b, r;
+    sandbox_limits lim = limits(5000, 256);
+    lim.output_kb = 8192;
+    run_source("c-build", "#include <stdio.h>\nint main(void){puts(\"built once\"); return 0;}\n", &lim, NULL, &b);
+    cr_assert_eq(b.verdict, SANDBOX_OK, "%s: %s", b.detail, b.err);
+    cr_assert(b.out_len > 1000 && memcmp(b.out, "\177ELF", 4) == 0, "not an executable (%zu bytes)", b.out_len);
+    sandbox_program p = {.lang = "elf", .source = b.out, .source_len = b.out_len};
+    core_error err = {0};
+    lim.output_kb = 64;
+    cr_assert_eq(sandbox_run(&lim, &p, NULL, 0, &r, &err), 0, "%s", err.msg);
+    cr_assert_eq(r.verdict, SANDBOX_OK, "%s: %s", r.detail, r.err);
+    cr_assert_str_eq(r.out, "built once\n");
+    sandbox_result_free(&b);
+    sandbox_result_free(&r);
+}
+
 Test(sandbox, c_compile_error_is_runtime_error_with_message) {
     sandbox_result r;
     sandbox_limits lim = limits(5000, 256);
