@@ -151,11 +151,33 @@ static void backward(void) {
     cuda_ops_embed_backward(g_embed, dx, tokens, N, C);
 }
 
+static double g_last_norm;
 static void optimizer(int t) {
     double ss = cuda_ops_sumsq(grads, n_params); /* grad-norm clipping, as the learner does */
     float norm = (float)sqrt(ss);
+    g_last_norm = norm;
     if (norm > 1.0f) cuda_ops_scale(grads, n_params, 1.0f / norm);
     cuda_ops_adamw(params, grads, adam_m, adam_v, n_params, 1e-4f, 0.9f, 0.95f, 1e-8f, 0.1f, t);
+}
+
+/* Sanity of a step: at random init the mean log-prob is near -ln V; the
+ * gradient norm is finite and not zero.  Exits if not. */
+static void check_sane(const char *where) {
+    float *lp = (float *)malloc(sizeof(float) * N);
+    cuda_to_host(lp, logprob, sizeof(float) * N);
+    double sum = 0;
+    int n = 0;
+    for (int i = 0; i < N; i++)
+        if (i % T != T - 1) sum += lp[i], n++;
+    free(lp);
+    double mean = n ? sum / n : 0;
+    printf("bench_train: %s: mean log-prob %.3f (-ln V = %.3f), grad norm %.4g\n", where, mean,
+           -log((double)V), g_last_norm);
+    if (!isfinite(mean) || !isfinite(g_last_norm) || g_last_norm <= 0 || mean > 0 ||
+        fabs(mean + log((double)V)) > 2.0) {
+        fprintf(stderr, "bench_train: %s: implausible step (see the line above)\n", where);
+        exit(1);
+    }
 }
 
 static void check_or_die(const char *where) {
@@ -173,6 +195,7 @@ static double time_train(int steps, double *t_fwd, double *t_bwd, double *t_opt)
     cuda_zero(grads, sizeof(float) * n_params);
     forward(), backward(), optimizer(t++);
     check_or_die("warm-up step");
+    check_sane("warm-up step");
     double f = 0, b = 0, o = 0;
     for (int s = 0; s < steps; s++) {
         double t0 = now();

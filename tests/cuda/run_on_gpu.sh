@@ -19,9 +19,10 @@ B=build/cuda
 LOGDIR=${OUT:-$B}
 mkdir -p "$B" "$LOGDIR"
 LOG=$LOGDIR/cuda_run.log
-exec > >(tee "$LOG") 2>&1
-status=0
 step() { echo; echo "== $* ($(date -u +%H:%M:%S))"; }
+
+main() {
+status=0
 
 step "machine"
 echo "git: $(git rev-parse --short HEAD 2>/dev/null || echo unknown) $(git status --porcelain 2>/dev/null | wc -l) changed files"
@@ -72,4 +73,8 @@ step "bench/bench_cuda.sh"
 bench/bench_cuda.sh || { echo "bench_cuda: FAILED"; status=1; }
 
 step "done: status $status"
-exit $status
+return $status
+}
+
+main 2>&1 | tee "$LOG"
+exit "${PIPESTATUS[0]}"

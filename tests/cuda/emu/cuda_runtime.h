@@ -6,9 +6,9 @@
  * speed and not the GPU's own arithmetic (expf here is glibc's).
  *
  * A launch runs its blocks one after another; the threads of a block are
- * real threads, so __syncthreads is a barrier and a warp shuffle is an
- * exchange between 32 threads.  __shared__ becomes `static`: correct
- * because only one block runs at a time.  emulate.sh rewrites
+ * fibers (emu.cpp) run in rounds, so __syncthreads is the end of a round
+ * and a warp shuffle an exchange between rounds.  __shared__ becomes
+ * `static`: correct because only one block runs at a time.  emulate.sh rewrites
  * `k<<<grid, block, shmem>>>(args)` into emu_launch(...) before compiling
  * with g++.
  */
@@ -29,8 +29,7 @@ struct dim3 {
     unsigned x, y, z;
     dim3(unsigned x_ = 1, unsigned y_ = 1, unsigned z_ = 1) : x(x_), y(y_), z(z_) {}
 };
-extern thread_local dim3 threadIdx;
-extern dim3 blockIdx, blockDim, gridDim;
+extern dim3 threadIdx, blockIdx, blockDim, gridDim;
 
 void emu_launch(dim3 grid, dim3 block, size_t shmem, std::function<void()> body);
 void *emu_dyn_shared(void);

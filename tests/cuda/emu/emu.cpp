@@ -1,94 +1,101 @@
 /*
  * tests/cuda/emu/emu.cpp — the CPU stand-in's implementation (see
- * cuda_runtime.h): blocks in sequence, each block's threads as pthreads
- * with a block barrier and one barrier per warp for the shuffles.
+ * cuda_runtime.h): blocks in sequence; a block's threads are ucontext
+ * fibers on one OS thread, run in rounds: a round resumes every thread
+ * until its next __syncthreads (or shuffle step) or its end, so a barrier
+ * is simply the end of a round.
  */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <ucontext.h>
 
 #include "cublas_v2.h"
 #include "cuda_runtime.h"
 
-thread_local dim3 threadIdx;
-dim3 blockIdx, blockDim, gridDim;
+dim3 threadIdx, blockIdx, blockDim, gridDim;
 
-enum { MAX_THREADS = 1024, MAX_WARPS = 32 };
-static pthread_barrier_t g_block_bar, g_warp_bar[MAX_WARPS];
-static float g_warp_val[MAX_WARPS][32];
+enum { MAX_THREADS = 1024, STACK = 1 << 16 };
+static ucontext_t g_sched, g_fiber[MAX_THREADS];
+static dim3 g_tid[MAX_THREADS];
+static unsigned char g_done[MAX_THREADS];
+static unsigned g_cur;
+static char *g_stacks;
+static float g_shfl[MAX_THREADS];
+static std::function<void()> *g_body;
 static unsigned char *g_dyn;
 static pthread_mutex_t g_atomic = PTHREAD_MUTEX_INITIALIZER;
 static cudaError_t g_last = cudaSuccess;
 
-struct emu_thread {
-    dim3 tid;
-    std::function<void()> *body;
-};
-
-static void *run_thread(void *arg) {
-    emu_thread *t = (emu_thread *)arg;
-    threadIdx = t->tid;
-    (*t->body)();
-    return NULL;
+static void fiber_main(void) {
+    (*g_body)();
+    g_done[g_cur] = 1; /* returning resumes uc_link, the scheduler */
 }
 
-static unsigned linear_tid(void) {
-    return threadIdx.x + blockDim.x * (threadIdx.y + blockDim.y * threadIdx.z);
+/* Back to the scheduler; it resumes this thread in the next round, after
+ * every other thread of the block has reached its own yield or its end. */
+static void yield(void) { swapcontext(&g_fiber[g_cur], &g_sched); }
+
+/* Apart, so that getcontext (returns twice, in principle) clobbers nothing
+ * of emu_launch's. */
+__attribute__((noinline)) static void make_fibers(unsigned nt) {
+    for (unsigned i = 0; i < nt; i++) {
+        getcontext(&g_fiber[i]);
+        g_fiber[i].uc_stack.ss_sp = g_stacks + (size_t)i * STACK;
+        g_fiber[i].uc_stack.ss_size = STACK;
+        g_fiber[i].uc_link = &g_sched;
+        makecontext(&g_fiber[i], fiber_main, 0);
+        g_done[i] = 0;
+    }
 }
 
 void emu_launch(dim3 grid, dim3 block, size_t shmem, std::function<void()> body) {
     unsigned nt = block.x * block.y * block.z;
-    if (nt == 0 || nt > MAX_THREADS || grid.x == 0 || grid.y == 0 || grid.z == 0 || grid.y > 65535 ||
-        grid.z > 65535) {
+    if (nt == 0 || nt > MAX_THREADS || grid.x == 0 || grid.y == 0 || grid.z == 0 ||
+        grid.y > 65535 || grid.z > 65535) {
         g_last = cudaErrorInvalidValue;
         return;
     }
-    gridDim = grid, blockDim = block;
-    static emu_thread th[MAX_THREADS];
-    static pthread_t pt[MAX_THREADS];
-    pthread_attr_t attr;
-    pthread_attr_init(&attr);
-    pthread_attr_setstacksize(&attr, 1 << 18);
+    if (!g_stacks && !(g_stacks = (char *)malloc((size_t)MAX_THREADS * STACK))) abort();
+    gridDim = grid, blockDim = block, g_body = &body;
     g_dyn = (unsigned char *)calloc(shmem ? shmem : 1, 1);
+    unsigned i = 0;
+    for (unsigned z = 0; z < block.z; z++)
+        for (unsigned y = 0; y < block.y; y++)
+            for (unsigned x = 0; x < block.x; x++) g_tid[i++] = dim3(x, y, z);
     for (unsigned bz = 0; bz < grid.z; bz++)
         for (unsigned by = 0; by < grid.y; by++)
             for (unsigned bx = 0; bx < grid.x; bx++) {
                 blockIdx = dim3(bx, by, bz);
-                pthread_barrier_init(&g_block_bar, NULL, nt);
-                unsigned nw = (nt + 31) / 32;
-                for (unsigned w = 0; w < nw; w++)
-                    pthread_barrier_init(&g_warp_bar[w], NULL, nt - 32 * w < 32 ? nt - 32 * w : 32);
-                unsigned i = 0;
-                for (unsigned z = 0; z < block.z; z++)
-                    for (unsigned y = 0; y < block.y; y++)
-                        for (unsigned x = 0; x < block.x; x++, i++) {
-                            th[i].tid = dim3(x, y, z), th[i].body = &body;
-                            if (pthread_create(&pt[i], &attr, run_thread, &th[i])) {
-                                fprintf(stderr, "emu: pthread_create failed\n");
-                                abort();
-                            }
-                        }
-                for (i = 0; i < nt; i++) pthread_join(pt[i], NULL);
-                pthread_barrier_destroy(&g_block_bar);
-                for (unsigned w = 0; w < nw; w++) pthread_barrier_destroy(&g_warp_bar[w]);
+                make_fibers(nt);
+                for (unsigned left = nt; left;) { /* rounds until every thread ended */
+                    left = 0;
+                    for (i = 0; i < nt; i++) {
+                        if (g_done[i]) continue;
+                        g_cur = i, threadIdx = g_tid[i];
+                        swapcontext(&g_sched, &g_fiber[i]);
+                        left += !g_done[i];
+                    }
+                }
             }
     free(g_dyn);
     g_dyn = NULL;
-    pthread_attr_destroy(&attr);
 }
 
 void *emu_dyn_shared(void) { return g_dyn; }
 
-void __syncthreads(void) { pthread_barrier_wait(&g_block_bar); }
+void __syncthreads(void) { yield(); }
 
+/* Every thread of the block must shuffle in the same round (true of
+ * ops_cuda.cu: whole blocks call block_sum / block_max). */
 float __shfl_xor_sync(unsigned mask, float v, int lane_mask) {
     (void)mask;
-    unsigned t = linear_tid(), w = t / 32, lane = t % 32;
-    g_warp_val[w][lane] = v;
-    pthread_barrier_wait(&g_warp_bar[w]);
-    float r = g_warp_val[w][lane ^ (unsigned)lane_mask];
-    pthread_barrier_wait(&g_warp_bar[w]);
+    unsigned t = g_cur;
+    g_shfl[t] = v;
+    yield();
+    float r = g_shfl[(t & ~31u) | ((t & 31u) ^ (unsigned)lane_mask)];
+    yield();
     return r;
 }
 
