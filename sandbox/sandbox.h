@@ -6,21 +6,25 @@
  * namespace, puts it in a cgroup slot, maps its root to nobody and lets it
  * go.  The parent is a small helper process (server.c) that sandbox_run
  * starts once and forwards runs to, so the cost of a run does not grow with
- * the caller's memory (cloning a 256 MB trainer costs ~13 ms of page-table
+ * the caller's memory (forking a 256 MB trainer costs ~10 ms of page-table
  * copying; the helper, ~0).  The child becomes the instance's init and
  * applies, in this fixed order (child.c):
  *
  *   1. fds      only stdin (a memfd), stdout/stderr pipes and the status pipe
- *   2. mounts   a tmpfs root: /usr /etc (minus shadow) ... read-only, a small
+ *   2. identity waits until the parent has mapped its uid and put it in the
+ *               cgroup, then becomes the namespace's root (nobody outside)
+ *   3. mounts   a tmpfs root: /usr /etc (minus shadow) ... read-only, a small
  *               /dev, a fresh /proc, tmpfs /work and /tmp; pivot_root
- *   3. uts      hostname "sandbox"
- *   4. steps    for each step (compile, run): fork a payload which applies
- *        4a. rlimits    CPU, address space, processes, file size, fds, core 0
- *        4b. identity   setsid, every capability dropped, no_new_privs
- *        4c. seccomp    the deny-list filter (seccomp.c), last before exec
- *        4d. execve
- *      and report "started" / "ended" records to the parent; the payload
- *      is its own session and the OOM killer's first choice.
+ *   4. uts      hostname "sandbox"
+ *   5. steps    for each step (compile, run): vfork a payload which does
+ *        5a. session    setsid, its stdio, every other fd closed, cwd /work,
+ *                       oom_score_adj 1000 (the OOM killer's first choice)
+ *        5b. rlimits    CPU, address space, processes, file size, fds, core 0
+ *        5c. privileges every capability dropped (bounding set, securebits),
+ *                       no_new_privs
+ *        5d. seccomp    the deny-list filter (seccomp.c), last before exec
+ *        5e. execve
+ *      and report "started" / "ended" records to the parent.
  *
  * The parent only waits, measures and kills: it enforces the wall clock per
  * step, caps the output, and kills the instance's init when a limit is hit;
