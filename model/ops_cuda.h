@@ -25,6 +25,23 @@
  * bit on the same GPU, except cuda_ops_embed_backward (atomicAdd: rows with
  * the same token add in arbitrary order) and cuBLAS if it picks split-K
  * algorithms nondeterministically (it does not by default).
+ *
+ * Tests: tests/cuda/parity.cu (every op against ops_cpu.c), run on a GPU by
+ * tests/cuda/run_on_gpu.sh and on a CPU stand-in by tests/cuda/emulate.sh;
+ * tests/cuda/bench_train.cu composes a training step exactly as model.c does
+ * (a template for the integration below).
+ *
+ * Not yet wired into model.c / sample.c.  What that takes, under GRPO_CUDA:
+ * cuda_init at model_create; params, grads, adam_m, adam_v, activations,
+ * logits, scratch and the KV cache from cuda_alloc (att_scratch B*T*T);
+ * each ops_X call becomes cuda_ops_X, memcpy/memset become cuda_copy /
+ * cuda_zero; tokens/targets and dlogprob/dentropy go up with cuda_to_device,
+ * logprob/entropy come back with cuda_to_host; grad norm via cuda_ops_sumsq;
+ * model_params()/model_grads() (MPI, checkpoints, copy of the reference)
+ * need a host mirror synchronised explicitly (or CUDA-aware MPI on the
+ * device pointers).  Sampling: cuda_ops_pack_t after each weight update,
+ * cuda_kv_write and cuda_add for what sample.c does in C between ops, and
+ * the M x V logits copied back for the host sampler.
  */
 #ifndef GRPO_MODEL_OPS_CUDA_H
 #define GRPO_MODEL_OPS_CUDA_H
