@@ -444,7 +444,7 @@ static int train_loop(learner_ctx *L, int64_t first_step, core_error *err) {
     }
     core_progress_start(&progress, "grpo step", cfg->run.steps, stderr);
     int64_t step = first_step;
-    for (; step <= cfg->run.steps && !stop_requested; step++) {
+    for (; step <= cfg->run.steps; step++) {
         db_step s;
         if (run_step(L, step, &s, err)) return err->code;
         show_progress(&progress, step, &s);
@@ -459,9 +459,9 @@ static int train_loop(learner_ctx *L, int64_t first_step, core_error *err) {
             if (progress.is_tty) fputc('\n', stderr);
             log_eval(step, &ev);
         }
-        if ((cfg->learner.checkpoint_every > 0 && step % cfg->learner.checkpoint_every == 0) || last)
-            if (save_checkpoint(L, step, err)) return err->code;
-        if (last) break;
+        int due = cfg->learner.checkpoint_every > 0 && step % cfg->learner.checkpoint_every == 0;
+        if ((due || last || stop_requested) && save_checkpoint(L, step, err)) return err->code;
+        if (last || stop_requested) break;
     }
     core_progress_finish(&progress);
     if (stop_requested) {

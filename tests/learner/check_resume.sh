@@ -3,11 +3,12 @@
 # --resume ends with the same episodes, step metrics and final weights as an
 # uninterrupted run, with no episode lost or duplicated.
 source "$(dirname "$0")/toy.sh"
-TOY_STEPS=12
-TOY+=(--set run.steps=12)
+TOY_STEPS=40
+TOY+=(--set run.steps=40)
 toy_train --set db.path=full.db --set run.name=full --set run.out_dir=full >full.log 2>&1 || { cat full.log; exit 1; }
 
-toy_train --set db.path=cut.db --set run.name=full --set run.out_dir=cut >cut.log 2>&1 &
+# not through the toy_train function: $! must be grpo itself, not a subshell
+"$GRPO" train "$CONFIG" "${TOY[@]}" --set db.path=cut.db --set run.name=full --set run.out_dir=cut >cut.log 2>&1 &
 pid=$!
 # Kill it once step 5 is committed: the kill lands somewhere in steps 6..12.
 for _ in $(seq 1 600); do
@@ -19,7 +20,7 @@ kill -9 $pid 2>/dev/null || { echo "the run finished before it could be killed";
 wait $pid 2>/dev/null || true
 killed_at=$(sql cut.db "SELECT count(*) FROM steps")
 echo "killed after $killed_at committed steps"
-[ "$killed_at" -lt 12 ] || { echo "the run finished before it could be killed"; exit 1; }
+[ "$killed_at" -lt 40 ] || { echo "the run finished before it could be killed"; exit 1; }
 toy_train --set db.path=cut.db --set run.name=full --set run.out_dir=cut --resume >resume.log 2>&1 || { cat resume.log; exit 1; }
 grep -q "resuming run" resume.log || { cat resume.log; exit 1; }
 
@@ -28,6 +29,23 @@ grep -q "resuming run" resume.log || { cat resume.log; exit 1; }
 dups=$(sql cut.db "SELECT count(*) FROM (SELECT step, group_id, sample FROM episodes GROUP BY step, prompt_id, sample HAVING count(*) > 1)")
 [ "$dups" = 0 ] || { echo "$dups duplicated episodes"; exit 1; }
 [ "$(fingerprint full.db)" = "$(fingerprint cut.db)" ] || { echo "resumed run differs from the uninterrupted one"; exit 1; }
-cmp full/full/policy-step000012.safetensors cut/full/policy-step000012.safetensors ||
+cmp full/full/policy-step000040.safetensors cut/full/policy-step000040.safetensors ||
     { echo "final weights differ"; exit 1; }
 echo "resumed run equals the uninterrupted one: episodes, steps and final weights"
+
+# Ctrl-C stops after the current step with a checkpoint of it; resume ends the same.
+"$GRPO" train "$CONFIG" "${TOY[@]}" --set db.path=int.db --set run.name=full --set run.out_dir=int >int.log 2>&1 &
+pid=$!
+for _ in $(seq 1 600); do
+    n=$(sql int.db "SELECT count(*) FROM steps" 2>/dev/null || echo 0)
+    [ "${n:-0}" -ge 3 ] && break
+    sleep 0.05
+done
+kill -INT $pid 2>/dev/null || { echo "the run finished before it could be interrupted"; exit 1; }
+wait $pid || { cat int.log; echo "interrupted run exited non-zero"; exit 1; }
+[ "$(sql int.db "SELECT status FROM runs")" = stopped ] || { echo "run not marked stopped"; exit 1; }
+[ "$(sql int.db "SELECT max(step) FROM checkpoints")" = "$(sql int.db "SELECT max(step) FROM steps")" ] ||
+    { echo "no checkpoint of the last step"; exit 1; }
+toy_train --set db.path=int.db --set run.name=full --set run.out_dir=int --resume >int2.log 2>&1 || { cat int2.log; exit 1; }
+[ "$(fingerprint full.db)" = "$(fingerprint int.db)" ] || { echo "interrupted and resumed run differs"; exit 1; }
+echo "interrupted with SIGINT, checkpointed, resumed: same run"
