@@ -124,7 +124,7 @@ static void end(void) {
 /* Tolerances, relative to the largest |value| of the CPU output: products
  * are summed in another order by cuBLAS (fp32, no TF32), elementwise ops
  * differ by the last bit of expf and by FMA contraction. */
-static const double TOL_ELEM = 2e-6, TOL_GEMM = 1e-5, TOL_ATT = 3e-5, TOL_HEAD = 2e-5;
+static const double TOL_ELEM = 2e-6, TOL_GEMM = 1e-5, TOL_ATT = 3e-5, TOL_HEAD = 2e-5, TOL_TF32 = 5e-3;
 
 /* ------------------------------------------------------------- the ops */
 
@@ -142,6 +142,15 @@ static void test_matmul(int N, int C, int OC) {
     cuda_ops_matmul_forward(d_out, d_inp, d_w, N, C, OC, 0.0f);
     float *g2 = back(d_out, (size_t)N * OC);
     check("out(beta=0)", out2, g2, (size_t)N * OC, TOL_GEMM);
+    end();
+
+    /* TF32 tensor cores (cuda_set_tf32(1)): 10-bit mantissa products, the
+     * stated tolerance of the fast mode */
+    begin("matmul_forward(tf32)");
+    cuda_set_tf32(1);
+    cuda_ops_matmul_forward(d_out, d_inp, d_w, N, C, OC, 0.0f);
+    cuda_set_tf32(0);
+    check("out", out2, back(d_out, (size_t)N * OC), (size_t)N * OC, TOL_TF32);
     end();
 
     float *dout = host_rand((size_t)N * OC, 1), *dinp = host_rand((size_t)N * C, 1);
