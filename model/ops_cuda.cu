@@ -471,22 +471,35 @@ __global__ static void causal_softmax_backward_kernel(float *datt, const float *
 
 static int softmax_threads(int T) { return T >= 256 ? 256 : T > 32 ? (T + 31) / 32 * 32 : 32; }
 
+/* Query rows go in blocks of QBG: block [q0, q0+nq) only needs keys
+ * [0, q0+nq), so the products skip the masked upper blocks (ops_cpu.c does
+ * the same with 64-row blocks; fewer, larger products suit cuBLAS better).
+ * The softmax kernels still write whole rows, so att is defined everywhere. */
+enum { QBG = 256 };
+
 // att = softmax(q @ k.T / sqrt(HS) + causal mask); out = att @ v   (per head)
 void cuda_ops_attention_forward(float *out, float *att, const float *q, const float *k,
                                 const float *v, int B, int T, int NH, int NKV, int HS) {
     if (B <= 0 || T <= 0) return;
     int group = NH / NKV, qs = NH * HS, ks = NKV * HS;
     float scale = 1.0f / sqrtf((float)HS);
-    long long TT = (long long)T * T;
-    /* per query head, batched over b (a kv head's stride is not uniform in h) */
+    long long TT = (long long)T * T, sq = (long long)T * qs, sk = (long long)T * ks;
+    /* per query head and query block, batched over b (a kv head's stride is
+     * not uniform in h) */
     for (int h = 0; h < NH; h++)
-        gemm_rm(0, 1, T, T, HS, scale, q + h * HS, qs, (long long)T * qs, k + (h / group) * HS, ks,
-                (long long)T * ks, 0.0f, att + h * TT, T, NH * TT, B);
+        for (int q0 = 0; q0 < T; q0 += QBG) {
+            int nq = T - q0 < QBG ? T - q0 : QBG, nk = q0 + nq;
+            gemm_rm(0, 1, nq, nk, HS, scale, q + (size_t)q0 * qs + h * HS, qs, sq,
+                    k + (h / group) * HS, ks, sk, 0.0f, att + h * TT + (size_t)q0 * T, T, NH * TT, B);
+        }
     causal_softmax_kernel<<<dim3(T, B * NH), softmax_threads(T)>>>(att, T);
     LAUNCHED("causal_softmax_kernel");
     for (int h = 0; h < NH; h++)
-        gemm_rm(0, 0, T, HS, T, 1.0f, att + h * TT, T, NH * TT, v + (h / group) * HS, ks,
-                (long long)T * ks, 0.0f, out + h * HS, qs, (long long)T * qs, B);
+        for (int q0 = 0; q0 < T; q0 += QBG) {
+            int nq = T - q0 < QBG ? T - q0 : QBG, nk = q0 + nq;
+            gemm_rm(0, 0, nq, HS, nk, 1.0f, att + h * TT + (size_t)q0 * T, T, NH * TT,
+                    v + (h / group) * HS, ks, sk, 0.0f, out + (size_t)q0 * qs + h * HS, qs, sq, B);
+        }
 }
 
 // datt = dout @ v.T; dv += att.T @ dout; dpre = att * (datt - rowsum(att*datt));
@@ -503,17 +516,25 @@ void cuda_ops_attention_backward(float *dq, float *dk, float *dv, const float *d
     for (int h = 0; h < NH; h++) {
         int kh = h / group;
         const float *ah = att + h * TT;
-        gemm_rm(0, 1, T, T, HS, 1.0f, dout + h * HS, qs, sq, v + kh * HS, ks, sk, 0.0f, scratch, T,
-                TT, B);
-        gemm_rm(1, 0, T, HS, T, 1.0f, ah, T, NH * TT, dout + h * HS, qs, sq, 1.0f, dv + kh * HS, ks,
-                sk, B);
+        for (int q0 = 0; q0 < T; q0 += QBG) {
+            int nq = T - q0 < QBG ? T - q0 : QBG, nk = q0 + nq;
+            const float *dob = dout + (size_t)q0 * qs + h * HS;
+            gemm_rm(0, 1, nq, nk, HS, 1.0f, dob, qs, sq, v + kh * HS, ks, sk, 0.0f,
+                    scratch + (size_t)q0 * T, T, TT, B);
+            gemm_rm(1, 0, nk, HS, nq, 1.0f, ah + (size_t)q0 * T, T, NH * TT, dob, qs, sq, 1.0f,
+                    dv + kh * HS, ks, sk, B);
+        }
         causal_softmax_backward_kernel<<<dim3(T, B), softmax_threads(T)>>>(scratch, ah, T,
                                                                            (size_t)NH * TT);
         LAUNCHED("causal_softmax_backward_kernel");
-        gemm_rm(0, 0, T, HS, T, scale, scratch, T, TT, k + kh * HS, ks, sk, 1.0f, dq + h * HS, qs,
-                sq, B);
-        gemm_rm(1, 0, T, HS, T, scale, scratch, T, TT, q + h * HS, qs, sq, 1.0f, dk + kh * HS, ks,
-                sk, B);
+        for (int q0 = 0; q0 < T; q0 += QBG) {
+            int nq = T - q0 < QBG ? T - q0 : QBG, nk = q0 + nq;
+            const float *db = scratch + (size_t)q0 * T;
+            gemm_rm(0, 0, nq, HS, nk, scale, db, T, TT, k + kh * HS, ks, sk, 1.0f,
+                    dq + (size_t)q0 * qs + h * HS, qs, sq, B);
+            gemm_rm(1, 0, nk, HS, nq, scale, db, T, TT, q + (size_t)q0 * qs + h * HS, qs, sq, 1.0f,
+                    dk + kh * HS, ks, sk, B);
+        }
     }
 }
 

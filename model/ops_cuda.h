@@ -118,8 +118,8 @@ void cuda_ops_rope_rows(float *x, const float *cos_t, const float *sin_t, const 
 /* ---------------------------------------------------------- attention */
 /* att (B,NH,T,T) is written whole: the probabilities, zero above the
  * diagonal (a superset of what ops.h promises: ops_cpu.c leaves entries
- * right of each 64-row query block's keys unwritten).  The products run over
- * all T keys (no block skipping yet). */
+ * right of each 64-row query block's keys unwritten).  The products skip
+ * the masked key blocks of 256-row query blocks. */
 void cuda_ops_attention_forward(float *out, float *att, const float *q, const float *k,
                                 const float *v, int B, int T, int NH, int NKV, int HS);
 /* scratch: B*T*T floats (not the CPU's T*T per thread). */

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # tests/cuda/run_on_gpu.sh — the one script to run on a GPU machine (issue 8).
-#   1. make CUDA=1 (in build-cuda/, so the CPU objects in build/ are untouched;
+#   1. make CUDA=1 (in build/cuda-make/, so the CPU objects in build/ are untouched;
 #      needs the project's Debian packages; a failure is reported and the
 #      steps below still run, since they need only nvcc, gcc and cuBLAS)
 #   2. tests/cuda/parity.cu: every ops.h op against its CUDA twin
@@ -33,7 +33,7 @@ nproc
 step "make CUDA=1"
 if [ "${CUDA_SKIP_MAKE:-0}" = 1 ]; then
     echo "skipped (CUDA_SKIP_MAKE=1)"
-elif make CUDA=1 BUILD=build-cuda -j"$(nproc)" grpo; then
+elif make CUDA=1 BUILD=build/cuda-make -j"$(nproc)" grpo; then
     echo "make CUDA=1: ok"
     ./grpo --version 2>/dev/null || true
 else
