@@ -118,16 +118,14 @@ static void apply_gradients(learner_ctx *L, double loss, update_stats *st) {
     st->n_updates++;
 }
 
-static const learn_seq *sort_seqs; /* qsort has no context argument */
-static int by_length(const void *a, const void *b) {
-    const learn_seq *x = &sort_seqs[*(const int *)a], *y = &sort_seqs[*(const int *)b];
+static int by_length(const void *a, const void *b, void *ctx) {
+    const learn_seq *seqs = ctx, *x = &seqs[*(const int *)a], *y = &seqs[*(const int *)b];
     int lx = x->prompt_len + x->n_tok, ly = y->prompt_len + y->n_tok;
     return lx != ly ? lx - ly : *(const int *)a - *(const int *)b;
 }
 
 static void sort_by_length(const learn_seq *seqs, int *idx, int n) {
-    sort_seqs = seqs;
-    qsort(idx, n, sizeof *idx, by_length);
+    qsort_r(idx, n, sizeof *idx, by_length, (void *)seqs);
 }
 
 /* Forward a chunk of C sequences idx[0..C) into w->lp (and w->ent). */
