@@ -6,9 +6,9 @@
 # kernels' logic (indexing, block reductions, barriers, += versus =, the
 # row-major to column-major cuBLAS mapping and its leading dimensions)
 # against ops_cpu.c; it says nothing about speed or about the GPU's own
-# arithmetic, so it does not replace run_on_gpu.sh.  Slow: one OS thread per
-# GPU thread (minutes on 2 cores); GROUP (e.g. attention, logprob) runs only
-# the tests of that group, as parity's argv[1].
+# arithmetic, so it does not replace run_on_gpu.sh.  About a minute on 2
+# busy cores (GPU threads are fibers); GROUP (e.g. attention, logprob) runs
+# only the tests of that group, as parity's argv[1].
 set -eu
 cd "$(dirname "$0")/../.."
 B=${BUILD:-build}/cuda-emu

@@ -11,7 +11,9 @@
  * (also when there is no GPU: this program is only run on one).
  *
  * Built by tests/cuda/run_on_gpu.sh: nvcc for this file and ops_cuda.cu,
- * gcc for model/ops_cpu.c (the reference, unchanged).
+ * gcc for model/ops_cpu.c (the reference, unchanged).  Without a GPU,
+ * tests/cuda/emulate.sh builds it against a CPU stand-in for CUDA.
+ * argv[1] (e.g. "attention") runs only that group of tests.
  */
 #include <math.h>
 #include <stdint.h>
