@@ -13,6 +13,8 @@
  */
 #include <math.h>
 #include <omp.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -98,6 +100,7 @@ typedef struct decode_work {
     float *pf;       /* per row: V probabilities */
     char *tails;  /* per output row: the last stop_len bytes of its text */
     int *tail_len, *limit;
+    int share_one_row; /* decode a lone row on all threads (cores look idle) */
     int *drawn;      /* per active row: the token just drawn ... */
     float *drawn_lp; /* ... and its log-prob */
 } decode_work;
@@ -152,9 +155,104 @@ static void decode_rows(model *m, decode_work *w, int r0, int r1) {
  * (weights well past the caches) or few rows: the kernels split each op
  * across threads instead, so each thread streams only its share of the
  * weights from memory. */
+/* ------------------------------------------- one sequence on many threads */
+
+/* A sense-reversing spin barrier for the threads of one decode step: far
+ * cheaper than an OpenMP barrier under OMP_WAIT_POLICY=PASSIVE (a futex
+ * wake per op), and it yields the CPU if the partner is not running. */
+typedef struct spin_barrier { atomic_int count, sense; int n; } spin_barrier;
+
+static void spin_barrier_wait(spin_barrier *b, int *local_sense) {
+    *local_sense = !*local_sense;
+    if (atomic_fetch_add(&b->count, 1) == b->n - 1) {
+        atomic_store(&b->count, 0);
+        atomic_store(&b->sense, *local_sense);
+        return;
+    }
+    for (int spins = 0; atomic_load(&b->sense) != *local_sense;)
+        if (++spins > 4000) sched_yield(), spins = 0;
+}
+
+/* out (OC) = x @ w^T for one row, this thread's share of the panels. */
+static void share_matmul(float *out, const float *x, const float *wp, int C, int OC, int t, int n) {
+    int panels = (OC + OPS_PANEL - 1) / OPS_PANEL, per = (panels + n - 1) / n;
+    int p0 = t * per, p1 = p0 + per < panels ? p0 + per : panels;
+    if (p0 >= p1) return;
+    int o0 = p0 * OPS_PANEL, o1 = p1 * OPS_PANEL < OC ? p1 * OPS_PANEL : OC;
+    /* one row: its outputs o0..o1 are contiguous, and the packed panels of a
+     * sub-range are the sub-matrix's own packing */
+    ops_matmul_rows_t(out + o0, x, wp + (size_t)p0 * C * OPS_PANEL, 1, C, o1 - o0);
+}
+
+/* One decode step of ONE row on all threads: every matrix product is split
+ * by output panels (each thread streams its share of the weights); the
+ * small vector work runs on thread 0 between spin barriers.  Each output
+ * element is computed by the same kernel as in decode_rows, so the result
+ * is bit-identical. */
+static void decode_one_row_shared(model *m, decode_work *w, int nt) {
+    const model_config *c = &m->c;
+    int C = c->dim, F = c->ffn_dim, T = c->max_seq;
+    size_t cache_layer = (size_t)m->max_batch * T * m->kv_dim;
+    spin_barrier bar = {.n = nt};
+    atomic_init(&bar.count, 0), atomic_init(&bar.sense, 0);
+#pragma omp parallel num_threads(nt)
+    {
+        int t = omp_get_thread_num(), n = omp_get_num_threads(), sense = 0;
+        if (t == 0) bar.n = n; /* the team may be smaller than asked */
+#pragma omp barrier
+        if (t == 0) {
+            ops_embed_forward(m->s_x, w->tok, m->p.embed, 1, C);
+            w->n_ctx[0] = w->pos[0] + 1;
+        }
+        for (int l = 0; l < c->n_layers; l++) {
+            const layer_params *lp = &m->p.layers[l], *lt = &m->t.layers[l];
+            float *kc = m->kcache + l * cache_layer, *vc = m->vcache + l * cache_layer;
+            if (t == 0) ops_rmsnorm_forward(m->s_xn, w->rstd, m->s_x, lp->attn_norm, 1, C, c->norm_eps);
+            spin_barrier_wait(&bar, &sense);
+            share_matmul(m->s_q, m->s_xn, lt->wq, C, m->q_dim, t, n);
+            share_matmul(m->s_k, m->s_xn, lt->wk, C, m->kv_dim, t, n);
+            share_matmul(m->s_v, m->s_xn, lt->wv, C, m->kv_dim, t, n);
+            spin_barrier_wait(&bar, &sense);
+            if (t == 0) {
+                ops_rope_rows(m->s_q, m->rope_cos, m->rope_sin, w->pos, 1, c->n_heads, m->hs);
+                ops_rope_rows(m->s_k, m->rope_cos, m->rope_sin, w->pos, 1, c->n_kv_heads, m->hs);
+                size_t at = ((size_t)w->slot[0] * T + w->pos[0]) * m->kv_dim;
+                memcpy(kc + at, m->s_k, sizeof(float) * m->kv_dim);
+                memcpy(vc + at, m->s_v, sizeof(float) * m->kv_dim);
+                ops_attention_decode(m->s_att, m->s_q, kc, vc, w->slot, w->n_ctx, 1, T, c->n_heads,
+                                     c->n_kv_heads, m->hs, m->s_scores);
+            }
+            spin_barrier_wait(&bar, &sense);
+            share_matmul(m->s_tmp, m->s_att, lt->wo, m->q_dim, C, t, n);
+            spin_barrier_wait(&bar, &sense);
+            if (t == 0) {
+                for (int i = 0; i < C; i++) m->s_x[i] += m->s_tmp[i];
+                ops_rmsnorm_forward(m->s_xn, w->rstd, m->s_x, lp->ffn_norm, 1, C, c->norm_eps);
+            }
+            spin_barrier_wait(&bar, &sense);
+            share_matmul(m->s_gate, m->s_xn, lt->w_gate, C, F, t, n);
+            share_matmul(m->s_up, m->s_xn, lt->w_up, C, F, t, n);
+            spin_barrier_wait(&bar, &sense);
+            if (t == 0) ops_swiglu_forward(m->s_gate, m->s_gate, m->s_up, 1, F);
+            spin_barrier_wait(&bar, &sense);
+            share_matmul(m->s_tmp, m->s_gate, lt->w_down, F, C, t, n);
+            spin_barrier_wait(&bar, &sense);
+            if (t == 0)
+                for (int i = 0; i < C; i++) m->s_x[i] += m->s_tmp[i];
+        }
+        if (t == 0) ops_rmsnorm_forward(m->s_xn, w->rstd, m->s_x, m->p.final_norm, 1, C, c->norm_eps);
+        spin_barrier_wait(&bar, &sense);
+        share_matmul(m->s_logits, m->s_xn, m->t.lm_head, C, c->vocab, t, n);
+    }
+}
+
 static void decode_step(model *m, decode_work *w, int M) {
     int nt = omp_get_max_threads();
     size_t weight_bytes = m->n_params * sizeof(float);
+    if (nt >= 2 && M == 1 && w->share_one_row && !omp_in_parallel()) {
+        decode_one_row_shared(m, w, nt);
+        return;
+    }
     if (nt < 2 || M < 2 * nt || weight_bytes > (16u << 20)) {
         decode_rows(m, w, 0, M);
         return;
@@ -279,6 +377,12 @@ int model_sample_prompts(model *m, const int *const *prompts, const int *prompt_
         return core_fail(err, CORE_ERUNTIME, "model_sample: out of memory");
     }
     transpose_weights(m);
+    /* Spreading one row over threads pays only if the other cores are free:
+     * its spin barriers stall when a partner thread is descheduled. */
+    double load[1];
+    const char *force = getenv("GRPO_SHARE_ONE_ROW"); /* "0" or "1": tests, experiments */
+    w.share_one_row = force ? atoi(force) != 0
+                            : getloadavg(load, 1) == 1 && load[0] < omp_get_num_procs() - 0.5;
     for (int p = 0; p < P; p++) {
         prefill(m, prompts[p], prompt_lens[p], p * G, G, p * G);
         for (int g = 0; g < G; g++) {

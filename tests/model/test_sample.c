@@ -294,3 +294,27 @@ Test(sample, packed_matmul_matches_and_rows_are_independent) {
         free_fnew();
     }
 }
+
+/* A lone sequence decoded on all threads (spin barriers, weights split by
+ * panels) equals the same sequence decoded on one thread, bit for bit. */
+Test(sample, lone_row_on_all_threads_is_bit_identical) {
+    model *m = sampler_model(1);
+    int prompt[3] = {TOK_BOS, 'k', '='};
+    run a, b;
+    bind(&a, 1), bind(&b, 1);
+    core_rng rng;
+    model_sample_params sp = params(1.0f);
+    core_error err;
+    setenv("GRPO_SHARE_ONE_ROW", "1", 1);
+    rngs(&rng, 1, 21, 0);
+    cr_assert_eq(model_sample_group(m, prompt, 3, 1, &sp, &rng, a.s, &err), 0, "%s", err.msg);
+    setenv("GRPO_SHARE_ONE_ROW", "0", 1);
+    rngs(&rng, 1, 21, 0);
+    cr_assert_eq(model_sample_group(m, prompt, 3, 1, &sp, &rng, b.s, &err), 0, "%s", err.msg);
+    unsetenv("GRPO_SHARE_ONE_ROW");
+    cr_expect_eq(a.s[0].n_tokens, b.s[0].n_tokens);
+    cr_expect(!memcmp(a.tok[0], b.tok[0], sizeof(int) * a.s[0].n_tokens));
+    cr_expect(!memcmp(a.lp[0], b.lp[0], sizeof(float) * a.s[0].n_tokens));
+    expect_matches_forward(m, prompt, 3, &a.s[0]);
+    model_free(m);
+}
