@@ -11,11 +11,7 @@ toy_train --set db.path=full.db --set run.name=full --set run.out_dir=full >full
 "$GRPO" train "$CONFIG" "${TOY[@]}" --set db.path=cut.db --set run.name=full --set run.out_dir=cut >cut.log 2>&1 &
 pid=$!
 # Kill it once step 5 is committed: the kill lands somewhere in steps 6..12.
-for _ in $(seq 1 600); do
-    n=$(sql cut.db "SELECT count(*) FROM steps" 2>/dev/null || echo 0)
-    [ "${n:-0}" -ge 5 ] && break
-    sleep 0.05
-done
+wait_for_steps cut.db 5
 kill -9 $pid 2>/dev/null || { echo "the run finished before it could be killed"; exit 1; }
 wait $pid 2>/dev/null || true
 killed_at=$(sql cut.db "SELECT count(*) FROM steps")
@@ -36,11 +32,7 @@ echo "resumed run equals the uninterrupted one: episodes, steps and final weight
 # Ctrl-C stops after the current step with a checkpoint of it; resume ends the same.
 "$GRPO" train "$CONFIG" "${TOY[@]}" --set db.path=int.db --set run.name=full --set run.out_dir=int >int.log 2>&1 &
 pid=$!
-for _ in $(seq 1 600); do
-    n=$(sql int.db "SELECT count(*) FROM steps" 2>/dev/null || echo 0)
-    [ "${n:-0}" -ge 3 ] && break
-    sleep 0.05
-done
+wait_for_steps int.db 3
 kill -INT $pid 2>/dev/null || { echo "the run finished before it could be interrupted"; exit 1; }
 wait $pid || { cat int.log; echo "interrupted run exited non-zero"; exit 1; }
 [ "$(sql int.db "SELECT status FROM runs")" = stopped ] || { echo "run not marked stopped"; exit 1; }

@@ -30,3 +30,12 @@ fingerprint() {
     sql "$1" "SELECT step, round(reward_mean, 9), round(kl, 7), round(loss, 7), round(grad_norm, 6)
               FROM steps ORDER BY step" | md5sum
 }
+
+# Wait (at most 30 s) until database $1 holds at least $2 committed steps.
+wait_for_steps() {
+    for _ in $(seq 1 600); do
+        n=$(sql "$1" "SELECT count(*) FROM steps" 2>/dev/null || echo 0)
+        [ "${n:-0}" -ge "$2" ] && return 0
+        sleep 0.05
+    done
+}
