@@ -75,9 +75,12 @@ $(BUILD)/db/schema.o: db/schema.sql
 .SECONDEXPANSION:
 # Static pattern: only the test binaries, never their .d files (make would
 # otherwise "remake" an included build/tests/test_X.d by linking into it).
-$(TEST_BINS): $(BUILD)/tests/test_%: $$(wildcard tests/$$*/test_*.c) $(BUILD)/libgrpo.a $(CU_OBJS)
+# Several sources in one gcc call would all write the same .d file, so the
+# test binaries depend on every header instead of -MMD.
+HEADERS := $(wildcard */*.h tests/*/*.h)
+$(TEST_BINS): $(BUILD)/tests/test_%: $$(wildcard tests/$$*/test_*.c) $(BUILD)/libgrpo.a $(CU_OBJS) $(HEADERS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(filter %.c,$^) $(BUILD)/libgrpo.a $(CU_OBJS) -lcriterion $(LDLIBS)
+	$(CC) $(filter-out -MMD -MP,$(CFLAGS)) $(LDFLAGS) -o $@ $(filter %.c,$^) $(BUILD)/libgrpo.a $(CU_OBJS) -lcriterion $(LDLIBS)
 
 test: deps $(BIN) $(TEST_BINS)
 	@BUILD=$(BUILD) PYTHON=$(PYTHON) GRPO=$(abspath $(BIN)) tests/run.sh $(TEST_DIRS)
