@@ -55,7 +55,7 @@ static void print_before_after(const core_config *cfg) {
     sqlite3_close(s);
     printf("\nLook deeper (the run is in %s):\n"
            "  ./grpo query %s \"SELECT step, reward_mean, accuracy, format_rate, response_len_mean, kl "
-           "FROM learning_curve WHERE run = '%s'\"\n"
+           "FROM learning_curve WHERE run = '%s' AND kind = 'train'\"\n"
            "  ./grpo query %s \"SELECT * FROM worst_prompts LIMIT 5\"\n"
            "  sqlite3 %s \"SELECT completion, reward FROM episodes ORDER BY id DESC LIMIT 5\"\n",
            cfg->db.path, cfg->db.path, cfg->run.name, cfg->db.path, cfg->db.path);

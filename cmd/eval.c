@@ -52,7 +52,7 @@ static int log_to_db(const core_config *cfg, int64_t step, const eval_result *re
     rc = db_run_start(d, cfg->run.name, "eval", ini ? ini : "", cfg->run.seed, 1, &run_id, err);
     free(ini);
     if (!rc) rc = eval_log(d, run_id, step, "heldout", res, err);
-    if (!rc) rc = db_run_finish(d, run_id, "finished", err);
+    if (!rc) rc = db_run_finish(d, run_id, "done", err);
     db_close(d);
     return rc;
 }

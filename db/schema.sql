@@ -136,7 +136,7 @@ CREATE TABLE checkpoints (
 
 -- Views for the common questions.
 CREATE VIEW learning_curve AS
-    SELECT r.name AS run, s.run_id, s.step, s.reward_mean, s.accuracy, s.format_rate,
+    SELECT r.name AS run, r.kind, s.run_id, s.step, s.reward_mean, s.accuracy, s.format_rate,
            s.recheck_rate, s.response_len_mean, s.kl, s.entropy, s.loss
     FROM steps s JOIN runs r ON r.id = s.run_id;
 

@@ -355,7 +355,7 @@ int pretrain_run(const core_config *cfg, int resume, FILE *progress, pretrain_re
     if (st.d) {
         if (st.run_id > 0) {
             core_error ignored;
-            db_run_finish(st.d, st.run_id, rc ? "failed" : "finished", &ignored);
+            db_run_finish(st.d, st.run_id, rc ? "failed" : "done", &ignored);
         }
         db_close(st.d);
     }

@@ -79,7 +79,7 @@ Test(pretrain, lowers_heldout_loss_logs_steps_and_checkpoints) {
     cr_assert_eq(count_rows(db_path, "SELECT count(*) FROM steps"), 60);
     cr_assert_eq(count_rows(db_path, "SELECT count(*) FROM steps WHERE heldout_loss IS NOT NULL"),
                  3);
-    cr_assert_eq(count_rows(db_path, "SELECT count(*) FROM runs WHERE status = 'finished'"), 1);
+    cr_assert_eq(count_rows(db_path, "SELECT count(*) FROM runs WHERE status = 'done'"), 1);
     cr_assert_eq(count_rows(db_path, "SELECT count(*) FROM checkpoints"), 1);
     remove_dir(dir);
 }
