@@ -70,7 +70,7 @@ int cmd_demo(int argc, char **argv) {
     if (cmd_load_config(&cfg, argv[1], &n, argv + 2, &err)) return cmd_report_error("demo", &err);
     if (n > 0) return fprintf(stderr, "grpo demo: unexpected argument %s\n%s", argv[2], usage), 2;
     if (ensure_base(&cfg, &err)) return cmd_report_error("demo", &err);
-    if (learner_train(&cfg, argv[1], 0, NULL, NULL, &err)) return cmd_report_error("demo", &err);
+    if (learner_train(&cfg, 0, NULL, NULL, &err)) return cmd_report_error("demo", &err);
     print_before_after(&cfg);
     return 0;
 }

@@ -1,28 +1,11 @@
 /*
  * grpo — the one binary.  Dispatches to cmd/<name>.c.
- *
- * Subcommands not built yet are weak symbols below that say so and exit 2;
- * the real cmd/<name>.c overrides them at link time.
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "cmd/cmd.h"
 #include "model/model.h"
-
-#define NOT_BUILT(fn, name)                                                    \
-    __attribute__((weak)) int fn(int argc, char **argv) {                      \
-        (void)argc; (void)argv;                                                \
-        fprintf(stderr, "grpo " name ": not built yet in this version\n");     \
-        return 2;                                                              \
-    }
-NOT_BUILT(cmd_train, "train")
-NOT_BUILT(cmd_pretrain, "pretrain")
-NOT_BUILT(cmd_eval, "eval")
-NOT_BUILT(cmd_sample, "sample")
-NOT_BUILT(cmd_grade, "grade")
-NOT_BUILT(cmd_sandbox, "sandbox")
-NOT_BUILT(cmd_demo, "demo")
 
 struct command {
     const char *name;

@@ -30,6 +30,6 @@ int cmd_train(int argc, char **argv) {
         else return fputs(usage, stderr), 2;
     if (!path) return fputs(usage, stderr), 2;
     if (cmd_load_config(&cfg, path, &n, args, &err)) return cmd_report_error("train", &err);
-    if (learner_train(&cfg, path, resume, &argc, &argv, &err)) return cmd_report_error("train", &err);
+    if (learner_train(&cfg, resume, &argc, &argv, &err)) return cmd_report_error("train", &err);
     return 0;
 }

@@ -66,7 +66,7 @@ void grpo_token_weights(const int *n_tokens, int n_seq, enum learner_agg agg, in
 /* `grpo train`: the whole run on this rank (learner on rank 0, a rollout
  * worker elsewhere).  resume: continue the run of this name from its last
  * checkpoint.  Returns 0 or a CORE_E* code with err filled. */
-int learner_train(const core_config *cfg, const char *config_path, int resume, int *argc,
+int learner_train(const core_config *cfg, int resume, int *argc,
                   char ***argv, core_error *err);
 
 #endif

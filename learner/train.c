@@ -481,9 +481,8 @@ static int worker_main(const core_config *cfg, rollout_comm *comm, core_error *e
     return rc ? err->code : 0;
 }
 
-int learner_train(const core_config *cfg, const char *config_path, int resume, int *argc,
+int learner_train(const core_config *cfg, int resume, int *argc,
                   char ***argv, core_error *err) {
-    (void)config_path;
     rollout_comm *comm;
     int rank, n_ranks;
     if (rollout_comm_init(&comm, argc, argv, &rank, &n_ranks, err)) return err->code;
