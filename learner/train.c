@@ -474,7 +474,8 @@ static int train_loop(learner_ctx *L, int64_t first_step, core_error *err) {
 static int worker_main(const core_config *cfg, rollout_comm *comm, core_error *err) {
     model *m = NULL;
     reward_fn *r = NULL;
-    int rc = load_base(cfg, cfg->rollout.group_size, &m, err) || reward_create(&r, cfg, err) ||
+    int batch = LEARN_CHUNK > cfg->rollout.group_size ? LEARN_CHUNK : cfg->rollout.group_size;
+    int rc = load_base(cfg, batch, &m, err) || reward_create(&r, cfg, err) ||
              rollout_worker_loop(comm, m, r, err);
     model_free(m);
     reward_free(r);

@@ -124,17 +124,6 @@ static int unpack_batch(const char *buf, size_t len, rollout_prompt *p, int n, c
 
 static int owner_of(int index, int W) { return 1 + index % W; }
 
-static int run_locally(model *policy, const reward_fn *r, const rollout_prompt *prompts, int n,
-                       const rollout_params *rp, rollout_group *groups, core_error *err) {
-    for (int i = 0; i < n; i++)
-        if (rollout_generate_group(policy, r, &prompts[i], rp, &groups[i], err)) {
-            for (int j = 0; j < i; j++) rollout_group_free(&groups[j]);
-            return err->code;
-        }
-    return 0;
-}
-
-/* groups[i] is for the prompt with index base + i. */
 static int receive_one(rollout_comm *c, int vocab, int base, int n, rollout_group *groups,
                        int *received, int *expected, core_error *err) {
     MPI_Status st;
@@ -173,7 +162,7 @@ int rollout_step(rollout_comm *c, model *policy, const reward_fn *r, const rollo
                  core_error *err) {
     memset(groups, 0, sizeof *groups * n);
     int W = c->n_ranks - 1;
-    if (W == 0) return run_locally(policy, r, prompts, n, rp, groups, err);
+    if (W == 0) return rollout_generate_groups(policy, r, prompts, n, rp, groups, err);
 
     size_t batch_bytes = pack_batch(NULL, prompts, n);
     char *batch = malloc(batch_bytes);
@@ -242,25 +231,25 @@ static void serve_step(rollout_comm *c, model *policy, const reward_fn *r, const
     rp.step = h->step;
     rp.policy_version = h->policy_version;
     rp.worker = c->rank;
-    for (int i = 0; i < h->n_prompts; i++) {
-        if (owner_of(prompts[i].index, W) != c->rank) continue;
-        rollout_group g;
-        void *buf;
-        size_t len;
-        if (injected_fault(c->rank, h->step)) {
-            send_error("fault injected by GRPO_FAULT_WORKER");
-            break;
+    int mine = 0; /* this worker's prompts, moved to the front */
+    for (int i = 0; i < h->n_prompts; i++)
+        if (owner_of(prompts[i].index, W) == c->rank) prompts[mine++] = prompts[i];
+    rollout_group *groups = calloc(mine > 0 ? mine : 1, sizeof *groups);
+    if (injected_fault(c->rank, h->step)) send_error("fault injected by GRPO_FAULT_WORKER");
+    else if (rollout_generate_groups(policy, r, prompts, mine, &rp, groups, &err)) send_error(err.msg);
+    else
+        for (int i = 0; i < mine; i++) {
+            void *buf;
+            size_t len;
+            if (rollout_pack(&groups[i], &buf, &len, &err)) {
+                send_error(err.msg);
+                break;
+            }
+            MPI_Send(buf, (int)len, MPI_BYTE, 0, TAG_GROUP, MPI_COMM_WORLD);
+            free(buf);
         }
-        if (rollout_generate_group(policy, r, &prompts[i], &rp, &g, &err) ||
-            rollout_pack(&g, &buf, &len, &err)) {
-            rollout_group_free(&g);
-            send_error(err.msg);
-            break;
-        }
-        rollout_group_free(&g);
-        MPI_Send(buf, (int)len, MPI_BYTE, 0, TAG_GROUP, MPI_COMM_WORLD);
-        free(buf);
-    }
+    for (int i = 0; i < mine; i++) rollout_group_free(&groups[i]);
+    free(groups);
     free(prompts);
 }
 

@@ -75,49 +75,65 @@ static int grade_completion(const reward_fn *r, const rollout_prompt *p, const r
     return rc;
 }
 
-int rollout_generate_group(model *m, const reward_fn *r, const rollout_prompt *p,
-                           const rollout_params *rp, rollout_group *out, core_error *err) {
-    const model_config *mc = model_get_config(m);
-    int *prompt_ids = malloc(sizeof(int) * mc->max_seq);
-    if (!prompt_ids) return core_fail(err, CORE_ERUNTIME, "out of memory");
-    int n_prompt = rollout_encode_prompt(p->text, prompt_ids, mc->max_seq);
-    if (n_prompt < 0 || n_prompt >= mc->max_seq) {
-        free(prompt_ids);
-        return core_fail(err, CORE_EINPUT, "prompt %d does not fit in model.max_seq = %d tokens",
-                         p->index, mc->max_seq);
-    }
-    if (group_alloc(out, rp->G, rp->sample.max_new_tokens, err)) return free(prompt_ids), err->code;
-    out->prompt_index = p->index;
-    out->worker = rp->worker;
-    out->policy_version = rp->policy_version;
-
-    core_rng *rngs = malloc(sizeof(core_rng) * rp->G);
-    model_sample *samples = malloc(sizeof(model_sample) * rp->G);
-    if (!rngs || !samples) {
-        free(prompt_ids), free(rngs), free(samples), rollout_group_free(out);
-        return core_fail(err, CORE_ERUNTIME, "out of memory");
-    }
-    for (int g = 0; g < rp->G; g++) {
-        /* keyed by (step, prompt, sample): the same on any rank */
-        rngs[g] = core_rng_stream(rp->seed, CORE_RNG_SAMPLE, (uint64_t)rp->step,
-                                  (uint64_t)p->index * 65536u + (uint64_t)g);
-        samples[g] = (model_sample){0, out->c[g].tokens, out->c[g].logprob, 0};
+/* P prompts' groups decoded as one batch of P*G rows (P*G <= max_batch). */
+static int sample_batch(model *m, const reward_fn *r, const rollout_prompt *p, int P,
+                        const rollout_params *rp, rollout_group *out, core_error *err) {
+    int max_seq = model_get_config(m)->max_seq, G = rp->G, rc = 0;
+    int *ids = malloc(sizeof(int) * (size_t)P * max_seq), *lens = malloc(sizeof(int) * P);
+    const int **prompt_ids = malloc(sizeof(int *) * P);
+    core_rng *rngs = malloc(sizeof(core_rng) * P * G);
+    model_sample *samples = malloc(sizeof(model_sample) * P * G);
+    memset(out, 0, sizeof *out * P);
+    if (!ids || !lens || !prompt_ids || !rngs || !samples)
+        rc = core_fail(err, CORE_ERUNTIME, "out of memory");
+    for (int i = 0; i < P && !rc; i++) {
+        prompt_ids[i] = ids + (size_t)i * max_seq;
+        lens[i] = rollout_encode_prompt(p[i].text, ids + (size_t)i * max_seq, max_seq);
+        if (lens[i] < 1 || lens[i] >= max_seq)
+            rc = core_fail(err, CORE_EINPUT, "prompt %d does not fit in model.max_seq = %d tokens",
+                           p[i].index, max_seq);
+        else if (!(rc = group_alloc(&out[i], G, rp->sample.max_new_tokens, err))) {
+            out[i].prompt_index = p[i].index;
+            out[i].worker = rp->worker;
+            out[i].policy_version = rp->policy_version;
+        }
+        for (int g = 0; g < G && !rc; g++) {
+            /* keyed by (step, prompt, sample): the same on any rank and in any batch */
+            rngs[i * G + g] = core_rng_stream(rp->seed, CORE_RNG_SAMPLE, (uint64_t)rp->step,
+                                              (uint64_t)p[i].index * 65536u + (uint64_t)g);
+            samples[i * G + g] = (model_sample){0, out[i].c[g].tokens, out[i].c[g].logprob, 0};
+        }
     }
     double t0 = core_now();
-    int rc = model_sample_group(m, prompt_ids, n_prompt, rp->G, &rp->sample, rngs, samples, err);
-    double t_sample = (core_now() - t0) / rp->G;
-    for (int g = 0; g < rp->G && !rc; g++) {
-        rollout_completion *c = &out->c[g];
-        c->n_tokens = samples[g].n_tokens;
-        c->finish = samples[g].finish;
+    if (!rc) rc = model_sample_prompts(m, prompt_ids, lens, P, G, &rp->sample, rngs, samples, err);
+    double t_sample = (core_now() - t0) / (P * G);
+    for (int k = 0; k < P * G && !rc; k++) {
+        rollout_completion *c = &out[k / G].c[k % G];
+        c->n_tokens = samples[k].n_tokens;
+        c->finish = samples[k].finish;
         c->t_sample = t_sample;
-        if (grade_completion(r, p, rp, c))
-            rc = core_fail(err, CORE_ERUNTIME, "prompt %d sample %d: reward failed: %s", p->index,
-                           g, c->reward.n_parts ? c->reward.parts[c->reward.n_parts - 1].detail : "?");
+        if (grade_completion(r, &p[k / G], rp, c))
+            rc = core_fail(err, CORE_ERUNTIME, "prompt %d sample %d: reward failed: %s", p[k / G].index,
+                           k % G, c->reward.n_parts ? c->reward.parts[c->reward.n_parts - 1].detail : "?");
     }
-    free(prompt_ids), free(rngs), free(samples);
-    if (rc) rollout_group_free(out);
+    free(ids), free(lens), free(prompt_ids), free(rngs), free(samples);
+    if (rc)
+        for (int i = 0; i < P; i++) rollout_group_free(&out[i]);
     return rc;
+}
+
+int rollout_generate_groups(model *m, const reward_fn *r, const rollout_prompt *prompts, int n,
+                            const rollout_params *rp, rollout_group *groups, core_error *err) {
+    int per_batch = model_max_batch(m) / rp->G;
+    if (per_batch < 1) per_batch = 1;
+    for (int start = 0; start < n; start += per_batch) {
+        int P = n - start < per_batch ? n - start : per_batch;
+        if (sample_batch(m, r, prompts + start, P, rp, groups + start, err)) {
+            for (int i = 0; i < start; i++) rollout_group_free(&groups[i]);
+            return err->code;
+        }
+    }
+    return 0;
 }
 
 /* ------------------------------------------------------------- packing */

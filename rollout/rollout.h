@@ -89,9 +89,11 @@ typedef struct rollout_params {
     int policy_version;
 } rollout_params;
 
-/* Sample and grade one group. */
-int rollout_generate_group(model *m, const reward_fn *r, const rollout_prompt *p,
-                           const rollout_params *rp, rollout_group *out, core_error *err);
+/* Sample and grade the groups of n prompts into groups[0..n).  As many
+ * prompts as the model's max_batch holds (max_batch / G) decode as one
+ * batch; every sample is the same as if its group were decoded alone. */
+int rollout_generate_groups(model *m, const reward_fn *r, const rollout_prompt *prompts, int n,
+                            const rollout_params *rp, rollout_group *groups, core_error *err);
 
 /* Pack a group into one malloc'd buffer; unpack validates it (magic, version,
  * every length and token id) and fills a group that owns its memory. */
