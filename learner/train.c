@@ -125,6 +125,7 @@ typedef struct step_batch {
     int *prompt_len;
     double *adv;     /* n_prompts * G */
     int *zero_var;   /* per group */
+    char **completions; /* n_prompts * G decoded texts, for the metrics and the log */
     double t_rollout;
 } step_batch;
 
@@ -136,7 +137,8 @@ static void batch_free(step_batch *b) {
         rollout_group_free(&b->groups[i]);
     }
     free(b->items), free(b->texts), free(b->prompts), free(b->groups), free(b->prompt_ids);
-    free(b->prompt_len), free(b->adv), free(b->zero_var);
+    for (int k = 0; b->completions && k < b->n_prompts * b->G; k++) free(b->completions[k]);
+    free(b->prompt_len), free(b->adv), free(b->zero_var), free(b->completions);
     memset(b, 0, sizeof *b);
 }
 
@@ -227,6 +229,19 @@ static int build_sequences(learner_ctx *L, const step_batch *b, learn_seq *seqs)
     return n;
 }
 
+/* Decode every completion once: the re-check rate and the episodes log read it. */
+static int decode_completions(step_batch *b, core_error *err) {
+    b->completions = calloc((size_t)b->n_prompts * b->G, sizeof *b->completions);
+    if (!b->completions) return core_fail(err, CORE_ERUNTIME, "out of memory");
+    for (int k = 0; k < b->n_prompts * b->G; k++) {
+        const rollout_completion *c = &b->groups[k / b->G].c[k % b->G];
+        size_t need = tok_decode(c->tokens, c->n_tokens, NULL, 0);
+        if (!(b->completions[k] = malloc(need + 1))) return core_fail(err, CORE_ERUNTIME, "out of memory");
+        tok_decode(c->tokens, c->n_tokens, b->completions[k], need + 1);
+    }
+    return 0;
+}
+
 /* Step metrics from the groups (rollout side) and the update. */
 static void fill_metrics(const step_batch *b, const update_stats *u, db_step *s) {
     double sum = 0, sq = 0, correct = 0, fmt = 0, recheck = 0, len = 0, len_max = 0, zv = 0;
@@ -241,9 +256,7 @@ static void fill_metrics(const step_batch *b, const update_stats *u, db_step *s)
             fmt += c->reward.format_ok;
             len += c->n_tokens;
             if (c->n_tokens > len_max) len_max = c->n_tokens;
-            char text[4096];
-            tok_decode(c->tokens, c->n_tokens, text, sizeof text);
-            recheck += strstr(text, "wait") != NULL;
+            recheck += strstr(b->completions[i * b->G + g], "wait") != NULL;
             n++;
         }
     }
@@ -285,9 +298,7 @@ static int write_step(learner_ctx *L, const step_batch *b, db_step *s, core_erro
                              L->cfg->learner.filter_zero_var && b->zero_var[i], &group_id, err);
         for (int g = 0; g < b->G && !rc; g++) {
             const rollout_completion *c = &grp->c[g];
-            size_t need = tok_decode(c->tokens, c->n_tokens, NULL, 0);
-            char *text = malloc(need + 1);
-            tok_decode(c->tokens, c->n_tokens, text, need + 1);
+            const char *text = b->completions[i * b->G + g];
             double lp = 0;
             for (int t = 0; t < c->n_tokens; t++) lp += c->logprob[t];
             db_episode e = {L->run_id, s->step, group_id, prompt_id, g, grp->worker,
@@ -307,7 +318,6 @@ static int write_step(learner_ctx *L, const step_batch *b, db_step *s, core_erro
                                       cr->cpu_ms, cr->wall_ms, cr->rss_kb};
                 rc = db_insert_sandbox_run(L->db, episode_id, &row, err);
             }
-            free(text);
         }
     }
     s->t_db = core_now() - t0; /* all but the step row and the commit */
@@ -342,7 +352,8 @@ static int run_step(learner_ctx *L, int64_t step, db_step *s, core_error *err) {
                           cfg->rollout.top_k, cfg->rollout.max_new_tokens, cfg->rollout.stop},
                          0, L->policy_version};
     db_step_init(s, step);
-    if (collect_groups(L, step, &b, &rp, err)) return batch_free(&b), err->code;
+    if (collect_groups(L, step, &b, &rp, err) || decode_completions(&b, err))
+        return batch_free(&b), err->code;
     double t1 = core_now(), t_reward = 0;
     long tokens = 0;
     for (int i = 0; i < b.n_prompts; i++)
