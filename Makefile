@@ -26,7 +26,7 @@ BLAS_LIBS   := -L/usr/lib/x86_64-linux-gnu/openblas-openmp -Wl,-rpath,/usr/lib/x
 
 CFLAGS  = -std=gnu17 $(OPT_FLAGS) $(ARCH_FLAGS) -fopenmp -g -Wall -Wextra -Werror -Wno-format-truncation \
           -MMD -MP -D_GNU_SOURCE -I. $(BLAS_CFLAGS) $(MPI_CFLAGS) $(EXTRA_CFLAGS)
-LDLIBS  = $(MPI_LIBS) $(BLAS_LIBS) -lsqlite3 -lpcre2-8 -lseccomp -linih -lcjson -lm -lpthread
+LDLIBS  = $(MPI_LIBS) $(BLAS_LIBS) -lsqlite3 -lpcre2-8 -lutf8proc -lseccomp -linih -lcjson -lm -lpthread
 LDFLAGS = -fopenmp $(EXTRA_LDFLAGS)
 
 LIB_DIRS := core db model rollout reward sandbox learner tasks
@@ -110,9 +110,9 @@ cuda-check:
 # are installed; PyPI extras (test oracles and benchmark peers only) go into
 # .venv, which sees Debian's python3-torch.
 DEB_PKGS := build-essential libopenmpi-dev openmpi-bin libsqlite3-dev sqlite3 libpcre2-dev \
-            libopenblas-openmp-dev libseccomp-dev libinih-dev libcjson-dev libcriterion-dev \
+            libopenblas-openmp-dev libseccomp-dev libinih-dev libcjson-dev libcriterion-dev libutf8proc-dev \
             python3-torch python3-numpy python3-venv clang libclang-rt-14-dev bubblewrap util-linux
-PIP_PKGS := transformers==4.30.2 safetensors math-verify
+PIP_PKGS := transformers==4.47.1 safetensors math-verify
 deps:
 	@missing=$$(for p in $(DEB_PKGS); do \
 	  dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \

@@ -246,11 +246,17 @@ void model_free(model *m) {
         }
     free(m->acts), free(m->tokens), free(m->targets), free(m->s_idx), free(m->wt_offset);
     free(m->tensors), free(m->p.layers), free(m->g.layers), free(m->t.layers);
+    tokenizer_free(m->tok);
     free(m);
 }
 
 const model_config *model_get_config(const model *m) { return &m->c; }
 int model_max_batch(const model *m) { return m->max_batch; }
+const tokenizer *model_tokenizer(const model *m) { return m->tok ? m->tok : tokenizer_bytes(); }
+void model_set_tokenizer(model *m, tokenizer *t) {
+    tokenizer_free(m->tok);
+    m->tok = t;
+}
 size_t model_n_params(const model *m) { return m->n_params; }
 float *model_params(model *m) { return m->params; }
 float *model_grads(model *m) { return m->grads; }

@@ -31,10 +31,29 @@
 #include "core/core.h"
 #include "model/tokenizer.h"
 
+/* Which Hugging Face family a model is (and is exported as).  Our own
+ * byte-level models are MODEL_ARCH_LLAMA. */
+enum model_arch { MODEL_ARCH_LLAMA = 0, MODEL_ARCH_QWEN2, MODEL_ARCH_QWEN3 };
+
+/* RoPE frequency scaling as Llama 3.1/3.2 ship it (rope_scaling.rope_type
+ * "llama3"); type 0: none. */
+enum model_rope_type { MODEL_ROPE_DEFAULT = 0, MODEL_ROPE_LLAMA3 };
+typedef struct model_rope_scaling {
+    int type;                       /* enum model_rope_type */
+    float factor, low_freq_factor, high_freq_factor;
+    int original_max_position;      /* original_max_position_embeddings */
+} model_rope_scaling;
+
 typedef struct model_config {
     int dim, n_layers, n_heads, n_kv_heads, ffn_dim, vocab, max_seq;
     float rope_theta, norm_eps;
     int tie_embeddings;
+    /* The Hugging Face families' variations; all zero for our own models. */
+    int arch;          /* enum model_arch */
+    int head_dim;      /* 0: dim / n_heads (Qwen3 sets it independently) */
+    int qkv_bias;      /* Qwen2: q_proj, k_proj, v_proj have biases */
+    int qk_norm;       /* Qwen3: RMSNorm over each head of q and of k, before RoPE */
+    model_rope_scaling rope_scaling;
 } model_config;
 
 /* From cfg.model, validated: dim % n_heads == 0, even head size,
@@ -146,6 +165,13 @@ int model_sample_group(model *m, const int *prompt, int prompt_len, int G,
 int model_sample_prompts(model *m, const int *const *prompts, const int *prompt_lens, int P,
                          int G, const model_sample_params *sp, core_rng *rng, model_sample *out,
                          core_error *err);
+
+/* The tokenizer that goes with the model's ids: the byte-level one for our
+ * own models, the directory's tokenizer.json for a Hugging Face model.
+ * The model owns it (model_free frees it); model_set_tokenizer takes
+ * ownership and frees the previous one. */
+const tokenizer *model_tokenizer(const model *m);
+void model_set_tokenizer(model *m, tokenizer *t);
 
 /* ------------------------------------------------------------ checkpoints */
 /* path is a .safetensors file with Hugging Face Llama names (F32); beside it

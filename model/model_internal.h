@@ -41,6 +41,7 @@ typedef struct layer_acts {
 
 struct model {
     model_config c;
+    tokenizer *tok; /* owned; NULL: the byte-level tokenizer */
     int max_batch, hs, q_dim, kv_dim; /* head size, NH*HS, NKV*HS */
 
     size_t n_params;
