@@ -13,6 +13,7 @@
 
 #include "learner/eval.h"
 #include "learner/pretrain.h"
+#include "rollout/rollout.h"
 
 double eval_pass_at_k(int n, int c, int k) {
     if (n <= 0 || k <= 0) return 0.0;
@@ -31,6 +32,7 @@ typedef struct graded {
 } graded;
 
 typedef struct eval_work {
+    const tokenizer *tok;  /* the model's */
     int P, k, max_new, max_prompt;
     int *prompt_ids;       /* (P, max_prompt) */
     const int **prompts;   /* P pointers into prompt_ids */
@@ -62,7 +64,7 @@ static int work_alloc(eval_work *w, int P, int k, int max_new, int max_prompt, c
     w->logprob = malloc(R * (size_t)max_new * sizeof *w->logprob);
     w->rng = malloc(R * sizeof *w->rng);
     w->grades = malloc(R * sizeof *w->grades);
-    w->text_cap = (size_t)max_new * 16 + 1; /* a tag token decodes to at most 9 bytes */
+    w->text_cap = (size_t)max_new * 16 + 1; /* grown by grade_one when a completion needs more */
     w->text = malloc(w->text_cap);
     if (!w->prompt_ids || !w->prompts || !w->prompt_lens || !w->samples || !w->tokens ||
         !w->logprob || !w->rng || !w->grades || !w->text) {
@@ -83,7 +85,7 @@ static int encode_prompts(eval_work *w, const core_config *cfg, const task_set *
         const task_item *t = &items->items[i0 + p];
         char *prompt = tasks_render_prompt(cfg->tasks.template, t->question, err);
         if (!prompt) return CORE_EINPUT;
-        int len = pretrain_encode_prompt(prompt, (int *)w->prompts[p], w->max_prompt);
+        int len = rollout_encode_prompt(w->tok, prompt, (int *)w->prompts[p], w->max_prompt);
         free(prompt);
         if (len < 1)
             return core_fail(err, CORE_EINPUT,
@@ -96,8 +98,14 @@ static int encode_prompts(eval_work *w, const core_config *cfg, const task_set *
 
 static void grade_one(eval_work *w, const reward_fn *r, const core_config *cfg,
                       const task_item *t, const model_sample *s, graded *g) {
-    size_t len = tok_decode(s->tokens, s->n_tokens, w->text, w->text_cap);
-    if (len >= w->text_cap) len = w->text_cap - 1;
+    size_t len = tokenizer_decode(w->tok, s->tokens, s->n_tokens, 1, w->text, w->text_cap);
+    if (len >= w->text_cap) {
+        char *bigger = realloc(w->text, len + 1);
+        if (bigger) {
+            w->text = bigger, w->text_cap = len + 1;
+            tokenizer_decode(w->tok, s->tokens, s->n_tokens, 1, w->text, w->text_cap);
+        } else len = w->text_cap - 1; /* out of memory: grade the prefix that fits */
+    }
     reward_input in = {.response = w->text, .response_len = len, .gold = t->gold,
                        .n_tokens = s->n_tokens, .max_new_tokens = w->max_new,
                        .truncated = s->finish == MODEL_FINISH_LENGTH, .tests = t->tests};
@@ -193,6 +201,7 @@ int eval_run(model *m, const reward_fn *r, const core_config *cfg, const task_se
     eval_sums sum = {0};
     int rc = n_items > 0 ? work_alloc(&w, P, k, max_new, max_seq - 1, err)
                          : core_fail(err, CORE_EINPUT, "eval: no held-out items to evaluate");
+    w.tok = model_tokenizer(m);
     for (int i0 = 0; !rc && i0 < n_items; i0 += P)
         rc = eval_chunk(&w, m, r, cfg, items, i0, n_items - i0 < P ? n_items - i0 : P, &sum, err);
     if (n_items > 0) work_free(&w);

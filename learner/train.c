@@ -171,7 +171,8 @@ static int add_round(learner_ctx *L, int64_t step, step_batch *b, int count,
         b->texts[i] = tasks_render_prompt(cfg->tasks.template, b->items[i].question, err);
         if (!b->texts[i]) return err->code;
         b->prompts[i] = (rollout_prompt){i, b->texts[i], b->items[i].gold, b->items[i].tests};
-        b->prompt_len[i] = rollout_encode_prompt(b->texts[i], b->prompt_ids[i], max_seq);
+        b->prompt_len[i] = rollout_encode_prompt(model_tokenizer(L->policy), b->texts[i],
+                                                 b->prompt_ids[i], max_seq);
         if (b->prompt_len[i] < 1)
             return core_fail(err, CORE_EINPUT, "prompt of step %lld item %d does not fit model.max_seq",
                              (long long)step, i);
@@ -230,14 +231,12 @@ static int build_sequences(learner_ctx *L, const step_batch *b, learn_seq *seqs)
 }
 
 /* Decode every completion once: the re-check rate and the episodes log read it. */
-static int decode_completions(step_batch *b, core_error *err) {
+static int decode_completions(const tokenizer *tok, step_batch *b, core_error *err) {
     b->completions = calloc((size_t)b->n_prompts * b->G, sizeof *b->completions);
     if (!b->completions) return core_fail(err, CORE_ERUNTIME, "out of memory");
     for (int k = 0; k < b->n_prompts * b->G; k++) {
-        const rollout_completion *c = &b->groups[k / b->G].c[k % b->G];
-        size_t need = tok_decode(c->tokens, c->n_tokens, NULL, 0);
-        if (!(b->completions[k] = malloc(need + 1))) return core_fail(err, CORE_ERUNTIME, "out of memory");
-        tok_decode(c->tokens, c->n_tokens, b->completions[k], need + 1);
+        b->completions[k] = rollout_completion_text(tok, &b->groups[k / b->G].c[k % b->G]);
+        if (!b->completions[k]) return core_fail(err, CORE_ERUNTIME, "out of memory");
     }
     return 0;
 }
@@ -352,7 +351,7 @@ static int run_step(learner_ctx *L, int64_t step, db_step *s, core_error *err) {
                           cfg->rollout.top_k, cfg->rollout.max_new_tokens, cfg->rollout.stop},
                          0, L->policy_version};
     db_step_init(s, step);
-    if (collect_groups(L, step, &b, &rp, err) || decode_completions(&b, err))
+    if (collect_groups(L, step, &b, &rp, err) || decode_completions(model_tokenizer(L->policy), &b, err))
         return batch_free(&b), err->code;
     double t1 = core_now(), t_reward = 0;
     long tokens = 0;

@@ -350,10 +350,11 @@ static int alloc_work(decode_work *w, int R, int V, size_t stop_len) {
 }
 
 /* Append token id's text to the row's tail; 1 if the text now ends with stop. */
-static int ends_with_stop(decode_work *w, int row, int id, const char *stop, size_t stop_len) {
+static int ends_with_stop(decode_work *w, const tokenizer *tok, int row, int id, const char *stop,
+                          size_t stop_len) {
     if (!stop_len) return 0;
     size_t len;
-    const char *piece = tok_piece(id, &len);
+    const char *piece = tokenizer_piece(tok, id, &len);
     char *tail = w->tails + (size_t)row * (stop_len + 1);
     for (size_t i = 0; i < len; i++) {
         if ((size_t)w->tail_len[row] == stop_len) {
@@ -370,6 +371,7 @@ int model_sample_prompts(model *m, const int *const *prompts, const int *prompt_
                          core_error *err) {
     if (check_request(m, prompts, prompt_lens, P, G, sp, err)) return CORE_EINPUT;
     int R = P * G, V = m->c.vocab;
+    const tokenizer *tok = model_tokenizer(m);
     size_t stop_len = sp->stop ? strlen(sp->stop) : 0;
     decode_work w;
     if (!alloc_work(&w, R, V, stop_len)) {
@@ -410,8 +412,8 @@ int model_sample_prompts(model *m, const int *const *prompts, const int *prompt_
             float lp = w.drawn_lp[i];
             model_sample *o = &out[r];
             o->tokens[o->n_tokens] = id, o->logprob[o->n_tokens] = lp, o->n_tokens++;
-            if (id == TOK_EOS) o->finish = MODEL_FINISH_EOS;
-            else if (ends_with_stop(&w, r, id, sp->stop, stop_len)) o->finish = MODEL_FINISH_STOP;
+            if (tokenizer_is_eos(tok, id)) o->finish = MODEL_FINISH_EOS;
+            else if (ends_with_stop(&w, tok, r, id, sp->stop, stop_len)) o->finish = MODEL_FINISH_STOP;
             else if (o->n_tokens >= w.limit[r]) o->finish = MODEL_FINISH_LENGTH;
             if (o->finish) continue;
             /* still going: compact into position next for the next step */

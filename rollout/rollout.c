@@ -17,8 +17,15 @@ void rollout_group_free(rollout_group *g) {
     memset(g, 0, sizeof *g);
 }
 
-int rollout_encode_prompt(const char *text, int *ids, int max_ids) {
-    return tok_encode(text, strlen(text), ids, max_ids);
+int rollout_encode_prompt(const tokenizer *tok, const char *text, int *ids, int max_ids) {
+    return tokenizer_encode(tok, text, strlen(text), ids, max_ids);
+}
+
+char *rollout_completion_text(const tokenizer *tok, const rollout_completion *c) {
+    size_t need = tokenizer_decode(tok, c->tokens, c->n_tokens, 1, NULL, 0);
+    char *text = malloc(need + 1);
+    if (text) tokenizer_decode(tok, c->tokens, c->n_tokens, 1, text, need + 1);
+    return text;
 }
 
 /* Room for G completions of up to max_new tokens each. */
@@ -58,13 +65,12 @@ static int keep_code_runs(rollout_completion *c) {
     return 0;
 }
 
-static int grade_completion(const reward_fn *r, const rollout_prompt *p, const rollout_params *rp,
-                            rollout_completion *c) {
+static int grade_completion(const tokenizer *tok, const reward_fn *r, const rollout_prompt *p,
+                            const rollout_params *rp, rollout_completion *c) {
     double t0 = core_now();
-    size_t need = tok_decode(c->tokens, c->n_tokens, NULL, 0);
-    char *text = malloc(need + 1);
+    char *text = rollout_completion_text(tok, c);
     if (!text) return CORE_ERUNTIME;
-    tok_decode(c->tokens, c->n_tokens, text, need + 1);
+    size_t need = strlen(text);
     reward_input in = {.response = text, .response_len = need, .gold = p->gold,
                        .n_tokens = c->n_tokens, .max_new_tokens = rp->sample.max_new_tokens,
                        .truncated = c->finish == MODEL_FINISH_LENGTH, .tests = p->tests};
@@ -88,7 +94,7 @@ static int sample_batch(model *m, const reward_fn *r, const rollout_prompt *p, i
         rc = core_fail(err, CORE_ERUNTIME, "out of memory");
     for (int i = 0; i < P && !rc; i++) {
         prompt_ids[i] = ids + (size_t)i * max_seq;
-        lens[i] = rollout_encode_prompt(p[i].text, ids + (size_t)i * max_seq, max_seq);
+        lens[i] = rollout_encode_prompt(model_tokenizer(m), p[i].text, ids + (size_t)i * max_seq, max_seq);
         if (lens[i] < 1 || lens[i] >= max_seq)
             rc = core_fail(err, CORE_EINPUT, "prompt %d does not fit in model.max_seq = %d tokens",
                            p[i].index, max_seq);
@@ -112,7 +118,7 @@ static int sample_batch(model *m, const reward_fn *r, const rollout_prompt *p, i
         c->n_tokens = samples[k].n_tokens;
         c->finish = samples[k].finish;
         c->t_sample = t_sample;
-        if (grade_completion(r, &p[k / G], rp, c))
+        if (grade_completion(model_tokenizer(m), r, &p[k / G], rp, c))
             rc = core_fail(err, CORE_ERUNTIME, "prompt %d sample %d: reward failed: %s", p[k / G].index,
                            k % G, c->reward.n_parts ? c->reward.parts[c->reward.n_parts - 1].detail : "?");
     }

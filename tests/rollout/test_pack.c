@@ -112,7 +112,7 @@ Test(pack, corruption_is_refused) {
 Test(pack, prompt_encoding_matches_pretraining) {
     int a[64], b[64];
     const char *p = "Q:23+45+12=<think>";
-    int na = rollout_encode_prompt(p, a, 64);
+    int na = rollout_encode_prompt(tokenizer_bytes(), p, a, 64);
     int nb = tok_encode(p, strlen(p), b, 64);
     cr_assert_eq(na, nb);
     cr_assert_arr_eq(a, b, sizeof(int) * na);
