@@ -8,6 +8,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
@@ -51,6 +52,10 @@ struct db {
     sqlite3 *sql;
     char path[512];
     sqlite3_stmt *stmt[ST_COUNT];
+    int busy_timeout_ms;  /* waiting longer than this is reported */
+    double lock_wait_s;   /* waiting longer than this fails the statement */
+    double busy_since;    /* core_now() when the current wait began */
+    int warned;           /* the current wait was reported */
 };
 
 sqlite3 *db_sqlite(db *d) { return d->sql; }
@@ -80,25 +85,75 @@ static int user_version(db *d) {
  * Version 0 is an empty file; a later schema change appends an ALTER here. */
 static const char *const migrations[DB_SCHEMA_VERSION] = {db_schema_sql};
 
+static int newer_schema(db *d, int v, core_error *err) {
+    return core_fail(err, CORE_EINPUT,
+                     "%s: database schema version %d is newer than this grpo understands (%d); "
+                     "use a newer grpo",
+                     d->path, v, DB_SCHEMA_VERSION);
+}
+
+/* The version is read again under the write lock: processes that open a new
+ * file at the same moment queue on BEGIN IMMEDIATE, and each one after the
+ * first finds the schema already there (no "table runs already exists"). */
 static int migrate(db *d, core_error *err) {
     int v = user_version(d);
     if (v < 0) return sql_fail(d, err, "reading user_version");
-    if (v > DB_SCHEMA_VERSION)
-        return core_fail(err, CORE_EINPUT,
-                         "%s: database schema version %d is newer than this grpo understands "
-                         "(%d); use a newer grpo",
-                         d->path, v, DB_SCHEMA_VERSION);
+    if (v > DB_SCHEMA_VERSION) return newer_schema(d, v, err);
+    if (v == DB_SCHEMA_VERSION) return 0;
+    if (exec(d, "BEGIN IMMEDIATE", err)) return err->code;
+    if ((v = user_version(d)) > DB_SCHEMA_VERSION) {
+        exec(d, "ROLLBACK", NULL);
+        return newer_schema(d, v, err);
+    }
     for (; v < DB_SCHEMA_VERSION; v++) {
         char bump[64];
         snprintf(bump, sizeof bump, "PRAGMA user_version = %d", v + 1);
-        if (exec(d, "BEGIN IMMEDIATE", err)) return err->code;
         if (exec(d, migrations[v], err) || exec(d, bump, err)) {
             exec(d, "ROLLBACK", NULL);
             return core_fail_wrap(err, "migrating to schema version %d", v + 1);
         }
-        if (exec(d, "COMMIT", err)) return err->code;
     }
-    return 0;
+    return exec(d, "COMMIT", err);
+}
+
+/* SQLite's busy handler: sleep with exponential backoff (1 ms doubling to
+ * 100 ms) while another connection holds the lock; say so once the wait
+ * passes busy_timeout_ms; give up (SQLITE_BUSY) after lock_wait_s. */
+static int on_busy(void *arg, int n_calls) {
+    db *d = arg;
+    double now = core_now();
+    if (n_calls == 0) d->busy_since = now, d->warned = 0;
+    double waited = now - d->busy_since;
+    if (waited >= d->lock_wait_s) return 0;
+    if (!d->warned && waited * 1000 >= d->busy_timeout_ms && d->lock_wait_s * 1000 > d->busy_timeout_ms) {
+        core_warn("%s is locked by another process; waiting for it (up to %.0f s, db.lock_wait_s)",
+                  d->path, d->lock_wait_s);
+        d->warned = 1;
+    }
+    int ms = n_calls < 7 ? 1 << n_calls : 100;
+    struct timespec ts = {0, ms * 1000000L};
+    nanosleep(&ts, NULL);
+    return 1;
+}
+
+void db_set_lock_wait(db *d, double seconds) {
+    double floor_s = d->busy_timeout_ms / 1000.0;
+    d->lock_wait_s = seconds > floor_s ? seconds : floor_s;
+}
+
+/* journal_mode = WAL needs a moment alone with a new file; SQLite does not
+ * call the busy handler for it, so retry here, with the same backoff. */
+static int set_wal(db *d, core_error *err) {
+    for (int n = 0;; n++) {
+        sqlite3_stmt *st;
+        int rc = sqlite3_prepare_v2(d->sql, "PRAGMA journal_mode = WAL", -1, &st, NULL);
+        if (rc == SQLITE_OK) rc = sqlite3_step(st);
+        sqlite3_finalize(st);
+        if (rc == SQLITE_ROW || rc == SQLITE_DONE) return 0;
+        if ((rc & 0xff) != SQLITE_BUSY && (rc & 0xff) != SQLITE_LOCKED) break;
+        if (!on_busy(d, n)) break;
+    }
+    return sql_fail(d, err, "setting WAL mode");
 }
 
 int db_open(db **out, const char *path, int busy_timeout_ms, core_error *err) {
@@ -110,10 +165,11 @@ int db_open(db **out, const char *path, int busy_timeout_ms, core_error *err) {
         db_close(d);
         return CORE_ERUNTIME;
     }
-    sqlite3_busy_timeout(d->sql, busy_timeout_ms);
-    if (exec(d, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; "
-                "PRAGMA foreign_keys = ON;", err) ||
-        migrate(d, err)) {
+    d->busy_timeout_ms = busy_timeout_ms;
+    d->lock_wait_s = busy_timeout_ms / 1000.0;
+    sqlite3_busy_handler(d->sql, on_busy, d);
+    if (exec(d, "PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;", err) ||
+        set_wal(d, err) || migrate(d, err)) {
         db_close(d);
         return err->code;
     }

@@ -22,6 +22,11 @@ typedef struct sqlite3 sqlite3;
 
 int  db_open(db **out, const char *path, int busy_timeout_ms, core_error *err);
 void db_close(db *d);
+/* How long a statement waits for another process's lock before it fails
+ * (default: the busy timeout given to db_open, which stays the point where
+ * the wait is reported).  Writers that must not fail on a reader's long
+ * lock (train, pretrain) set db.lock_wait_s here. */
+void db_set_lock_wait(db *d, double seconds);
 sqlite3 *db_sqlite(db *d);
 
 int  db_begin(db *d, core_error *err);

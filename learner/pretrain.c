@@ -209,6 +209,7 @@ static int open_db(pretrain_state *st, int resume, int start, core_error *err) {
     if (!cfg->db.path[0]) return 0;
     int rc = db_open(&st->d, cfg->db.path, cfg->db.busy_timeout_ms, err);
     if (rc) return rc;
+    db_set_lock_wait(st->d, cfg->db.lock_wait_s);
     st->run_id = resume ? db_run_latest(st->d, cfg->run.name, "pretrain") : 0;
     if (st->run_id > 0) return db_truncate_after(st->d, st->run_id, start, err);
     char *ini = core_config_to_ini(cfg);

@@ -385,6 +385,7 @@ static int open_run(learner_ctx *L, const char *config_ini, int resume, int64_t 
                     core_error *err) {
     const core_config *cfg = L->cfg;
     if (db_open(&L->db, cfg->db.path, cfg->db.busy_timeout_ms, err)) return err->code;
+    db_set_lock_wait(L->db, cfg->db.lock_wait_s);
     *first_step = 1;
     int64_t run = resume ? db_run_latest(L->db, cfg->run.name, "train") : 0;
     if (resume && !run)

@@ -239,3 +239,83 @@ Test(query, table_csv_json_and_errors, .fini = cleanup) {
     free(out);
     db_close(d);
 }
+
+/* Many processes opening (creating) one new database at the same instant all
+ * succeed, and the schema is created once. */
+Test(db, concurrent_creation_all_succeed, .fini = cleanup) {
+    enum { N = 12 };
+    fresh_path();
+    int go[2];
+    cr_assert_eq(pipe(go), 0);
+    pid_t pids[N];
+    for (int i = 0; i < N; i++) {
+        if ((pids[i] = fork()) == 0) {
+            char c;
+            close(go[1]);
+            if (read(go[0], &c, 1) != 0) _exit(4); /* wait for the start: the pipe closing */
+            db *d;
+            core_error err = {0};
+            int64_t run;
+            if (db_open(&d, path, 200, &err) || db_run_start(d, "c", "train", "", 1, 1, &run, &err)) {
+                fprintf(stderr, "child %d: %s\n", i, err.msg);
+                _exit(3);
+            }
+            db_close(d);
+            _exit(0);
+        }
+    }
+    close(go[0]);
+    close(go[1]); /* every child starts now */
+    int ok = 0;
+    for (int i = 0; i < N; i++) {
+        int status;
+        waitpid(pids[i], &status, 0);
+        ok += WIFEXITED(status) && WEXITSTATUS(status) == 0;
+    }
+    cr_assert_eq(ok, N, "%d of %d processes failed to create the database", N - ok, N);
+    db *d;
+    core_error err = {0};
+    cr_assert_eq(db_open(&d, path, 1000, &err), 0, "%s", err.msg);
+    cr_assert_eq(scalar(db_sqlite(d), "SELECT count(*) FROM runs"), N);
+    db_close(d);
+}
+
+/* Another process holding the write lock for longer than the busy timeout
+ * (sqlite3's BEGIN IMMEDIATE, a long `grpo query --write`) delays a writer
+ * but does not fail it: the writer waits, with backoff, up to its lock wait. */
+Test(db, writer_outwaits_a_lock_longer_than_busy_timeout, .fini = cleanup) {
+    fresh_path();
+    db *d;
+    core_error err = {0};
+    int64_t run;
+    cr_assert_eq(db_open(&d, path, 100, &err), 0, "%s", err.msg); /* busy timeout 100 ms */
+    cr_assert_eq(db_run_start(d, "w", "train", "", 1, 1, &run, &err), 0, "%s", err.msg);
+    int held[2];
+    cr_assert_eq(pipe(held), 0);
+    pid_t pid = fork();
+    if (pid == 0) {
+        sqlite3 *s;
+        close(held[0]);
+        if (sqlite3_open(path, &s) != SQLITE_OK ||
+            sqlite3_exec(s, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+            _exit(3);
+        close(held[1]); /* the lock is held */
+        usleep(800 * 1000);
+        sqlite3_exec(s, "COMMIT", NULL, NULL, NULL);
+        sqlite3_close(s);
+        _exit(0);
+    }
+    close(held[1]);
+    char c;
+    cr_assert_eq(read(held[0], &c, 1), 0);
+    close(held[0]);
+    db_set_lock_wait(d, 10.0);
+    double t0 = core_now();
+    write_step(d, run, 1); /* the lock is held 800 ms, 8 times the busy timeout */
+    cr_assert_eq(db_run_finish(d, run, "done", &err), 0, "%s", err.msg);
+    int status;
+    waitpid(pid, &status, 0);
+    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    cr_assert(core_now() - t0 > 0.5, "the writer did not wait for the lock");
+    db_close(d);
+}
