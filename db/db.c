@@ -83,7 +83,39 @@ static int user_version(db *d) {
 
 /* Migrations: migrations[v] takes a database from version v to v + 1.
  * Version 0 is an empty file; a later schema change appends an ALTER here. */
-static const char *const migrations[DB_SCHEMA_VERSION] = {db_schema_sql};
+static const char *const migrations[DB_SCHEMA_VERSION] = {
+    db_schema_sql,
+    /* 1 -> 2: sweeps (`grpo ablate`): a sweep, its arms, each arm's varied
+     * values, and on every run of a sweep its arm and seed index. */
+    "CREATE TABLE sweeps ("
+    "  id      INTEGER PRIMARY KEY,"
+    "  name    TEXT NOT NULL UNIQUE,"
+    "  config  TEXT NOT NULL,"                 /* the base config, resolved, as INI */
+    "  vary    TEXT NOT NULL,"                 /* the --vary axes, one 'key=v1|v2' a line */
+    "  seeds   INTEGER NOT NULL,"
+    "  started TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),"
+    "  status  TEXT NOT NULL DEFAULT 'running');"
+    "CREATE TABLE sweep_arms ("
+    "  sweep_id INTEGER NOT NULL REFERENCES sweeps(id) ON DELETE CASCADE,"
+    "  arm      INTEGER NOT NULL,"
+    "  name     TEXT NOT NULL,"                /* 'key=value key=value' */
+    "  PRIMARY KEY (sweep_id, arm));"
+    "CREATE TABLE sweep_values ("
+    "  sweep_id INTEGER NOT NULL REFERENCES sweeps(id) ON DELETE CASCADE,"
+    "  arm      INTEGER NOT NULL,"
+    "  key      TEXT NOT NULL,"
+    "  value    TEXT NOT NULL,"
+    "  PRIMARY KEY (sweep_id, arm, key));"
+    "ALTER TABLE runs ADD COLUMN sweep_id INTEGER REFERENCES sweeps(id);"
+    "ALTER TABLE runs ADD COLUMN arm INTEGER;"
+    "ALTER TABLE runs ADD COLUMN seed_index INTEGER;"
+    "CREATE INDEX runs_sweep ON runs(sweep_id, arm);"
+    "CREATE VIEW sweep_runs AS"
+    "  SELECT r.sweep_id, s.name AS sweep, r.arm, a.name AS arm_name, r.seed_index, r.seed,"
+    "         r.id AS run_id, r.name AS run, r.status"
+    "  FROM runs r JOIN sweeps s ON s.id = r.sweep_id"
+    "  JOIN sweep_arms a ON a.sweep_id = r.sweep_id AND a.arm = r.arm;",
+};
 
 static int newer_schema(db *d, int v, core_error *err) {
     return core_fail(err, CORE_EINPUT,

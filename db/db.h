@@ -15,7 +15,7 @@
 
 #include "core/core.h"
 
-#define DB_SCHEMA_VERSION 1
+#define DB_SCHEMA_VERSION 2
 
 typedef struct db db;
 typedef struct sqlite3 sqlite3;
@@ -86,6 +86,27 @@ int db_insert_eval(db *d, int64_t run_id, int64_t step, const char *split, const
                    double value, core_error *err);
 int db_insert_checkpoint(db *d, int64_t run_id, int64_t step, const char *path,
                          const char *sha256, core_error *err);
+
+/* sweeps (`grpo ablate`): a sweep is found by name; its arms and varied
+ * values are written once when it is created; each run joins it by arm and
+ * seed index (runs.sweep_id, runs.arm, runs.seed_index). */
+typedef struct db_sweep_info {
+    int64_t id;        /* 0: no sweep of that name */
+    char *config;      /* malloc'd; the base config as INI */
+    char *vary;        /* malloc'd; the axes, one "key=v1|v2" a line */
+    int seeds;
+} db_sweep_info;
+int db_sweep_find(db *d, const char *name, db_sweep_info *out, core_error *err);
+void db_sweep_info_free(db_sweep_info *s);
+int db_sweep_create(db *d, const char *name, const char *config_ini, const char *vary, int seeds,
+                    int64_t *sweep_id, core_error *err);
+int db_sweep_add_arm(db *d, int64_t sweep_id, int arm, const char *name, int n_values,
+                     const char *const *keys, const char *const *values, core_error *err);
+int db_sweep_set_status(db *d, int64_t sweep_id, const char *status, core_error *err);
+int db_run_join_sweep(db *d, int64_t run_id, int64_t sweep_id, int arm, int seed_index,
+                      core_error *err);
+/* A run's status into out ("" if no such run). */
+void db_run_status(db *d, int64_t run_id, char *out, size_t cap);
 
 /* `grpo query`: run SQL and print every result set. */
 enum db_format { DB_FORMAT_TABLE, DB_FORMAT_CSV, DB_FORMAT_JSON };

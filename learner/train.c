@@ -64,13 +64,9 @@ static int load_base(const core_config *cfg, int max_batch, model **out, core_er
 
 static int check_choices(learner_ctx *L, core_error *err) {
     const core_config *cfg = L->cfg;
+    if (learner_objective_from_config(cfg, &L->obj, err)) return err->code;
     L->adv = learner_adv_mode(cfg->learner.advantage);
     L->agg = learner_agg_kind(cfg->learner.loss_agg);
-    int kl = learner_kl_kind(cfg->learner.kl_estimator);
-    if ((int)L->adv < 0 || (int)L->agg < 0 || kl < 0)
-        return core_fail(err, CORE_EINPUT, "learner: unknown advantage, loss_agg or kl_estimator");
-    L->obj = (grpo_objective){cfg->learner.clip_low, cfg->learner.clip_high, cfg->learner.beta,
-                              (enum learner_kl)kl, cfg->learner.entropy_coef};
     return 0;
 }
 
@@ -353,6 +349,7 @@ static int run_step(learner_ctx *L, int64_t step, db_step *s, core_error *err) {
     db_step_init(s, step);
     if (collect_groups(L, step, &b, &rp, err) || decode_completions(model_tokenizer(L->policy), &b, err))
         return batch_free(&b), err->code;
+    learner_whiten_advantages(L->adv, b.adv, b.n_prompts * b.G, cfg->learner.adv_eps);
     double t1 = core_now(), t_reward = 0;
     long tokens = 0;
     for (int i = 0; i < b.n_prompts; i++)

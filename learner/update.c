@@ -71,6 +71,9 @@ typedef struct workspace {
     float *lp, *ent, *dlp, *dent;
     double *weight;
     int *n_tok;
+    /* one completion's tokens for grpo_seq_loss, (max_seq,) each */
+    double *seq_lp, *seq_old, *seq_ref, *seq_sample, *seq_loss, *seq_dlp, *seq_kl;
+    int *seq_clipped;
 } workspace;
 
 static int workspace_alloc(workspace *w, int n_seq, int max_seq, core_error *err) {
@@ -83,7 +86,12 @@ static int workspace_alloc(workspace *w, int n_seq, int max_seq, core_error *err
     w->dent = malloc(sizeof(float) * cells);
     w->weight = malloc(sizeof(double) * n_seq);
     w->n_tok = malloc(sizeof(int) * n_seq);
-    if (!w->idx || !w->tokens || !w->lp || !w->ent || !w->dlp || !w->dent || !w->weight || !w->n_tok)
+    double **seq[] = {&w->seq_lp, &w->seq_old, &w->seq_ref, &w->seq_sample, &w->seq_loss, &w->seq_dlp, &w->seq_kl};
+    int ok = 1;
+    for (int i = 0; i < 7; i++) ok &= (*seq[i] = malloc(sizeof(double) * max_seq)) != NULL;
+    w->seq_clipped = malloc(sizeof(int) * max_seq);
+    if (!ok || !w->seq_clipped || !w->idx || !w->tokens || !w->lp || !w->ent || !w->dlp || !w->dent ||
+        !w->weight || !w->n_tok)
         return core_fail(err, CORE_ERUNTIME, "out of memory for the update workspace");
     return 0;
 }
@@ -91,6 +99,8 @@ static int workspace_alloc(workspace *w, int n_seq, int max_seq, core_error *err
 static void workspace_free(workspace *w) {
     free(w->idx), free(w->tokens), free(w->lp), free(w->ent), free(w->dlp), free(w->dent);
     free(w->weight), free(w->n_tok);
+    free(w->seq_lp), free(w->seq_old), free(w->seq_ref), free(w->seq_sample), free(w->seq_loss);
+    free(w->seq_dlp), free(w->seq_kl), free(w->seq_clipped);
 }
 
 /* Fault injection for the tests: GRPO_FAULT_NONFINITE=STEP makes every
@@ -169,20 +179,26 @@ static double chunk_grads(learner_ctx *L, const learn_seq *seqs, const int *idx,
     for (int k = 0; k < C; k++) {
         const learn_seq *q = &seqs[idx[k]];
         const float *old = a->old_lp + a->offset[idx[k]], *ref = a->ref_lp + a->offset[idx[k]];
+        size_t row = (size_t)k * T + q->prompt_len - 1; /* where completion token 0 is predicted */
         for (int i = 0; i < q->n_tok; i++) {
-            size_t pos = (size_t)k * T + q->prompt_len - 1 + i;
-            double dlp, kl;
-            int clipped;
-            double l = grpo_token_loss(&L->obj, w->lp[pos], old[i], ref[i], q->adv, &dlp, &kl, &clipped);
-            l -= L->obj.entropy_coef * w->ent[pos];
+            w->seq_lp[i] = w->lp[row + i];
+            w->seq_old[i] = old[i];
+            w->seq_ref[i] = ref[i];
+            w->seq_sample[i] = q->sample_lp[i];
+        }
+        grpo_seq_loss(&L->obj, q->n_tok, w->seq_lp, w->seq_old, w->seq_ref, w->seq_sample, q->adv,
+                      w->seq_loss, w->seq_dlp, w->seq_kl, w->seq_clipped);
+        for (int i = 0; i < q->n_tok; i++) {
+            size_t pos = row + i;
+            double l = w->seq_loss[i] - L->obj.entropy_coef * w->ent[pos];
             loss += weight[k] * l;
-            w->dlp[pos] = (float)(weight[k] * dlp);
+            w->dlp[pos] = (float)(weight[k] * w->seq_dlp[i]);
             w->dent[pos] = (float)(-weight[k] * L->obj.entropy_coef);
-            st->clip_low += clipped < 0;
-            st->clip_high += clipped > 0;
+            st->clip_low += w->seq_clipped[i] < 0;
+            st->clip_high += w->seq_clipped[i] > 0;
             st->n_clip_tokens++;
             if (first_epoch) {
-                st->kl += kl;
+                st->kl += w->seq_kl[i];
                 st->entropy += w->ent[pos];
                 st->n_tokens++;
             }

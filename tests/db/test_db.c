@@ -188,6 +188,40 @@ Test(db, migration_sets_version_and_refuses_newer, .fini = cleanup) {
     cr_assert(strstr(err.msg, "schema version 99 is newer"), "%s", err.msg);
 }
 
+/* A database written by schema version 1 (before sweeps) opens, keeps its
+ * runs and gains the sweep tables; a sweep's arms, values and runs join. */
+extern const char db_schema_sql[];
+Test(db, migration_from_v1_adds_sweeps, .fini = cleanup) {
+    fresh_path();
+    sqlite3 *raw;
+    cr_assert_eq(sqlite3_open(path, &raw), SQLITE_OK);
+    cr_assert_eq(sqlite3_exec(raw, db_schema_sql, NULL, NULL, NULL), SQLITE_OK, "%s", sqlite3_errmsg(raw));
+    cr_assert_eq(sqlite3_exec(raw, "PRAGMA user_version = 1; INSERT INTO runs(name, config, seed) "
+                                   "VALUES('old', '', 7)", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(raw);
+    db *d = NULL;
+    core_error err = {0};
+    cr_assert_eq(db_open(&d, path, 1000, &err), 0, "%s", err.msg);
+    cr_assert_eq(scalar(db_sqlite(d), "PRAGMA user_version"), DB_SCHEMA_VERSION);
+    cr_assert_eq(scalar(db_sqlite(d), "SELECT seed FROM runs WHERE name = 'old'"), 7);
+    int64_t sweep, run;
+    const char *keys[] = {"learner.loss"}, *vals[] = {"gspo"};
+    cr_assert_eq(db_sweep_create(d, "sw", "[run]\n", "learner.loss=grpo|gspo\n", 3, &sweep, &err), 0, "%s", err.msg);
+    cr_assert_eq(db_sweep_add_arm(d, sweep, 1, "learner.loss=gspo", 1, keys, vals, &err), 0, "%s", err.msg);
+    cr_assert_eq(db_run_start(d, "sw-a1-s2", "train", "", 9, 1, &run, &err), 0);
+    cr_assert_eq(db_run_join_sweep(d, run, sweep, 1, 2, &err), 0, "%s", err.msg);
+    cr_assert_eq(scalar(db_sqlite(d), "SELECT seed_index FROM sweep_runs WHERE arm_name = 'learner.loss=gspo'"), 2);
+    db_sweep_info info;
+    cr_assert_eq(db_sweep_find(d, "sw", &info, &err), 0);
+    cr_assert(info.id == sweep && info.seeds == 3 && !strcmp(info.vary, "learner.loss=grpo|gspo\n"));
+    db_sweep_info_free(&info);
+    cr_assert_eq(db_sweep_find(d, "none", &info, &err), 0);
+    cr_assert_eq(info.id, 0);
+    /* a second sweep of the same name is refused by the schema */
+    cr_assert_neq(db_sweep_create(d, "sw", "", "", 1, &sweep, &err), 0);
+    db_close(d);
+}
+
 Test(db, reopening_keeps_data_and_wal_mode, .fini = cleanup) {
     db *d = open_fresh();
     core_error err = {0};

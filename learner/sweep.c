@@ -1,0 +1,332 @@
+/*
+ * sweep.c — `grpo ablate`: plan the arms of a sweep, check every arm's
+ * config before anything runs, record the sweep, and run each arm × seed as
+ * a child `grpo train` of its own resolved config (one process per run: a
+ * run owns its process, its MPI session and its signals, and a crash of one
+ * arm leaves the others alone).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "db/db.h"
+#include "learner/learner.h"
+#include "learner/pretrain.h"
+#include "learner/sweep.h"
+#include "reward/reward.h"
+
+/* ------------------------------------------------------------- the plan */
+
+/* Keys a sweep owns itself: the run's name, seed and storage. */
+static int reserved_key(const char *key) {
+    static const char *const keys[] = {"run.name", "run.seed", "run.out_dir", "db.path"};
+    for (int i = 0; i < 4; i++)
+        if (!strcmp(key, keys[i])) return 1;
+    return 0;
+}
+
+static void trim_copy(char *dst, size_t cap, const char *start, const char *end) {
+    while (start < end && (*start == ' ' || *start == '\t')) start++;
+    while (end > start && (end[-1] == ' ' || end[-1] == '\t')) end--;
+    size_t n = (size_t)(end - start) < cap - 1 ? (size_t)(end - start) : cap - 1;
+    memcpy(dst, start, n);
+    dst[n] = 0;
+}
+
+/* Check one value of an axis by applying it to a copy of the base config:
+ * an unknown key or an out-of-range value is an error naming the key. */
+static int check_value(const sweep_plan *p, const char *key, const char *value, core_error *err) {
+    static core_config scratch; /* large; not reentrant, like the rest of cmd/ */
+    char assignment[CORE_STR_MAX + 160];
+    scratch = p->base;
+    snprintf(assignment, sizeof assignment, "%s=%s", key, value);
+    if (core_config_set(&scratch, assignment, err)) return core_fail_wrap(err, "--vary %s", key);
+    return 0;
+}
+
+int sweep_add_axis(sweep_plan *p, const char *spec, core_error *err) {
+    const char *eq = strchr(spec, '=');
+    if (!eq || eq == spec || !eq[1])
+        return core_fail(err, CORE_EINPUT, "--vary %s: expected section.key=v1,v2,...", spec);
+    if (p->n_axes == SWEEP_MAX_AXES)
+        return core_fail(err, CORE_EINPUT, "--vary %s: at most %d varied keys", spec, SWEEP_MAX_AXES);
+    sweep_axis *a = &p->axes[p->n_axes];
+    memset(a, 0, sizeof *a);
+    trim_copy(a->key, sizeof a->key, spec, eq);
+    if (reserved_key(a->key))
+        return core_fail(err, CORE_EINPUT, "--vary %s: the sweep sets this key itself (use --seeds for seeds)", a->key);
+    for (int i = 0; i < p->n_axes; i++)
+        if (!strcmp(p->axes[i].key, a->key))
+            return core_fail(err, CORE_EINPUT, "--vary %s: the key is varied twice", a->key);
+    char sep = strchr(eq + 1, '|') ? '|' : ',';
+    for (const char *v = eq + 1;;) {
+        const char *end = strchr(v, sep);
+        if (!end) end = v + strlen(v);
+        if (a->n == SWEEP_MAX_VALUES)
+            return core_fail(err, CORE_EINPUT, "--vary %s: at most %d values", a->key, SWEEP_MAX_VALUES);
+        trim_copy(a->values[a->n], sizeof a->values[0], v, end);
+        if (check_value(p, a->key, a->values[a->n], err)) return err->code;
+        for (int i = 0; i < a->n; i++)
+            if (!strcmp(a->values[i], a->values[a->n]))
+                return core_fail(err, CORE_EINPUT, "--vary %s: value '%s' given twice", a->key, a->values[i]);
+        a->n++;
+        if (!*end) break;
+        v = end + 1;
+    }
+    p->n_axes++;
+    return 0;
+}
+
+int sweep_n_arms(const sweep_plan *p) {
+    int n = 1;
+    for (int i = 0; i < p->n_axes; i++) n *= p->axes[i].n;
+    return n;
+}
+
+const char *sweep_arm_value(const sweep_plan *p, int arm, int axis) {
+    for (int i = p->n_axes - 1; i > axis; i--) arm /= p->axes[i].n;
+    return p->axes[axis].values[arm % p->axes[axis].n];
+}
+
+void sweep_arm_label(const sweep_plan *p, int arm, char *out, size_t cap) {
+    size_t len = 0;
+    out[0] = 0;
+    if (p->n_axes == 0) snprintf(out, cap, "base");
+    for (int i = 0; i < p->n_axes && len < cap; i++)
+        len += snprintf(out + len, cap - len, "%s%s=%s", i ? " " : "", p->axes[i].key,
+                        sweep_arm_value(p, arm, i));
+}
+
+static void run_name(const sweep_plan *p, int arm, int seed_index, char *out, size_t cap) {
+    snprintf(out, cap, "%s-a%d-s%d", p->base.run.name, arm, seed_index);
+}
+
+int sweep_run_config(const sweep_plan *p, int arm, int seed_index, core_config *out, core_error *err) {
+    *out = p->base;
+    for (int i = 0; i < p->n_axes; i++) {
+        char assignment[CORE_STR_MAX + 160];
+        snprintf(assignment, sizeof assignment, "%s=%s", p->axes[i].key, sweep_arm_value(p, arm, i));
+        if (core_config_set(out, assignment, err)) return core_fail_wrap(err, "--vary %s", p->axes[i].key);
+    }
+    /* every run starts from the sweep's base model, not one named after the run */
+    if (!out->model.checkpoint[0])
+        pretrain_checkpoint_path(&p->base, out->model.checkpoint, sizeof out->model.checkpoint);
+    if ((long)p->base.run.seed + seed_index > 2147483647L)
+        return core_fail(err, CORE_EINPUT, "run.seed %d + %d seeds overflows", p->base.run.seed, p->n_seeds);
+    out->run.seed = p->base.run.seed + seed_index;
+    run_name(p, arm, seed_index, out->run.name, sizeof out->run.name);
+    return 0;
+}
+
+/* What `grpo train` would refuse at start-up, refused before any run. */
+static int check_arm(const sweep_plan *p, int arm, core_error *err) {
+    static core_config cfg;
+    char label[1024];
+    sweep_arm_label(p, arm, label, sizeof label);
+    if (sweep_run_config(p, arm, 0, &cfg, err)) return err->code;
+    reward_fn *r = NULL;
+    grpo_objective obj;
+    if (reward_create(&r, &cfg, err) || learner_objective_from_config(&cfg, &obj, err))
+        return core_fail_wrap(err, "arm %d (%s)", arm, label);
+    reward_free(r);
+    struct stat st;
+    if (stat(cfg.model.checkpoint, &st))
+        return core_fail(err, CORE_EINPUT,
+                         "arm %d (%s): base model %s not found (run `grpo pretrain` with the same "
+                         "config first, or set model.checkpoint)", arm, label, cfg.model.checkpoint);
+    return 0;
+}
+
+int sweep_check(const sweep_plan *p, core_error *err) {
+    if (p->n_seeds < 1 || p->n_seeds > SWEEP_MAX_SEEDS)
+        return core_fail(err, CORE_EINPUT, "--seeds %d: expected 1..%d", p->n_seeds, SWEEP_MAX_SEEDS);
+    for (int arm = 0; arm < sweep_n_arms(p); arm++)
+        if (check_arm(p, arm, err)) return err->code;
+    return 0;
+}
+
+/* ------------------------------------------------------- the sweep rows */
+
+/* The axes as stored in sweeps.vary: one "key=v1|v2" a line. */
+static char *vary_text(const sweep_plan *p) {
+    size_t cap = 64;
+    for (int i = 0; i < p->n_axes; i++) cap += sizeof p->axes[i].key + p->axes[i].n * (CORE_STR_MAX + 1);
+    char *t = malloc(cap);
+    size_t len = 0;
+    t[0] = 0;
+    for (int i = 0; i < p->n_axes; i++) {
+        len += snprintf(t + len, cap - len, "%s=", p->axes[i].key);
+        for (int v = 0; v < p->axes[i].n; v++)
+            len += snprintf(t + len, cap - len, "%s%s", v ? "|" : "", p->axes[i].values[v]);
+        len += snprintf(t + len, cap - len, "\n");
+    }
+    return t;
+}
+
+static int create_sweep(db *d, const sweep_plan *p, const char *ini, const char *vary, int64_t *id,
+                        core_error *err) {
+    if (db_begin(d, err)) return err->code;
+    int rc = db_sweep_create(d, p->base.run.name, ini, vary, p->n_seeds, id, err);
+    for (int arm = 0; arm < sweep_n_arms(p) && !rc; arm++) {
+        char label[1024];
+        const char *keys[SWEEP_MAX_AXES], *values[SWEEP_MAX_AXES];
+        for (int i = 0; i < p->n_axes; i++) keys[i] = p->axes[i].key, values[i] = sweep_arm_value(p, arm, i);
+        sweep_arm_label(p, arm, label, sizeof label);
+        rc = db_sweep_add_arm(d, *id, arm, label, p->n_axes, keys, values, err);
+    }
+    if (rc) {
+        db_rollback(d);
+        return err->code;
+    }
+    return db_commit(d, err);
+}
+
+/* Find (resume) or create the sweep row; a name already used is an error
+ * without --resume, and with it the config and axes must be the same. */
+static int open_sweep(db *d, const sweep_plan *p, int resume, int64_t *id, core_error *err) {
+    char *ini = core_config_to_ini(&p->base), *vary = vary_text(p);
+    db_sweep_info old;
+    int rc = db_sweep_find(d, p->base.run.name, &old, err);
+    const char *name = p->base.run.name, *path = p->base.db.path;
+    if (rc) rc = err->code;
+    else if (old.id && !resume)
+        rc = core_fail(err, CORE_EINPUT, "%s: a sweep named '%s' exists (id %lld); --resume continues "
+                       "it, or set run.name for a new one", path, name, (long long)old.id);
+    else if (!old.id && resume)
+        rc = core_fail(err, CORE_EINPUT, "--resume: no sweep named '%s' in %s", name, path);
+    else if (old.id && (strcmp(old.vary, vary) || old.seeds != p->n_seeds))
+        rc = core_fail(err, CORE_EINPUT, "--resume: sweep '%s' was started with other --vary or --seeds:\n%s"
+                       "seeds %d", name, old.vary, old.seeds);
+    else if (old.id && strcmp(old.config, ini))
+        rc = core_fail(err, CORE_EINPUT, "--resume: sweep '%s' was started with another config "
+                       "(see sweeps.config in %s)", name, path);
+    else if (old.id) *id = old.id;
+    else rc = create_sweep(d, p, ini, vary, id, err);
+    db_sweep_info_free(&old);
+    free(ini);
+    free(vary);
+    return rc;
+}
+
+/* ------------------------------------------------------- the child runs */
+
+static volatile sig_atomic_t child_pid, interrupted;
+static void forward_sigint(int sig) {
+    (void)sig;
+    interrupted = 1;
+    if (child_pid > 0) kill(child_pid, SIGINT);
+}
+
+/* `exe train INI [--resume]` with stdout and stderr appended to log. */
+static int run_child(const char *exe, const char *ini, const char *log, int resume, int *status,
+                     core_error *err) {
+    pid_t pid = fork();
+    if (pid < 0) return core_fail(err, CORE_ERUNTIME, "fork: %s", strerror(errno));
+    if (pid == 0) {
+        setpgid(0, 0); /* our own group: a terminal Ctrl-C reaches the parent, which forwards it */
+        int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+        if (fd >= 0) dup2(fd, 1), dup2(fd, 2), close(fd);
+        char *args[] = {(char *)exe, "train", (char *)ini, resume ? "--resume" : NULL, NULL};
+        execv(exe, args);
+        _exit(127);
+    }
+    child_pid = pid;
+    while (waitpid(pid, status, 0) < 0)
+        if (errno != EINTR) return child_pid = 0, core_fail(err, CORE_ERUNTIME, "waitpid: %s", strerror(errno));
+    child_pid = 0;
+    return 0;
+}
+
+static int write_config(const core_config *cfg, const char *path, core_error *err) {
+    char *ini = core_config_to_ini(cfg);
+    FILE *f = fopen(path, "w");
+    int ok = f && fputs(ini, f) >= 0;
+    if (f && fclose(f)) ok = 0;
+    free(ini);
+    return ok ? 0 : core_fail(err, CORE_ERUNTIME, "cannot write %s: %s", path, strerror(errno));
+}
+
+static int make_dir(const char *path, core_error *err) {
+    char buf[1024];
+    snprintf(buf, sizeof buf, "%s", path);
+    for (char *s = buf + 1; *s; s++) {
+        if (*s != '/') continue;
+        *s = 0;
+        if (mkdir(buf, 0755) && errno != EEXIST) return core_fail(err, CORE_ERUNTIME, "mkdir %s: %s", buf, strerror(errno));
+        *s = '/';
+    }
+    if (mkdir(buf, 0755) && errno != EEXIST) return core_fail(err, CORE_ERUNTIME, "mkdir %s: %s", buf, strerror(errno));
+    return 0;
+}
+
+/* One arm × seed: skip it when done, else run (or resume) it. */
+static int run_one(db *d, const sweep_plan *p, int64_t sweep_id, int arm, int k, const char *exe,
+                   sweep_result *res, core_error *err) {
+    static core_config cfg;
+    char dir[1024], ini[1200], log[1200], label[1024], status[32];
+    if (sweep_run_config(p, arm, k, &cfg, err)) return err->code;
+    sweep_arm_label(p, arm, label, sizeof label);
+    int64_t run_id = db_run_latest(d, cfg.run.name, "train");
+    db_run_status(d, run_id, status, sizeof status);
+    if (run_id && !strcmp(status, "done")) {
+        res->skipped++;
+        core_info("sweep: %s (arm %d: %s, seed %d) done before; skipped", cfg.run.name, arm, label, k);
+        return db_run_join_sweep(d, run_id, sweep_id, arm, k, err);
+    }
+    snprintf(dir, sizeof dir, "%s/%s", p->base.run.out_dir, p->base.run.name);
+    snprintf(ini, sizeof ini, "%s/a%d-s%d.ini", dir, arm, k);
+    snprintf(log, sizeof log, "%s/a%d-s%d.log", dir, arm, k);
+    if (make_dir(dir, err) || write_config(&cfg, ini, err)) return err->code;
+    core_info("sweep: %s (arm %d: %s, seed %d)%s; log %s", cfg.run.name, arm, label, k,
+              run_id ? " resuming" : "", log);
+    double t0 = core_now();
+    int wstatus;
+    if (run_child(exe, ini, log, run_id != 0, &wstatus, err)) return err->code;
+    run_id = db_run_latest(d, cfg.run.name, "train");
+    if (run_id && db_run_join_sweep(d, run_id, sweep_id, arm, k, err)) return err->code;
+    db_run_status(d, run_id, status, sizeof status);
+    int ok = WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0;
+    if (ok && !strcmp(status, "done")) res->ran++;
+    else if (!strcmp(status, "stopped") || interrupted) res->stopped++;
+    else {
+        res->failed++;
+        core_warn("sweep: %s failed (exit %d, status '%s'); see %s", cfg.run.name,
+                  WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 128 + WTERMSIG(wstatus), status, log);
+        return 0;
+    }
+    core_info("sweep: %s %s in %.1f s", cfg.run.name, status, core_now() - t0);
+    return 0;
+}
+
+int sweep_run(const sweep_plan *p, int resume, const char *exe, sweep_result *res, core_error *err) {
+    memset(res, 0, sizeof *res);
+    if (getenv("OMPI_COMM_WORLD_SIZE"))
+        return core_fail(err, CORE_EINPUT, "grpo ablate runs its runs one after another; start it "
+                         "without mpirun");
+    if (sweep_check(p, err)) return err->code;
+    db *d;
+    if (db_open(&d, p->base.db.path, p->base.db.busy_timeout_ms, err)) return err->code;
+    int rc = open_sweep(d, p, resume, &res->sweep_id, err);
+    struct sigaction sa = {.sa_handler = forward_sigint}, old;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, &old);
+    interrupted = 0;
+    /* seed-major: a sweep stopped halfway has every arm at the same seeds */
+    for (int k = 0; k < p->n_seeds && !rc && !res->stopped && !interrupted; k++)
+        for (int arm = 0; arm < sweep_n_arms(p) && !rc && !res->stopped && !interrupted; arm++)
+            rc = run_one(d, p, res->sweep_id, arm, k, exe, res, err);
+    sigaction(SIGINT, &old, NULL);
+    if (interrupted && !res->stopped) res->stopped = 1;
+    if (res->sweep_id) {
+        core_error ignore;
+        const char *status = rc || res->failed ? "failed" : res->stopped ? "stopped" : "done";
+        db_sweep_set_status(d, res->sweep_id, status, &ignore);
+    }
+    db_close(d);
+    return rc;
+}
