@@ -1,16 +1,20 @@
-/* train.c — `grpo train CONFIG [--set section.key=value ...] [--resume]`. */
+/* train.c — `grpo train CONFIG [--set section.key=value ...] [--resume [--allow-changed]]`. */
 #include <string.h>
 
 #include "cmd/cmd.h"
 #include "learner/learner.h"
 
 static const char usage[] =
-    "usage: grpo train CONFIG [--set section.key=value ...] [--resume]\n"
+    "usage: grpo train CONFIG [--set section.key=value ...] [--resume [--allow-changed]]\n"
     "       grpo train --help-config\n"
     "GRPO training (R1-Zero style) from the base model of the config.  One process\n"
     "runs everything; under mpirun rank 0 learns and ranks 1..W sample and grade:\n"
     "  mpirun -np 3 ./grpo train configs/r1zero-arith.ini\n"
-    "--resume continues the run named run.name from its newest checkpoint.\n"
+    "--resume continues the newest run named run.name from its newest checkpoint\n"
+    "that loads (a corrupt one is skipped, with a warning).  It refuses settings\n"
+    "that alter the run (seed, learning rate, group size, model shape...) unless\n"
+    "--allow-changed is given; the change is then recorded in run_events.\n"
+    "Checkpoints: <run.out_dir>/<run.name>/run-<id>/, locked while the run trains.\n"
     "Every step, group, episode and reward part goes to db.path (SQLite).\n";
 
 int cmd_train(int argc, char **argv) {
@@ -24,11 +28,14 @@ int cmd_train(int argc, char **argv) {
     const char *path = NULL;
     for (int i = 0; i < n; i++)
         if (!strcmp(args[i], "--set")) i++;
-        else if (!strcmp(args[i], "--resume")) resume = 1;
+        else if (!strcmp(args[i], "--resume")) resume |= LEARNER_RESUME;
+        else if (!strcmp(args[i], "--allow-changed")) resume |= LEARNER_ALLOW_CHANGED;
         else if (args[i][0] == '-') return fprintf(stderr, "grpo train: unknown option %s\n%s", args[i], usage), 2;
         else if (!path) path = args[i];
         else return fputs(usage, stderr), 2;
     if (!path) return fputs(usage, stderr), 2;
+    if (resume == LEARNER_ALLOW_CHANGED)
+        return fprintf(stderr, "grpo train: --allow-changed goes with --resume\n%s", usage), 2;
     if (cmd_load_config(&cfg, path, &n, args, &err)) return cmd_report_error("train", &err);
     if (learner_train(&cfg, resume, &argc, &argv, &err)) return cmd_report_error("train", &err);
     return 0;

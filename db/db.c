@@ -81,6 +81,20 @@ static int user_version(db *d) {
     return v;
 }
 
+/* Version 3: what happened to a run besides its steps (resumed, settings
+ * changed on resume, a corrupt checkpoint skipped, why it stopped), and
+ * which checkpoints retention removed from disk. */
+static const char migration_3[] =
+    "CREATE TABLE run_events (\n"
+    "    id     INTEGER PRIMARY KEY,\n"
+    "    run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,\n"
+    "    time   TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),\n"
+    "    kind   TEXT NOT NULL,  -- resumed | config_changed | checkpoint_fallback | stopped\n"
+    "    detail TEXT\n"
+    ");\n"
+    "CREATE INDEX run_events_run ON run_events(run_id);\n"
+    "ALTER TABLE checkpoints ADD COLUMN pruned TEXT;  -- when retention removed its files\n";
+
 /* Migrations: migrations[v] takes a database from version v to v + 1.
  * Version 0 is an empty file; a later schema change appends an ALTER here. */
 static const char *const migrations[DB_SCHEMA_VERSION] = {
@@ -115,6 +129,7 @@ static const char *const migrations[DB_SCHEMA_VERSION] = {
     "         r.id AS run_id, r.name AS run, r.status"
     "  FROM runs r JOIN sweeps s ON s.id = r.sweep_id"
     "  JOIN sweep_arms a ON a.sweep_id = r.sweep_id AND a.arm = r.arm;",
+    migration_3,
 };
 
 static int newer_schema(db *d, int v, core_error *err) {
@@ -305,9 +320,106 @@ int64_t db_last_step(db *d, int64_t run_id) {
     return query_int64(d, "SELECT max(step) FROM steps WHERE run_id = ?", run_id, NULL, NULL, -1);
 }
 
+/* A statement on one run: bind ?1 = run_id and the optional text/int. */
+static int exec_run(db *d, const char *sql, int64_t run_id, const char *text, int64_t num,
+                    core_error *err, const char *what) {
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(d->sql, sql, -1, &st, NULL) != SQLITE_OK) return sql_fail(d, err, what);
+    sqlite3_bind_int64(st, 1, run_id);
+    if (sqlite3_bind_parameter_count(st) >= 2) bind_text(st, 2, text);
+    if (sqlite3_bind_parameter_count(st) >= 3) sqlite3_bind_int64(st, 3, num);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? 0 : sql_fail(d, err, what);
+}
+
+int db_run_event(db *d, int64_t run_id, const char *kind, const char *detail, core_error *err) {
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(d->sql, "INSERT INTO run_events(run_id, kind, detail) VALUES(?,?,?)", -1,
+                           &st, NULL) != SQLITE_OK)
+        return sql_fail(d, err, "recording a run event");
+    sqlite3_bind_int64(st, 1, run_id);
+    bind_text(st, 2, kind);
+    bind_text(st, 3, detail);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? 0 : sql_fail(d, err, "recording a run event");
+}
+
+int db_run_set_config(db *d, int64_t run_id, const char *config_ini, core_error *err) {
+    return exec_run(d, "UPDATE runs SET config = ?2 WHERE id = ?1", run_id, config_ini, 0, err,
+                    "updating the run's config");
+}
+
+static char *query_text(db *d, const char *sql, int64_t run_id) {
+    sqlite3_stmt *st;
+    char *out = NULL;
+    if (sqlite3_prepare_v2(d->sql, sql, -1, &st, NULL) != SQLITE_OK) return NULL;
+    sqlite3_bind_int64(st, 1, run_id);
+    if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
+        out = strdup((const char *)sqlite3_column_text(st, 0));
+    sqlite3_finalize(st);
+    return out;
+}
+
+char *db_run_config(db *d, int64_t run_id) {
+    return query_text(d, "SELECT config FROM runs WHERE id = ?", run_id);
+}
+
+char *db_run_status(db *d, int64_t run_id) {
+    return query_text(d, "SELECT status FROM runs WHERE id = ?", run_id);
+}
+
+int db_checkpoint_pruned(db *d, int64_t run_id, int64_t step, core_error *err) {
+    return exec_run(d, "UPDATE checkpoints SET pruned = strftime('%Y-%m-%dT%H:%M:%fZ','now') "
+                       "WHERE run_id = ?1 AND step = ?3",
+                    run_id, NULL, step, err, "marking a checkpoint pruned");
+}
+
+double db_eval_value(db *d, int64_t run_id, int64_t step, const char *split, const char *metric) {
+    sqlite3_stmt *st;
+    double v = NAN;
+    if (sqlite3_prepare_v2(d->sql, "SELECT value FROM evals WHERE run_id = ? AND step = ? AND "
+                                   "split = ? AND metric = ?", -1, &st, NULL) != SQLITE_OK)
+        return NAN;
+    sqlite3_bind_int64(st, 1, run_id);
+    sqlite3_bind_int64(st, 2, step);
+    bind_text(st, 3, split);
+    bind_text(st, 4, metric);
+    if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
+        v = sqlite3_column_double(st, 0);
+    sqlite3_finalize(st);
+    return v;
+}
+
+int db_checkpoint_list(db *d, int64_t run_id, db_checkpoint **out, int *n, core_error *err) {
+    sqlite3_stmt *st;
+    *out = NULL;
+    *n = 0;
+    if (sqlite3_prepare_v2(d->sql, "SELECT step, path, sha256 FROM checkpoints WHERE run_id = ? AND "
+                                   "pruned IS NULL ORDER BY step", -1, &st, NULL) != SQLITE_OK)
+        return sql_fail(d, err, "listing checkpoints");
+    sqlite3_bind_int64(st, 1, run_id);
+    int rc, cap = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (*n == cap) {
+            cap = cap ? 2 * cap : 16;
+            db_checkpoint *grown = realloc(*out, sizeof **out * (size_t)cap);
+            if (!grown) break;
+            *out = grown;
+        }
+        db_checkpoint *c = &(*out)[(*n)++];
+        c->step = sqlite3_column_int64(st, 0);
+        snprintf(c->path, sizeof c->path, "%s", (const char *)sqlite3_column_text(st, 1));
+        snprintf(c->sha256, sizeof c->sha256, "%s", (const char *)sqlite3_column_text(st, 2));
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? 0 : sql_fail(d, err, "listing checkpoints");
+}
+
 int db_truncate_after(db *d, int64_t run_id, int64_t step, core_error *err) {
     static const char *tables[] = {"steps", "episodes", "groups", "evals", "checkpoints"};
-    for (int i = 0; i < 5; i++) {
+    for (int i = 0; i < (int)(sizeof tables / sizeof *tables); i++) {
         char sql[128];
         sqlite3_stmt *st;
         snprintf(sql, sizeof sql, "DELETE FROM %s WHERE run_id = ? AND step > ?", tables[i]);

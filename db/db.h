@@ -15,7 +15,7 @@
 
 #include "core/core.h"
 
-#define DB_SCHEMA_VERSION 2
+#define DB_SCHEMA_VERSION 3
 
 typedef struct db db;
 typedef struct sqlite3 sqlite3;
@@ -42,6 +42,15 @@ int db_run_finish(db *d, int64_t run_id, const char *status, core_error *err);
 int64_t db_run_latest(db *d, const char *name, const char *kind);
 /* The last step stored for a run, or -1. */
 int64_t db_last_step(db *d, int64_t run_id);
+/* The run's resolved config (INI text) and status; malloc'd, NULL if none. */
+char *db_run_config(db *d, int64_t run_id);
+char *db_run_status(db *d, int64_t run_id);
+/* Replace the run's config (resume with --allow-changed; the change itself
+ * goes to run_events). */
+int db_run_set_config(db *d, int64_t run_id, const char *config_ini, core_error *err);
+/* One row of run_events: kind "resumed", "config_changed", "checkpoint_fallback",
+ * "stopped", ... with a free-text detail. */
+int db_run_event(db *d, int64_t run_id, const char *kind, const char *detail, core_error *err);
 /* Remove everything a run wrote after `step` (resume from a checkpoint). */
 int db_truncate_after(db *d, int64_t run_id, int64_t step, core_error *err);
 
@@ -86,6 +95,16 @@ int db_insert_eval(db *d, int64_t run_id, int64_t step, const char *split, const
                    double value, core_error *err);
 int db_insert_checkpoint(db *d, int64_t run_id, int64_t step, const char *path,
                          const char *sha256, core_error *err);
+/* The run's checkpoints not removed by retention, oldest first (*out malloc'd). */
+typedef struct db_checkpoint {
+    int64_t step;
+    char path[1024], sha256[65];
+} db_checkpoint;
+int db_checkpoint_list(db *d, int64_t run_id, db_checkpoint **out, int *n, core_error *err);
+/* Retention removed the files of this checkpoint: the row stays, with the time. */
+int db_checkpoint_pruned(db *d, int64_t run_id, int64_t step, core_error *err);
+/* evals.value of (run, step, split, metric), NAN if absent. */
+double db_eval_value(db *d, int64_t run_id, int64_t step, const char *split, const char *metric);
 
 /* sweeps (`grpo ablate`): a sweep is found by name; its arms and varied
  * values are written once when it is created; each run joins it by arm and

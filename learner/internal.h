@@ -24,7 +24,8 @@ typedef struct learner_ctx {
     enum learner_agg agg;
     int policy_version;
     int nonfinite_streak;
-    char run_dir[1024];
+    char run_dir[1024];         /* <out_dir>/<name>/run-<id> (checkpoints.h) */
+    int lock_fd;                /* the run's lock, -1 before it is taken */
 } learner_ctx;
 
 /* Sequences per forward/backward in the update (see update.c). */
@@ -48,6 +49,15 @@ typedef struct update_stats {
 /* 1 when the sampler draws from the policy itself (temperature 1, no top-k,
  * no top-p), so its log-probs are the old policy's. */
 int learner_sampler_is_policy(const core_config *cfg);
+
+/* resume.c: 1 when changing section.key ("learner.lr") on --resume alters
+ * what the run computes (pretrain: of a pretraining run). */
+int learner_key_alters_run(const char *key, int pretrain);
+/* The run-altering settings that differ between two resolved configs (INI
+ * text from core_config_to_ini), as "key: old -> new; ..." in out; keys
+ * only one of them has are skipped.  Returns how many differ. */
+int learner_config_changes(const char *old_ini, const char *new_ini, int pretrain, char *out,
+                           size_t cap);
 
 int learner_update(learner_ctx *L, const learn_seq *seqs, int n, int64_t step, update_stats *st,
                    core_error *err);

@@ -110,10 +110,16 @@ void grpo_token_weights(const int *n_tokens, int n_seq, enum learner_agg agg, in
 
 /* --------------------------------------------------------------- training */
 
+/* How a run starts (flags, or-ed): LEARNER_RESUME continues the newest run
+ * of run.name from its newest checkpoint that loads; LEARNER_ALLOW_CHANGED
+ * lets a resume change settings that alter the run (recorded in run_events;
+ * refused without it). */
+enum { LEARNER_RESUME = 1, LEARNER_ALLOW_CHANGED = 2 };
+
 /* `grpo train`: the whole run on this rank (learner on rank 0, a rollout
- * worker elsewhere).  resume: continue the run of this name from its last
- * checkpoint.  Returns 0 or a CORE_E* code with err filled. */
-int learner_train(const core_config *cfg, int resume, int *argc,
+ * worker elsewhere).  Checkpoints go to <run.out_dir>/<run.name>/run-<id>,
+ * locked while the run trains.  Returns 0 or a CORE_E* code with err filled. */
+int learner_train(const core_config *cfg, int flags, int *argc,
                   char ***argv, core_error *err);
 
 #endif

@@ -10,14 +10,12 @@
  * checkpoint, removes what the run wrote after it, and goes on from N + 1,
  * so no episode is lost or duplicated.
  */
-#include <dirent.h>
-#include <errno.h>
 #include <math.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
+#include "learner/checkpoints.h"
 #include "learner/eval.h"
 #include "learner/internal.h"
 #include "learner/pretrain.h"
@@ -27,19 +25,6 @@ int learner_sampler_is_policy(const core_config *cfg) {
 }
 
 /* ---------------------------------------------------------------- set-up */
-
-static int make_dirs(const char *path, core_error *err) {
-    char buf[1024];
-    snprintf(buf, sizeof buf, "%s", path);
-    for (char *p = buf + 1; *p; p++) {
-        if (*p != '/') continue;
-        *p = 0;
-        if (mkdir(buf, 0755) && errno != EEXIST) return core_fail(err, CORE_ERUNTIME, "mkdir %s: %s", buf, strerror(errno));
-        *p = '/';
-    }
-    if (mkdir(buf, 0755) && errno != EEXIST) return core_fail(err, CORE_ERUNTIME, "mkdir %s: %s", buf, strerror(errno));
-    return 0;
-}
 
 /* The base model the run starts from and keeps as its frozen reference. */
 static void base_checkpoint(const core_config *cfg, char *out, size_t cap) {
@@ -72,41 +57,67 @@ static int check_choices(learner_ctx *L, core_error *err) {
 
 /* ------------------------------------------------------------ checkpoints */
 
-static void checkpoint_path(const learner_ctx *L, int64_t step, char *out, size_t cap) {
-    snprintf(out, cap, "%s/policy-step%06lld.safetensors", L->run_dir, (long long)step);
-}
-
-static int file_exists(const char *p) {
-    struct stat st;
-    return stat(p, &st) == 0;
-}
-
-/* The newest step whose weights and optimizer state are both on disk
- * (each is renamed into place whole), or -1. */
-static int64_t latest_checkpoint(const learner_ctx *L) {
-    DIR *d = opendir(L->run_dir);
-    if (!d) return -1;
-    int64_t best = -1;
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        long long s;
-        char tail[32];
-        if (sscanf(e->d_name, "policy-step%lld.%31s", &s, tail) != 2 || strcmp(tail, "safetensors"))
-            continue;
-        char w[1200], o[1200];
-        checkpoint_path(L, s, w, sizeof w);
-        snprintf(o, sizeof o, "%s/policy-step%06lld.optim.safetensors", L->run_dir, s);
-        if (s > best && file_exists(w) && file_exists(o)) best = s;
+/* The run's checkpoints still on disk, from its rows in the database (which
+ * also finds those of runs written before the folder per run), each with
+ * the held-out pass@1 of its step for retention. */
+static int list_checkpoints(learner_ctx *L, ckpt_entry **out, int *n, core_error *err) {
+    db_checkpoint *rows;
+    if (db_checkpoint_list(L->db, L->run_id, &rows, n, err)) return err->code;
+    *out = calloc((size_t)*n + 1, sizeof **out);
+    if (!*out) return free(rows), core_fail(err, CORE_ERUNTIME, "out of memory");
+    for (int i = 0; i < *n; i++) {
+        (*out)[i].step = rows[i].step;
+        snprintf((*out)[i].path, sizeof (*out)[i].path, "%s", rows[i].path);
+        (*out)[i].score = db_eval_value(L->db, L->run_id, rows[i].step, "heldout", "pass@1");
     }
-    closedir(d);
-    return best;
+    free(rows);
+    return 0;
+}
+
+/* Keep the newest learner.keep_last and (learner.keep_best) the best by
+ * held-out pass@1; remove the rest's files and mark their rows pruned. */
+static int prune_checkpoints(learner_ctx *L, core_error *err) {
+    ckpt_entry *c;
+    int n;
+    if (list_checkpoints(L, &c, &n, err)) return err->code;
+    int *prune = calloc((size_t)n + 1, sizeof *prune), rc = 0;
+    if (!prune) rc = core_fail(err, CORE_ERUNTIME, "out of memory");
+    else ckpt_choose_prune(c, n, L->cfg->learner.keep_last, L->cfg->learner.keep_best, prune);
+    for (int i = 0; i < n && !rc; i++) {
+        if (!prune[i]) continue;
+        ckpt_remove(c[i].path);
+        rc = db_checkpoint_pruned(L->db, L->run_id, c[i].step, err);
+    }
+    free(prune);
+    free(c);
+    return rc;
 }
 
 static int save_checkpoint(learner_ctx *L, int64_t step, core_error *err) {
     char path[1200], sha[65];
-    checkpoint_path(L, step, path, sizeof path);
-    if (model_save(L->policy, path, 1, err) || model_file_sha256(path, sha, err)) return err->code;
-    return db_insert_checkpoint(L->db, L->run_id, step, path, sha, err);
+    ckpt_path(L->run_dir, "policy", step, path, sizeof path);
+    if (ckpt_save(L->policy, path, sha, err) ||
+        db_insert_checkpoint(L->db, L->run_id, step, path, sha, err))
+        return err->code;
+    return prune_checkpoints(L, err);
+}
+
+/* Load the newest checkpoint of the run that loads (falling back past a
+ * corrupt one, and saying so); *step its step, 0 when there is none. */
+static int load_latest_checkpoint(learner_ctx *L, int64_t *step, core_error *err) {
+    ckpt_entry *c;
+    int n, loaded;
+    char why[1024];
+    *step = 0;
+    if (list_checkpoints(L, &c, &n, err)) return err->code;
+    int rc = ckpt_load_newest(L->policy, c, n, &loaded, why, sizeof why, err);
+    if (!rc && loaded >= 0) *step = c[loaded].step;
+    if (!rc && why[0]) {
+        core_warn("resuming from the checkpoint of step %lld instead (%s)", (long long)*step, why);
+        rc = db_run_event(L->db, L->run_id, "checkpoint_fallback", why, err);
+    }
+    free(c);
+    return rc ? (err->code ? err->code : CORE_EINPUT) : 0;
 }
 
 /* ------------------------------------------------------------ one step */
@@ -378,33 +389,70 @@ static int run_step(learner_ctx *L, int64_t step, db_step *s, core_error *err) {
 
 /* ------------------------------------------------------------ the run */
 
-static int open_run(learner_ctx *L, const char *config_ini, int resume, int64_t *first_step,
+/* The run's own folder, locked for the life of this process. */
+static int claim_run_dir(learner_ctx *L, core_error *err) {
+    char what[512];
+    ckpt_run_dir(L->cfg, L->run_id, L->run_dir, sizeof L->run_dir);
+    snprintf(what, sizeof what, "run %lld '%s'", (long long)L->run_id, L->cfg->run.name);
+    if (ckpt_make_dir(L->run_dir, err) || ckpt_lock(L->run_dir, what, &L->lock_fd, err)) return err->code;
+    return 0;
+}
+
+/* --resume with settings that alter the run: refused, or with
+ * LEARNER_ALLOW_CHANGED accepted, recorded and made the run's config. */
+static int check_resumed_config(learner_ctx *L, const char *config_ini, int flags, core_error *err) {
+    char *old = db_run_config(L->db, L->run_id), changes[2048];
+    int n = old ? learner_config_changes(old, config_ini, 0, changes, sizeof changes) : 0;
+    free(old);
+    if (!n) return 0;
+    if (!(flags & LEARNER_ALLOW_CHANGED))
+        return core_fail(err, CORE_EINPUT,
+                         "--resume: run %lld was started with other settings (%s); resume with "
+                         "the same ones, or pass --allow-changed to continue under the new ones "
+                         "(recorded in run_events)",
+                         (long long)L->run_id, changes);
+    core_warn("resuming run %lld with changed settings: %s", (long long)L->run_id, changes);
+    if (db_run_event(L->db, L->run_id, "config_changed", changes, err) ||
+        db_run_set_config(L->db, L->run_id, config_ini, err))
+        return err->code;
+    return 0;
+}
+
+static int open_run(learner_ctx *L, const char *config_ini, int flags, int64_t *first_step,
                     core_error *err) {
     const core_config *cfg = L->cfg;
     if (db_open(&L->db, cfg->db.path, cfg->db.busy_timeout_ms, err)) return err->code;
     db_set_lock_wait(L->db, cfg->db.lock_wait_s);
     *first_step = 1;
+    int resume = flags & LEARNER_RESUME;
     int64_t run = resume ? db_run_latest(L->db, cfg->run.name, "train") : 0;
     if (resume && !run)
         return core_fail(err, CORE_EINPUT, "--resume: no train run named '%s' in %s", cfg->run.name,
                          cfg->db.path);
     if (!run) {
         int n_ranks = rollout_comm_workers(L->comm) + 1;
-        return db_run_start(L->db, cfg->run.name, "train", config_ini, cfg->run.seed, n_ranks,
-                            &L->run_id, err);
+        if (db_run_start(L->db, cfg->run.name, "train", config_ini, cfg->run.seed, n_ranks,
+                         &L->run_id, err))
+            return err->code;
+        return claim_run_dir(L, err);
     }
     L->run_id = run;
-    if (db_run_finish(L->db, run, "running", err)) return err->code;
-    int64_t ckpt = latest_checkpoint(L);
-    if (ckpt >= 0) {
-        char path[1200];
-        checkpoint_path(L, ckpt, path, sizeof path);
-        if (model_load_into(L->policy, path, err)) return err->code;
+    /* the lock first: nothing of the run is touched while another process trains it */
+    if (claim_run_dir(L, err) || check_resumed_config(L, config_ini, flags, err) ||
+        db_run_finish(L->db, run, "running", err))
+        return err->code;
+    int64_t ckpt;
+    if (load_latest_checkpoint(L, &ckpt, err)) return err->code;
+    if (ckpt > 0) {
         L->policy_version = (int)ckpt; /* any value works; it only has to change with the weights */
         *first_step = ckpt + 1;
     }
     core_info("resuming run %lld '%s' at step %lld", (long long)run, cfg->run.name, (long long)*first_step);
-    if (db_truncate_after(L->db, run, *first_step - 1, err)) return err->code;
+    char detail[64];
+    snprintf(detail, sizeof detail, "at step %lld", (long long)*first_step);
+    if (db_run_event(L->db, run, "resumed", detail, err) ||
+        db_truncate_after(L->db, run, *first_step - 1, err))
+        return err->code;
     return 0;
 }
 
@@ -418,8 +466,8 @@ static int setup_learner(learner_ctx *L, const core_config *cfg, core_error *err
     L->cfg = cfg;
     /* the update forwards LEARN_CHUNK sequences at a time; sampling a group needs G */
     L->max_batch = LEARN_CHUNK > cfg->rollout.group_size ? LEARN_CHUNK : cfg->rollout.group_size;
-    snprintf(L->run_dir, sizeof L->run_dir, "%s/%s", cfg->run.out_dir, cfg->run.name);
-    if (check_choices(L, err) || make_dirs(L->run_dir, err) ||
+    L->lock_fd = -1;
+    if (check_choices(L, err) ||
         load_base(cfg, L->max_batch, &L->policy, err) || load_base(cfg, LEARN_CHUNK, &L->ref, err) ||
         reward_create(&L->reward, cfg, err) || tasks_open(cfg, &L->tasks, err))
         return err->code;
@@ -432,6 +480,7 @@ static void teardown_learner(learner_ctx *L) {
     reward_free(L->reward);
     tasks_close(L->tasks);
     db_close(L->db);
+    ckpt_unlock(L->lock_fd);
 }
 
 static void log_eval(int64_t step, const eval_result *r) {
@@ -490,7 +539,7 @@ static int worker_main(const core_config *cfg, rollout_comm *comm, core_error *e
     return rc ? err->code : 0;
 }
 
-int learner_train(const core_config *cfg, int resume, int *argc,
+int learner_train(const core_config *cfg, int flags, int *argc,
                   char ***argv, core_error *err) {
     rollout_comm *comm;
     int rank, n_ranks;
@@ -510,7 +559,7 @@ int learner_train(const core_config *cfg, int resume, int *argc,
     signal(SIGINT, on_sigint);
     char *ini = core_config_to_ini(cfg);
     int64_t first_step = 1;
-    int rc = setup_learner(&L, cfg, err) || open_run(&L, ini, resume, &first_step, err);
+    int rc = setup_learner(&L, cfg, err) || open_run(&L, ini, flags, &first_step, err);
     if (rc) rc = err->code;
     else {
         rc = train_loop(&L, first_step, err);

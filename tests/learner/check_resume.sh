@@ -25,7 +25,7 @@ grep -q "resuming run" resume.log || { cat resume.log; exit 1; }
 dups=$(sql cut.db "SELECT count(*) FROM (SELECT step, group_id, sample FROM episodes GROUP BY step, prompt_id, sample HAVING count(*) > 1)")
 [ "$dups" = 0 ] || { echo "$dups duplicated episodes"; exit 1; }
 [ "$(fingerprint full.db)" = "$(fingerprint cut.db)" ] || { echo "resumed run differs from the uninterrupted one"; exit 1; }
-cmp full/full/policy-step000040.safetensors cut/full/policy-step000040.safetensors ||
+cmp full/full/run-1/policy-step000040.safetensors cut/full/run-1/policy-step000040.safetensors ||
     { echo "final weights differ"; exit 1; }
 echo "resumed run equals the uninterrupted one: episodes, steps and final weights"
 
