@@ -366,10 +366,6 @@ char *db_run_config(db *d, int64_t run_id) {
     return query_text(d, "SELECT config FROM runs WHERE id = ?", run_id);
 }
 
-char *db_run_status(db *d, int64_t run_id) {
-    return query_text(d, "SELECT status FROM runs WHERE id = ?", run_id);
-}
-
 int db_checkpoint_pruned(db *d, int64_t run_id, int64_t step, core_error *err) {
     return exec_run(d, "UPDATE checkpoints SET pruned = strftime('%Y-%m-%dT%H:%M:%fZ','now') "
                        "WHERE run_id = ?1 AND step = ?3",

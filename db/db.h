@@ -42,9 +42,8 @@ int db_run_finish(db *d, int64_t run_id, const char *status, core_error *err);
 int64_t db_run_latest(db *d, const char *name, const char *kind);
 /* The last step stored for a run, or -1. */
 int64_t db_last_step(db *d, int64_t run_id);
-/* The run's resolved config (INI text) and status; malloc'd, NULL if none. */
+/* The run's resolved config (INI text); malloc'd, NULL if none. */
 char *db_run_config(db *d, int64_t run_id);
-char *db_run_status(db *d, int64_t run_id);
 /* Replace the run's config (resume with --allow-changed; the change itself
  * goes to run_events). */
 int db_run_set_config(db *d, int64_t run_id, const char *config_ini, core_error *err);
