@@ -14,6 +14,7 @@ int cmd_eval(int argc, char **argv);
 int cmd_sample(int argc, char **argv);
 int cmd_grade(int argc, char **argv);
 int cmd_sandbox(int argc, char **argv);
+int cmd_tokenize(int argc, char **argv);
 int cmd_query(int argc, char **argv);
 int cmd_runs(int argc, char **argv);
 int cmd_report(int argc, char **argv);

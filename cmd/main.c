@@ -21,6 +21,7 @@ static const struct command commands[] = {
     {"sample", cmd_sample, "sample --checkpoint FILE --prompt TEXT        look at what a model writes", 1},
     {"grade", cmd_grade, "grade --kind math|code|format FILE.jsonl      score responses offline", 0},
     {"sandbox", cmd_sandbox, "sandbox --lang python|c|sh FILE [--json]      run one program the way rewards do", 0},
+    {"tokenize", cmd_tokenize, "tokenize --model DIR FILE.jsonl [--decode]    text to token ids and back (JSON lines)", 0},
     {"query", cmd_query, "query DB \"SQL\" [--csv|--json]                 run SQL on a run database", 0},
     {"runs", cmd_runs, "runs DB                                       list the runs in a database", 0},
     {"report", cmd_report, "report DB [--runs ...]                        learning curves as SVG/HTML", 0},

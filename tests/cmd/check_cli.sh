@@ -17,7 +17,7 @@ expect 0 "usage:" -- "$GRPO" --help
 expect 0 "^grpo [0-9]+\.[0-9]+" -- "$GRPO" --version
 expect 2 "unknown command 'trian'" -- "$GRPO" trian
 expect 0 "learner.kl_estimator = k3" -- "$GRPO" train --help-config
-for c in train pretrain eval sample grade sandbox query runs report demo; do
+for c in train pretrain eval sample grade sandbox tokenize query runs report demo; do
     expect 0 "usage" -- "$GRPO" $c --help
 done
 
