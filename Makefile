@@ -111,7 +111,8 @@ cuda-check:
 # .venv, which sees Debian's python3-torch.
 DEB_PKGS := build-essential libopenmpi-dev openmpi-bin libsqlite3-dev sqlite3 libpcre2-dev \
             libopenblas-openmp-dev libseccomp-dev libinih-dev libcjson-dev libcriterion-dev libutf8proc-dev \
-            python3-torch python3-numpy python3-venv clang libclang-rt-14-dev bubblewrap util-linux
+            python3-torch python3-numpy python3-venv clang libclang-rt-14-dev bubblewrap util-linux \
+            chromium python3-pil
 PIP_PKGS := transformers==4.47.1 safetensors math-verify
 deps:
 	@missing=$$(for p in $(DEB_PKGS); do \

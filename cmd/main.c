@@ -24,7 +24,7 @@ static const struct command commands[] = {
     {"tokenize", cmd_tokenize, "tokenize --model DIR FILE.jsonl [--decode]    text to token ids and back (JSON lines)", 0},
     {"query", cmd_query, "query DB \"SQL\" [--csv|--json]                 run SQL on a run database", 0},
     {"runs", cmd_runs, "runs DB                                       list the runs in a database", 0},
-    {"report", cmd_report, "report DB [--runs ...]                        learning curves as SVG/HTML", 0},
+    {"report", cmd_report, "report DB [--sweep ID|--runs ...]             arms compared: curves, bands, final table", 0},
     {"ablate", cmd_ablate, "ablate CONFIG --vary key=v1,v2 [--seeds N]    a sweep: many runs in one DB", 0},
     {"demo", cmd_demo, "demo CONFIG                                   pretrain if needed, then GRPO, then before/after", 1},
 };

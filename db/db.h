@@ -129,9 +129,28 @@ void db_run_status(db *d, int64_t run_id, char *out, size_t cap);
 /* `grpo query`: run SQL and print every result set. */
 enum db_format { DB_FORMAT_TABLE, DB_FORMAT_CSV, DB_FORMAT_JSON };
 int db_query_print(sqlite3 *s, const char *sql, enum db_format fmt, FILE *out, core_error *err);
-/* `grpo report`: learning curves of the given runs (all train runs when
- * n_ids = 0) as one self-contained HTML page with inline SVG charts. */
+/* `grpo report`: one self-contained HTML page (inline SVG, no script, no
+ * network) comparing arms: the arms of a sweep (each a set of seeds), or
+ * the runs given (each its own arm), or every train run.  One chart per
+ * metric, a line per arm (the mean over its seeds) and a band (± one sd);
+ * then the final held-out scores per arm, mean ± sd over seeds, with
+ * Welch's t-test against the baseline arm. */
+typedef struct db_report_opts {
+    const int64_t *run_ids;   /* --runs (n_ids of them) */
+    int n_ids;
+    int64_t sweep_id;         /* --sweep (0: none) */
+    int baseline;             /* the baseline arm: a sweep's arm number, or the index of a run */
+} db_report_opts;
+int db_report_page(sqlite3 *s, const db_report_opts *o, FILE *out, core_error *err);
+/* The page for the given runs (every train run when n_ids = 0). */
 int db_report_html(sqlite3 *s, const int64_t *run_ids, int n_ids, FILE *out, core_error *err);
+
+/* Welch's unequal-variance t-test (stats.c); -1 when undefined (a sample
+ * of fewer than 2, or no spread in either). */
+typedef struct db_welch { double t, df, p; } db_welch; /* p two-sided */
+int db_welch_test(const double *a, int na, const double *b, int nb, db_welch *out);
+double db_student_t_p(double t, double df);               /* P(|T_df| >= |t|) */
+double db_incomplete_beta(double a, double b, double x);  /* regularised I_x(a, b) */
 /* Open an existing database for queries (never creates, never migrates). */
 int db_open_existing(sqlite3 **out, const char *path, core_error *err);
 

@@ -16,8 +16,10 @@ expect() { # expect CODE PATTERN -- command...
 expect 0 "usage:" -- "$GRPO" --help
 expect 0 "^grpo [0-9]+\.[0-9]+" -- "$GRPO" --version
 expect 2 "unknown command 'trian'" -- "$GRPO" trian
+expect 2 "usage: grpo ablate" -- "$GRPO" ablate configs/smoke.ini
+expect 2 "--vary learner.nope: .*unknown key" -- "$GRPO" ablate configs/smoke.ini --vary learner.nope=1,2
 expect 0 "learner.kl_estimator = k3" -- "$GRPO" train --help-config
-for c in train pretrain eval sample grade sandbox tokenize query runs report demo; do
+for c in train pretrain eval sample grade sandbox tokenize query runs report demo ablate; do
     expect 0 "usage" -- "$GRPO" $c --help
 done
 

@@ -188,6 +188,25 @@ Test(db, migration_sets_version_and_refuses_newer, .fini = cleanup) {
     cr_assert(strstr(err.msg, "schema version 99 is newer"), "%s", err.msg);
 }
 
+/* Student's t tail against table quantiles, Welch's test against a case
+ * worked by hand (p from a numerical integral of the t density). */
+Test(stats, student_t_and_welch) {
+    cr_assert(fabs(db_student_t_p(2.228139, 10) - 0.05) < 1e-6, "%.9f", db_student_t_p(2.228139, 10));
+    cr_assert(fabs(db_student_t_p(-2.570582, 5) - 0.05) < 1e-6);
+    cr_assert(fabs(db_student_t_p(5.840909, 3) - 0.01) < 1e-6);
+    cr_assert(fabs(db_student_t_p(12.7062, 1) - 0.05) < 1e-6);
+    cr_assert(fabs(db_student_t_p(0, 7) - 1) < 1e-12);
+    cr_assert(fabs(db_incomplete_beta(2, 3, 0.4) - 0.5248) < 1e-12); /* 1 - sum_{j<2} C(4,j) .4^j .6^(4-j) */
+    double a[4] = {1, 2, 3, 4}, b[5] = {2, 4, 6, 8, 10};
+    db_welch w;
+    cr_assert_eq(db_welch_test(a, 4, b, 5, &w), 0);
+    cr_assert(fabs(w.t - -2.2514363231593695) < 1e-12 && fabs(w.df - 5.520787746170677) < 1e-9, "%f %f", w.t, w.df);
+    cr_assert(fabs(w.p - 0.069133593) < 1e-7, "p %.9f", w.p);
+    double c[2] = {1, 1};
+    cr_assert_eq(db_welch_test(c, 2, c, 2, &w), -1, "no spread: undefined");
+    cr_assert_eq(db_welch_test(a, 1, b, 5, &w), -1, "one seed: undefined");
+}
+
 /* A database written by schema version 1 (before sweeps) opens, keeps its
  * runs and gains the sweep tables; a sweep's arms, values and runs join. */
 extern const char db_schema_sql[];
