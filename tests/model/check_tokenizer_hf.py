@@ -165,7 +165,7 @@ def corpus(seed, n):
 
 # -------------------------------------------------------------- tokenizers
 
-def train(kind, texts):
+def train(kind, texts, vocab_size=None):
     if kind == "llama3":
         tok = Tokenizer(models.BPE(ignore_merges=True))
         tok.pre_tokenizer = pre_tokenizers.Sequence([
@@ -184,7 +184,7 @@ def train(kind, texts):
         tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)
         vocab = 2000
     tok.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(vocab_size=vocab, initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+    trainer = trainers.BpeTrainer(vocab_size=vocab_size or vocab, initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
                                   special_tokens=SPECIALS, show_progress=False)
     tok.train_from_iterator(texts, trainer)
     # Qwen3's thinking tags: added, not special, matched on the raw text
