@@ -37,6 +37,9 @@ typedef struct learn_seq {
     int prompt_len, n_tok;
     const float *sample_lp;     /* the sampler's log-prob of each completion token */
     double adv;
+    double reward;              /* its reward, and its group's index in the step, for */
+    int group;                  /* learner.kl_reward, which recomputes the advantages */
+    double *adv_log;            /* where the advantage the update used is logged */
 } learn_seq;
 
 typedef struct update_stats {

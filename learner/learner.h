@@ -41,6 +41,12 @@ int learner_advantages(const double *rewards, int G, enum learner_adv_mode mode,
  *   adv = (adv - mean) / (std + eps), std unbiased. */
 void learner_whiten_advantages(enum learner_adv_mode mode, double *adv, int n, double eps);
 
+/* Advantages of n completions in runs of equal group[i] (each run one
+ * group, as a step lists them), then the batch step: what
+ * learner.kl_reward uses once it has lowered each reward by its KL. */
+void learner_group_advantages(const double *rewards, const int *group, int n, enum learner_adv_mode mode,
+                              double eps, double *adv);
+
 /* -------------------------------------------------------------- objective */
 
 /* KL estimators toward the reference (learner.kl_estimator), per token with

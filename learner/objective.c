@@ -86,6 +86,15 @@ void learner_whiten_advantages(enum learner_adv_mode mode, double *adv, int n, d
     for (int i = 0; i < n; i++) adv[i] = (adv[i] - mean) / (std + eps); /* masked_whiten */
 }
 
+void learner_group_advantages(const double *r, const int *group, int n, enum learner_adv_mode mode,
+                              double eps, double *adv) {
+    for (int start = 0, end; start < n; start = end) {
+        for (end = start + 1; end < n && group[end] == group[start]; end++) {}
+        learner_advantages(r + start, end - start, mode, eps, adv + start);
+    }
+    learner_whiten_advantages(mode, adv, n, eps);
+}
+
 /* ------------------------------------------------------- KL estimators */
 
 /* kl(lp, ref) and d kl / d lp, with d = lp - ref. */

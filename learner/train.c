@@ -230,8 +230,9 @@ static int build_sequences(learner_ctx *L, const step_batch *b, learn_seq *seqs)
         for (int g = 0; g < b->G; g++) {
             const rollout_completion *c = &b->groups[i].c[g];
             if (L->cfg->learner.filter_overlong && c->finish == MODEL_FINISH_LENGTH) continue;
+            double *adv = &b->adv[(size_t)i * b->G + g];
             seqs[n++] = (learn_seq){b->prompt_ids[i], c->tokens, b->prompt_len[i], c->n_tokens,
-                                    c->logprob, b->adv[(size_t)i * b->G + g]};
+                                    c->logprob, *adv, c->reward.total, i, adv};
         }
     }
     return n;

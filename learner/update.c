@@ -24,6 +24,7 @@
 typedef struct token_arrays {
     long *offset;          /* n_seq + 1 */
     float *old_lp, *ref_lp;
+    double *adv;           /* n_seq: the advantage each sequence learns with */
 } token_arrays;
 
 static int arrays_alloc(token_arrays *a, const learn_seq *seqs, int n, core_error *err) {
@@ -33,7 +34,9 @@ static int arrays_alloc(token_arrays *a, const learn_seq *seqs, int n, core_erro
     for (int s = 0; s < n; s++) a->offset[s + 1] = a->offset[s] + seqs[s].n_tok;
     a->old_lp = malloc(sizeof(float) * (a->offset[n] + 1));
     a->ref_lp = malloc(sizeof(float) * (a->offset[n] + 1));
-    if (!a->old_lp || !a->ref_lp) return core_fail(err, CORE_ERUNTIME, "out of memory");
+    a->adv = malloc(sizeof(double) * (n + 1));
+    if (!a->old_lp || !a->ref_lp || !a->adv) return core_fail(err, CORE_ERUNTIME, "out of memory");
+    for (int s = 0; s < n; s++) a->adv[s] = seqs[s].adv;
     return 0;
 }
 
@@ -41,6 +44,7 @@ static void arrays_free(token_arrays *a) {
     free(a->offset);
     free(a->old_lp);
     free(a->ref_lp);
+    free(a->adv);
 }
 
 /* Rows (S, T) of prompt + completion, padded; returns T. */
@@ -186,7 +190,7 @@ static double chunk_grads(learner_ctx *L, const learn_seq *seqs, const int *idx,
             w->seq_ref[i] = ref[i];
             w->seq_sample[i] = q->sample_lp[i];
         }
-        grpo_seq_loss(&L->obj, q->n_tok, w->seq_lp, w->seq_old, w->seq_ref, w->seq_sample, q->adv,
+        grpo_seq_loss(&L->obj, q->n_tok, w->seq_lp, w->seq_old, w->seq_ref, w->seq_sample, a->adv[idx[k]],
                       w->seq_loss, w->seq_dlp, w->seq_kl, w->seq_clipped);
         for (int i = 0; i < q->n_tok; i++) {
             size_t pos = row + i;
@@ -229,6 +233,30 @@ static int minibatch_step(learner_ctx *L, const learn_seq *seqs, int *idx, int S
     return 0;
 }
 
+/* learner.kl_reward (KL in the reward, REINFORCE++ style): each reward
+ * lowered by coef * sum_t (old_lp - ref_lp), then the advantages computed
+ * again from the lowered rewards; the ones used are what the episodes log. */
+static int kl_penalised_advantages(learner_ctx *L, const learn_seq *seqs, int n, token_arrays *a,
+                                   core_error *err) {
+    double coef = L->cfg->learner.kl_reward;
+    if (coef == 0) return 0;
+    double *r = malloc(sizeof(double) * n);
+    int *group = malloc(sizeof(int) * n);
+    if (!r || !group) return free(r), free(group), core_fail(err, CORE_ERUNTIME, "out of memory");
+    for (int s = 0; s < n; s++) {
+        double kl = 0;
+        for (long t = a->offset[s]; t < a->offset[s + 1]; t++) kl += a->old_lp[t] - a->ref_lp[t];
+        r[s] = seqs[s].reward - coef * kl;
+        group[s] = seqs[s].group;
+    }
+    learner_group_advantages(r, group, n, L->adv, L->cfg->learner.adv_eps, a->adv);
+    for (int s = 0; s < n; s++)
+        if (seqs[s].adv_log) *seqs[s].adv_log = a->adv[s];
+    free(r);
+    free(group);
+    return 0;
+}
+
 static void shuffle(int *idx, int n, core_rng *rng) {
     for (int i = 0; i < n; i++) idx[i] = i;
     for (int i = n - 1; i > 0; i--) {
@@ -250,7 +278,7 @@ int learner_update(learner_ctx *L, const learn_seq *seqs, int n, int64_t step, u
     workspace w = {0};
     int rc = arrays_alloc(&a, seqs, n, err) ||
              workspace_alloc(&w, n, model_get_config(L->policy)->max_seq, err) ||
-             fixed_logprobs(L, seqs, n, &a, &w, err);
+             fixed_logprobs(L, seqs, n, &a, &w, err) || kl_penalised_advantages(L, seqs, n, &a, err);
     if (rc) rc = err->code;
     int *order = malloc(sizeof(int) * n);
     for (int epoch = 0; epoch < cfg->learner.epochs && !rc; epoch++) {

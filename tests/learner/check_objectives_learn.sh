@@ -11,6 +11,23 @@ for variant in learner.loss=gspo learner.loss=cispo learner.advantage=reinforce_
     echo "$variant: step 1 $first, best of steps 16-25 $last"
     awk -v a="$first" -v b="$last" 'BEGIN { exit !(a < 0.3 && b > 0.9) }' || { echo "$variant did not learn"; exit 1; }
 done
+# KL in the reward: once the policy leaves the reference (step 2 on), a
+# group whose rewards all agree still gets advantages (from its KLs); without
+# the penalty it gets exactly 0.
+toy_train --set db.path=klr.db --set run.name=v --set learner.kl_reward=0.05 >v.log 2>&1 || { cat v.log; exit 1; }
+last=$(sql klr.db "SELECT max(reward_mean) FROM steps WHERE step > 15")
+echo "learner.kl_reward=0.05: best of steps 16-25 $last"
+awk -v b="$last" 'BEGIN { exit !(b > 0.9) }' || { echo "kl_reward did not learn"; exit 1; }
+zero_var_adv() {
+    sql "$1" "SELECT count(*) FROM episodes e JOIN groups g ON g.id = e.group_id
+              WHERE g.reward_std = 0 AND e.step >= 2 AND abs(e.advantage) > 0.1"
+}
+[ "$(zero_var_adv klr.db)" -gt 0 ] || { echo "kl_reward: equal-reward groups got no advantage"; exit 1; }
+[ "$(zero_var_adv learner_loss_gspo.db)" = 0 ] || { echo "without kl_reward equal-reward groups got advantages"; exit 1; }
+[ "$(sql klr.db "SELECT count(*) FROM episodes e JOIN groups g ON g.id = e.group_id
+                 WHERE g.reward_std = 0 AND e.step = 1 AND abs(e.advantage) > 0.05")" = 0 ] ||
+    { echo "kl_reward: step 1 (policy = reference, KL only rounding) moved advantages"; exit 1; }
+
 # TIS needs a sampler other than the policy: temperature 0.8 here.
 toy_train --set db.path=tis.db --set run.name=v --set learner.tis=token --set rollout.temperature=0.8 >v.log 2>&1 ||
     { cat v.log; exit 1; }

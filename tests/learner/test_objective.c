@@ -48,6 +48,22 @@ Test(advantages, reinforce_plus_plus_by_hand) {
     cr_assert(g[0] == 3 && g[1] == -1);
 }
 
+Test(advantages, groups_in_runs_by_hand) {
+    /* learner.kl_reward's path: groups {1, 0, 0, 1} and {0.5, 0.25} as runs of equal ids */
+    double r[6] = {1, 0, 0, 1, 0.5, 0.25}, adv[6];
+    int group[6] = {3, 3, 3, 3, 7, 7};
+    learner_group_advantages(r, group, 6, ADV_DRGRPO, 0, adv);
+    cr_assert(NEAR(adv[0], 0.5) && NEAR(adv[1], -0.5) && NEAR(adv[4], 0.125) && NEAR(adv[5], -0.125));
+    learner_group_advantages(r, group, 6, ADV_GRPO, 0, adv);
+    double std1 = sqrt(1.0 / 3), std2 = sqrt(2 * 0.125 * 0.125);
+    cr_assert(NEAR(adv[3], 0.5 / std1) && NEAR(adv[4], 0.125 / std2), "%f %f", adv[3], adv[4]);
+    /* REINFORCE++: the raw rewards whitened over all six */
+    learner_group_advantages(r, group, 6, ADV_REINFORCE_PP, 0, adv);
+    double mean = 2.75 / 6, var = 0;
+    for (int i = 0; i < 6; i++) var += (r[i] - mean) * (r[i] - mean) / 5;
+    for (int i = 0; i < 6; i++) cr_assert(NEAR(adv[i], (r[i] - mean) / sqrt(var)));
+}
+
 Test(objective, gspo_cispo_tis_by_hand) {
     double lp[2] = {log(1.2), log(1.5)}, old[2] = {0, 0}, ref[2] = {0, 0}, sample[2] = {log(0.5), 0};
     double loss[2], dlp[2], kl[2];
