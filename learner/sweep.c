@@ -82,36 +82,174 @@ int sweep_add_axis(sweep_plan *p, const char *spec, core_error *err) {
     return 0;
 }
 
-int sweep_n_arms(const sweep_plan *p) {
+/* ------------------------------------------------------ the sweep file */
+
+typedef struct file_ctx {
+    sweep_plan *p;
+    const char *path;
+    int line, in_sweep, seeds_given;
+    char name_given[128];
+    sweep_file_arm *arm;     /* the [arm NAME] being read, or NULL */
+} file_ctx;
+
+/* "section.key = value" in [sweep] (every arm) or in an [arm NAME]. */
+static int file_setting(file_ctx *c, const char *key, const char *value, core_error *err) {
+    sweep_plan *p = c->p;
+    if (!strchr(key, '.'))
+        return core_fail(err, CORE_EINPUT, "%s:%d: '%s': expected section.key = value%s", c->path, c->line,
+                         key, c->in_sweep ? " (or seeds = N)" : "");
+    if (reserved_key(key))
+        return core_fail(err, CORE_EINPUT, "%s:%d: %s: the sweep sets this key itself", c->path, c->line, key);
+    if (c->in_sweep) {
+        char assignment[CORE_STR_MAX + 160];
+        snprintf(assignment, sizeof assignment, "%s=%s", key, value);
+        if (core_config_set(&p->base, assignment, err)) return core_fail_wrap(err, "%s:%d", c->path, c->line);
+        return 0;
+    }
+    sweep_file_arm *a = c->arm;
+    for (int i = 0; i < a->n; i++)
+        if (!strcmp(a->keys[i], key))
+            return core_fail(err, CORE_EINPUT, "%s:%d: %s set twice in [arm %s]", c->path, c->line, key, a->name);
+    if (a->n == SWEEP_MAX_SETTINGS)
+        return core_fail(err, CORE_EINPUT, "%s:%d: at most %d settings per arm", c->path, c->line, SWEEP_MAX_SETTINGS);
+    if (check_value(p, key, value, err)) return core_fail_wrap(err, "%s:%d", c->path, c->line);
+    snprintf(a->keys[a->n], sizeof a->keys[0], "%s", key);
+    snprintf(a->values[a->n++], sizeof a->values[0], "%s", value);
+    return 0;
+}
+
+static int file_section(file_ctx *c, const char *name, core_error *err) {
+    sweep_plan *p = c->p;
+    c->in_sweep = !strcmp(name, "sweep");
+    c->arm = NULL;
+    if (c->in_sweep) return 0;
+    if (strncmp(name, "arm ", 4) || !name[4])
+        return core_fail(err, CORE_EINPUT, "%s:%d: [%s]: expected [sweep] or [arm NAME]", c->path, c->line, name);
+    const char *arm_name = name + 4;
+    while (*arm_name == ' ') arm_name++;
+    for (int i = 0; i < p->n_file_arms; i++)
+        if (!strcmp(p->file_arms[i].name, arm_name))
+            return core_fail(err, CORE_EINPUT, "%s:%d: [arm %s] twice", c->path, c->line, arm_name);
+    if (p->n_file_arms == SWEEP_MAX_FILE_ARMS)
+        return core_fail(err, CORE_EINPUT, "%s:%d: at most %d arms", c->path, c->line, SWEEP_MAX_FILE_ARMS);
+    if (strlen(arm_name) >= sizeof p->file_arms[0].name || strpbrk(arm_name, " \t="))
+        return core_fail(err, CORE_EINPUT, "%s:%d: arm name '%s': one word of at most %zu characters", c->path,
+                         c->line, arm_name, sizeof p->file_arms[0].name - 1);
+    c->arm = &p->file_arms[p->n_file_arms++];
+    memset(c->arm, 0, sizeof *c->arm);
+    snprintf(c->arm->name, sizeof c->arm->name, "%s", arm_name);
+    return 0;
+}
+
+static int file_line(file_ctx *c, char *line, core_error *err) {
+    char *s = line, *end = line + strlen(line);
+    while (*s == ' ' || *s == '\t') s++;
+    while (end > s && strchr(" \t\r\n", end[-1])) *--end = 0;
+    if (!*s || *s == ';' || *s == '#') return 0;
+    if (*s == '[') {
+        if (end[-1] != ']') return core_fail(err, CORE_EINPUT, "%s:%d: expected [section]", c->path, c->line);
+        end[-1] = 0;
+        char name[128];
+        trim_copy(name, sizeof name, s + 1, end - 1);
+        return file_section(c, name, err);
+    }
+    char *eq = strchr(s, '=');
+    if (!eq) return core_fail(err, CORE_EINPUT, "%s:%d: expected key = value", c->path, c->line);
+    char key[128], value[CORE_STR_MAX];
+    trim_copy(key, sizeof key, s, eq);
+    trim_copy(value, sizeof value, eq + 1, end);
+    if (!c->in_sweep && !c->arm)
+        return core_fail(err, CORE_EINPUT, "%s:%d: %s outside [sweep] or [arm NAME]", c->path, c->line, key);
+    if (c->in_sweep && !strcmp(key, "name")) {
+        if (!*value || strlen(value) >= sizeof c->p->name || strpbrk(value, " \t/"))
+            return core_fail(err, CORE_EINPUT, "%s:%d: name: one word of at most %zu characters, no '/'",
+                             c->path, c->line, sizeof c->p->name - 1);
+        if (c->p->name[0])
+            return core_fail(err, CORE_EINPUT, "%s:%d: name: --name gives it too; keep one", c->path, c->line);
+        snprintf(c->name_given, sizeof c->name_given, "%s", value);
+        return 0;
+    }
+    if (c->in_sweep && !strcmp(key, "seeds")) {
+        char *e;
+        long n = strtol(value, &e, 10);
+        if (*e || n < 1 || n > SWEEP_MAX_SEEDS)
+            return core_fail(err, CORE_EINPUT, "%s:%d: seeds: expected 1..%d, got '%s'", c->path, c->line,
+                             SWEEP_MAX_SEEDS, value);
+        if (c->p->n_seeds)
+            return core_fail(err, CORE_EINPUT, "%s:%d: seeds: --seeds gives them too; keep one", c->path, c->line);
+        c->seeds_given = (int)n;
+        return 0;
+    }
+    return file_setting(c, key, value, err);
+}
+
+int sweep_load_file(sweep_plan *p, const char *path, core_error *err) {
+    FILE *f = fopen(path, "r");
+    if (!f) return core_fail(err, CORE_EINPUT, "%s: cannot open: %s", path, strerror(errno));
+    file_ctx c = {p, path, 0, 0, 0, "", NULL};
+    char line[CORE_STR_MAX + 256];
+    int rc = 0;
+    while (!rc && fgets(line, sizeof line, f)) {
+        c.line++;
+        rc = file_line(&c, line, err);
+    }
+    fclose(f);
+    if (rc) return rc;
+    if (c.seeds_given) p->n_seeds = c.seeds_given;
+    if (c.name_given[0]) snprintf(p->name, sizeof p->name, "%s", c.name_given);
+    return 0;
+}
+
+/* ------------------------------------------------------------- the arms */
+
+static int axes_count(const sweep_plan *p) {
     int n = 1;
     for (int i = 0; i < p->n_axes; i++) n *= p->axes[i].n;
     return n;
 }
 
-const char *sweep_arm_value(const sweep_plan *p, int arm, int axis) {
+int sweep_n_arms(const sweep_plan *p) {
+    return (p->n_file_arms ? p->n_file_arms : 1) * axes_count(p);
+}
+
+static const char *axis_value(const sweep_plan *p, int arm, int axis) {
+    arm %= axes_count(p);
     for (int i = p->n_axes - 1; i > axis; i--) arm /= p->axes[i].n;
     return p->axes[axis].values[arm % p->axes[axis].n];
+}
+
+int sweep_arm_settings(const sweep_plan *p, int arm, const char **keys, const char **values) {
+    int n = 0;
+    if (p->n_file_arms) {
+        const sweep_file_arm *a = &p->file_arms[arm / axes_count(p)];
+        for (int i = 0; i < a->n; i++) keys[n] = a->keys[i], values[n++] = a->values[i];
+    }
+    for (int i = 0; i < p->n_axes; i++) keys[n] = p->axes[i].key, values[n++] = axis_value(p, arm, i);
+    return n;
 }
 
 void sweep_arm_label(const sweep_plan *p, int arm, char *out, size_t cap) {
     size_t len = 0;
     out[0] = 0;
-    if (p->n_axes == 0) snprintf(out, cap, "base");
+    if (p->n_file_arms) len += snprintf(out, cap, "%s", p->file_arms[arm / axes_count(p)].name);
     for (int i = 0; i < p->n_axes && len < cap; i++)
-        len += snprintf(out + len, cap - len, "%s%s=%s", i ? " " : "", p->axes[i].key,
-                        sweep_arm_value(p, arm, i));
+        len += snprintf(out + len, cap - len, "%s%s=%s", len ? " " : "", p->axes[i].key, axis_value(p, arm, i));
 }
 
+static const char *sweep_name(const sweep_plan *p) { return p->name[0] ? p->name : p->base.run.name; }
+
 static void run_name(const sweep_plan *p, int arm, int seed_index, char *out, size_t cap) {
-    snprintf(out, cap, "%s-a%d-s%d", p->base.run.name, arm, seed_index);
+    snprintf(out, cap, "%s-a%d-s%d", sweep_name(p), arm, seed_index);
 }
 
 int sweep_run_config(const sweep_plan *p, int arm, int seed_index, core_config *out, core_error *err) {
+    const char *keys[SWEEP_MAX_SETTINGS + SWEEP_MAX_AXES], *values[SWEEP_MAX_SETTINGS + SWEEP_MAX_AXES];
+    int n = sweep_arm_settings(p, arm, keys, values);
     *out = p->base;
-    for (int i = 0; i < p->n_axes; i++) {
+    for (int i = 0; i < n; i++) {
         char assignment[CORE_STR_MAX + 160];
-        snprintf(assignment, sizeof assignment, "%s=%s", p->axes[i].key, sweep_arm_value(p, arm, i));
-        if (core_config_set(out, assignment, err)) return core_fail_wrap(err, "--vary %s", p->axes[i].key);
+        snprintf(assignment, sizeof assignment, "%s=%s", keys[i], values[i]);
+        if (core_config_set(out, assignment, err)) return core_fail_wrap(err, "arm %d: %s", arm, keys[i]);
     }
     /* every run starts from the sweep's base model, not one named after the run */
     if (!out->model.checkpoint[0])
@@ -124,7 +262,7 @@ int sweep_run_config(const sweep_plan *p, int arm, int seed_index, core_config *
 }
 
 /* What `grpo train` would refuse at start-up, refused before any run. */
-static int check_arm(const sweep_plan *p, int arm, core_error *err) {
+static int check_arm(const sweep_plan *p, int arm, int need_base, core_error *err) {
     static core_config cfg;
     char label[1024];
     sweep_arm_label(p, arm, label, sizeof label);
@@ -135,30 +273,47 @@ static int check_arm(const sweep_plan *p, int arm, core_error *err) {
         return core_fail_wrap(err, "arm %d (%s)", arm, label);
     reward_free(r);
     struct stat st;
-    if (stat(cfg.model.checkpoint, &st))
+    if (need_base && stat(cfg.model.checkpoint, &st))
         return core_fail(err, CORE_EINPUT,
                          "arm %d (%s): base model %s not found (run `grpo pretrain` with the same "
                          "config first, or set model.checkpoint)", arm, label, cfg.model.checkpoint);
     return 0;
 }
 
-int sweep_check(const sweep_plan *p, core_error *err) {
+int sweep_check(const sweep_plan *p, int need_base, core_error *err) {
     if (p->n_seeds < 1 || p->n_seeds > SWEEP_MAX_SEEDS)
         return core_fail(err, CORE_EINPUT, "--seeds %d: expected 1..%d", p->n_seeds, SWEEP_MAX_SEEDS);
+    if (p->n_axes == 0 && p->n_file_arms == 0)
+        return core_fail(err, CORE_EINPUT, "no arms: give --vary or a sweep file with [arm NAME] sections");
+    /* a key both in an arm and on an axis: which value would win is a guess */
+    for (int a = 0; a < p->n_file_arms; a++)
+        for (int k = 0; k < p->file_arms[a].n; k++)
+            for (int i = 0; i < p->n_axes; i++)
+                if (!strcmp(p->file_arms[a].keys[k], p->axes[i].key))
+                    return core_fail(err, CORE_EINPUT, "--vary %s: [arm %s] sets it too", p->axes[i].key,
+                                     p->file_arms[a].name);
     for (int arm = 0; arm < sweep_n_arms(p); arm++)
-        if (check_arm(p, arm, err)) return err->code;
+        if (check_arm(p, arm, need_base, err)) return err->code;
     return 0;
 }
 
 /* ------------------------------------------------------- the sweep rows */
 
-/* The axes as stored in sweeps.vary: one "key=v1|v2" a line. */
+/* The arms as stored in sweeps.vary: a file's arms as "[arm NAME] k=v;"
+ * lines, then the axes as "key=v1|v2" lines. */
 static char *vary_text(const sweep_plan *p) {
     size_t cap = 64;
     for (int i = 0; i < p->n_axes; i++) cap += sizeof p->axes[i].key + p->axes[i].n * (CORE_STR_MAX + 1);
+    for (int a = 0; a < p->n_file_arms; a++) cap += 80 + p->file_arms[a].n * (CORE_STR_MAX + 130);
     char *t = malloc(cap);
     size_t len = 0;
     t[0] = 0;
+    for (int a = 0; a < p->n_file_arms; a++) {
+        len += snprintf(t + len, cap - len, "[arm %s]", p->file_arms[a].name);
+        for (int k = 0; k < p->file_arms[a].n; k++)
+            len += snprintf(t + len, cap - len, " %s=%s;", p->file_arms[a].keys[k], p->file_arms[a].values[k]);
+        len += snprintf(t + len, cap - len, "\n");
+    }
     for (int i = 0; i < p->n_axes; i++) {
         len += snprintf(t + len, cap - len, "%s=", p->axes[i].key);
         for (int v = 0; v < p->axes[i].n; v++)
@@ -171,13 +326,13 @@ static char *vary_text(const sweep_plan *p) {
 static int create_sweep(db *d, const sweep_plan *p, const char *ini, const char *vary, int64_t *id,
                         core_error *err) {
     if (db_begin(d, err)) return err->code;
-    int rc = db_sweep_create(d, p->base.run.name, ini, vary, p->n_seeds, id, err);
+    int rc = db_sweep_create(d, sweep_name(p), ini, vary, p->n_seeds, id, err);
     for (int arm = 0; arm < sweep_n_arms(p) && !rc; arm++) {
         char label[1024];
-        const char *keys[SWEEP_MAX_AXES], *values[SWEEP_MAX_AXES];
-        for (int i = 0; i < p->n_axes; i++) keys[i] = p->axes[i].key, values[i] = sweep_arm_value(p, arm, i);
+        const char *keys[SWEEP_MAX_SETTINGS + SWEEP_MAX_AXES], *values[SWEEP_MAX_SETTINGS + SWEEP_MAX_AXES];
+        int n = sweep_arm_settings(p, arm, keys, values);
         sweep_arm_label(p, arm, label, sizeof label);
-        rc = db_sweep_add_arm(d, *id, arm, label, p->n_axes, keys, values, err);
+        rc = db_sweep_add_arm(d, *id, arm, label, n, keys, values, err);
     }
     if (rc) {
         db_rollback(d);
@@ -191,12 +346,12 @@ static int create_sweep(db *d, const sweep_plan *p, const char *ini, const char 
 static int open_sweep(db *d, const sweep_plan *p, int resume, int64_t *id, core_error *err) {
     char *ini = core_config_to_ini(&p->base), *vary = vary_text(p);
     db_sweep_info old;
-    int rc = db_sweep_find(d, p->base.run.name, &old, err);
-    const char *name = p->base.run.name, *path = p->base.db.path;
+    int rc = db_sweep_find(d, sweep_name(p), &old, err);
+    const char *name = sweep_name(p), *path = p->base.db.path;
     if (rc) rc = err->code;
     else if (old.id && !resume)
         rc = core_fail(err, CORE_EINPUT, "%s: a sweep named '%s' exists (id %lld); --resume continues "
-                       "it, or set run.name for a new one", path, name, (long long)old.id);
+                       "it, or --name gives a new one", path, name, (long long)old.id);
     else if (!old.id && resume)
         rc = core_fail(err, CORE_EINPUT, "--resume: no sweep named '%s' in %s", name, path);
     else if (old.id && (strcmp(old.vary, vary) || old.seeds != p->n_seeds))
@@ -278,7 +433,7 @@ static int run_one(db *d, const sweep_plan *p, int64_t sweep_id, int arm, int k,
         core_info("sweep: %s (arm %d: %s, seed %d) done before; skipped", cfg.run.name, arm, label, k);
         return db_run_join_sweep(d, run_id, sweep_id, arm, k, err);
     }
-    snprintf(dir, sizeof dir, "%s/%s", p->base.run.out_dir, p->base.run.name);
+    snprintf(dir, sizeof dir, "%s/%s", p->base.run.out_dir, sweep_name(p));
     snprintf(ini, sizeof ini, "%s/a%d-s%d.ini", dir, arm, k);
     snprintf(log, sizeof log, "%s/a%d-s%d.log", dir, arm, k);
     if (make_dir(dir, err) || write_config(&cfg, ini, err)) return err->code;
@@ -308,7 +463,7 @@ int sweep_run(const sweep_plan *p, int resume, const char *exe, sweep_result *re
     if (getenv("OMPI_COMM_WORLD_SIZE"))
         return core_fail(err, CORE_EINPUT, "grpo ablate runs its runs one after another; start it "
                          "without mpirun");
-    if (sweep_check(p, err)) return err->code;
+    if (sweep_check(p, 1, err)) return err->code;
     db *d;
     if (db_open(&d, p->base.db.path, p->base.db.busy_timeout_ms, err)) return err->code;
     int rc = open_sweep(d, p, resume, &res->sweep_id, err);

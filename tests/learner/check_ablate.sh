@@ -3,13 +3,14 @@
 # sweep of 2 arms x 2 seeds writes 4 runs tied to the sweep with their arms
 # and values; a sweep interrupted halfway resumes with --resume, redoing no
 # finished run.
+ROOT=$PWD
 source "$(dirname "$0")/toy.sh"
 SW=(--set db.path=sw.db --set run.steps=12 --set learner.checkpoint_every=1)
 
 expect_refused() { # $1: text the error must contain; the rest: ablate arguments
     local want=$1; shift
     if "$GRPO" ablate "$CONFIG" "${TOY[@]}" "${SW[@]}" "$@" >out.log 2>&1; then cat out.log; echo "accepted: $*"; exit 1; fi
-    grep -q -- "$want" out.log || { cat out.log; echo "error does not name '$want'"; exit 1; }
+    grep -qE -- "$want" out.log || { cat out.log; echo "error does not name '$want'"; exit 1; }
 }
 expect_refused "learner.bogus" --vary learner.bogus=1,2
 expect_refused "learner.lr" --vary learner.lr=1e-3,20
@@ -18,6 +19,31 @@ expect_refused "weight" --vary "reward.weights=1|1,2"
 expect_refused "run.seed" --vary run.seed=1,2
 [ ! -e sw.db ] || [ "$(sql sw.db "SELECT count(*) FROM runs")" = 0 ] || { echo "a refused sweep started runs"; exit 1; }
 echo "bad --vary refused before any run"
+
+# Sweep files: every shipped one checks out against the demo config; a bad
+# one is refused naming file, line and key; file arms cross --vary axes.
+for f in "$ROOT"/configs/ablations/*.ini; do
+    "$GRPO" ablate "$ROOT/configs/r1zero-arith.ini" --sweep-file "$f" --dry-run >dry.log 2>&1 ||
+        { cat dry.log; echo "$f does not check out"; exit 1; }
+    n=$(grep -c "^\[arm " "$f")
+    grep -q "^sweep '$(basename "$f" .ini)': $n arms x 3 seeds" dry.log || { cat dry.log; echo "$f: arms"; exit 1; }
+done
+printf '[sweep]\nlearner.epochs = 2\n\n[arm a]\nlearner.lr = 99\n' >bad.ini
+expect_refused "bad.ini:5: .*learner.lr" --sweep-file bad.ini
+printf '[arm a]\nlearner.lr = 1e-3\n[arms b]\n' >bad.ini
+expect_refused "bad.ini:3: \[arms b\]: expected \[sweep\] or \[arm NAME\]" --sweep-file bad.ini
+printf '[sweep]\nseeds = 2\n[arm a]\nlearner.lr = 1e-3\n' >bad.ini
+expect_refused "bad.ini:2: seeds: --seeds gives them too" --sweep-file bad.ini --seeds 3
+expect_refused "run.seed: the sweep sets" --sweep-file <(printf '[arm a]\nrun.seed = 3\n')
+printf '[sweep]\nname = cross\nseeds = 2\n[arm plain]\n[arm cispo]\nlearner.loss = cispo\nlearner.clip_low = 1\n' >arms.ini
+"$GRPO" ablate "$CONFIG" "${TOY[@]}" --sweep-file arms.ini --vary learner.lr=1e-3,1e-2 --dry-run >dry.log 2>&1 ||
+    { cat dry.log; exit 1; }
+got=$(grep "^  arm" dry.log | tr '\n' '/')
+want="  arm 0: plain learner.lr=1e-3/  arm 1: plain learner.lr=1e-2/  arm 2: cispo learner.lr=1e-3/  arm 3: cispo learner.lr=1e-2/"
+[ "$got" = "$want" ] || { cat dry.log; echo "file arms x axes: $got"; exit 1; }
+grep -q "sweep 'cross': 4 arms x 2 seeds = 8 runs" dry.log || { cat dry.log; exit 1; }
+[ ! -e sw.db ] || [ "$(sql sw.db "SELECT count(*) FROM runs")" = 0 ] || { echo "a dry run started runs"; exit 1; }
+echo "sweep files checked"
 
 # Interrupt the sweep once its first run is done, then resume it.
 "$GRPO" ablate "$CONFIG" "${TOY[@]}" "${SW[@]}" --set run.name=sw --seeds 2 \
