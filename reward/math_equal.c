@@ -30,8 +30,8 @@
 #define MAX_SHAPE_DEPTH 8
 #define COMPARE_BUDGET 20000
 
-enum shape_kind { SHAPE_SINGLE, SHAPE_TUPLE, SHAPE_SET, SHAPE_LIST, SHAPE_UNION };
-static const char *const shape_names[] = {"single", "tuple", "set", "list", "union"};
+enum shape_kind { SHAPE_SINGLE, SHAPE_TUPLE, SHAPE_SET, SHAPE_LIST, SHAPE_UNION, SHAPE_MATRIX };
+static const char *const shape_names[] = {"single", "tuple", "set", "list", "union", "matrix"};
 
 typedef struct piece {
     const char *s;
@@ -104,6 +104,39 @@ static int split_top(const char *s, size_t n, int on_cup, piece *out) {
     return count;
 }
 
+/* "\mat((1,2),(3,4))" (math_normalize.c's spelling of pmatrix and its
+ * kin), also inside \left[ \right] or ( ): its rows, in order. */
+static int read_matrix(piece t, shape *sh) {
+    if (t.n >= 2 && (t.s[0] == '[' || t.s[0] == '(') && match_close(t.s, t.n) == t.n - 1) {
+        piece inner = trim_piece(t.s + 1, t.n - 2);
+        if (inner.n >= 5 && !memcmp(inner.s, "\\mat(", 5)) t = inner;
+    }
+    if (t.n < 7 || memcmp(t.s, "\\mat(", 5) || t.s[t.n - 1] != ')' || match_close(t.s + 4, t.n - 4) != t.n - 5)
+        return 0;
+    sh->kind = SHAPE_MATRIX;
+    sh->n = split_top(t.s + 5, t.n - 6, 0, sh->el);
+    return sh->n < 0 ? -1 : 1;
+}
+
+/* \{1\} \cup \{2\} is the set \{1, 2\}: a union of sets only, flattened. */
+static int flatten_union_of_sets(shape *sh) {
+    piece all[MAX_ELEMENTS];
+    int k = 0;
+    for (int i = 0; i < sh->n; i++) {
+        piece p = sh->el[i];
+        if (p.n < 4 || memcmp(p.s, "\\{", 2) || memcmp(p.s + p.n - 2, "\\}", 2) || match_close(p.s, p.n) != p.n - 2)
+            return 0;
+        piece inner = trim_piece(p.s + 2, p.n - 4);
+        int m = inner.n ? split_top(inner.s, inner.n, 0, all + k) : 0;
+        if (m < 0 || k + m > MAX_ELEMENTS) return 0;
+        k += m;
+    }
+    memcpy(sh->el, all, sizeof all[0] * (size_t)k);
+    sh->n = k;
+    sh->kind = SHAPE_SET;
+    return 1;
+}
+
 static int read_shape(const char *s, size_t n, shape *sh) {
     piece t = trim_piece(s, n);
     s = t.s;
@@ -111,6 +144,8 @@ static int read_shape(const char *s, size_t n, shape *sh) {
     sh->kind = SHAPE_SINGLE;
     sh->n = 1;
     sh->el[0] = t;
+    int m = read_matrix(t, sh);
+    if (m) return m < 0 ? -1 : 0;
     if (n >= 4 && !memcmp(s, "\\{", 2) && !memcmp(s + n - 2, "\\}", 2) && match_close(s, n) == n - 2) {
         sh->kind = SHAPE_SET;
         piece inner = trim_piece(s + 2, n - 4);
@@ -127,6 +162,7 @@ static int read_shape(const char *s, size_t n, shape *sh) {
     if (k > 1) {
         sh->kind = SHAPE_UNION;
         sh->n = k;
+        flatten_union_of_sets(sh);
         return 0;
     }
     k = split_top(s, n, 0, sh->el);
@@ -245,6 +281,36 @@ static int compare_functions(cmp_ctx *c, piece a, piece b) {
     return 1;
 }
 
+/* A plain decimal literal with digits after the point: -0.3333333. */
+static int is_decimal_literal(piece p) {
+    size_t i = p.n && (p.s[0] == '-' || p.s[0] == '+') ? 1 : 0, dot = 0;
+    for (; i < p.n; i++) {
+        if (p.s[i] == '.' && !dot) dot = i;
+        else if (!isdigit((unsigned char)p.s[i])) return 0;
+    }
+    return dot && dot + 1 < p.n;
+}
+
+/* A rational with no finite decimal expansion (1/3: a denominator with a
+ * prime other than 2 and 5). */
+static int repeats_forever(const math_num *v) {
+    __int128 d = v->den;
+    while (d % 2 == 0) d /= 2;
+    while (d % 5 == 0) d /= 5;
+    return d != 1;
+}
+
+/* 0.3333333 against 1/3: the decimal can only be an approximation, so it is
+ * held to rel_tol like an irrational value (0.333 is not 1/3; 0.3333333 is).
+ * A terminating rational keeps exact comparison (0.1 != 0.10000001). */
+static int decimal_approximates(cmp_ctx *c, piece a, piece b, const math_num *x, const math_num *y) {
+    if (!x->exact || !y->exact) return 0;
+    if (!(is_decimal_literal(a) && repeats_forever(y)) && !(is_decimal_literal(b) && repeats_forever(x))) return 0;
+    math_num ax = *x, ay = *y;
+    ax.exact = ay.exact = 0;
+    return math_num_equal(&ax, &ay, c->rel_tol);
+}
+
 static int compare_numbers(cmp_ctx *c, piece a, piece b) {
     math_num x, y;
     int pa = 0, pb = 0, va = 0, vb = 0;
@@ -264,7 +330,7 @@ static int compare_numbers(cmp_ctx *c, piece a, piece b) {
         say(c, eq ? "same integer%s%s" : "integers differ%s%s", "", "");
         return eq;
     }
-    int eq = math_num_equal(&x, &y, c->rel_tol);
+    int eq = math_num_equal(&x, &y, c->rel_tol) || decimal_approximates(c, a, b, &x, &y);
     /* one side wrote a % sign the other did not: also try it as a plain number */
     if (!eq && (pa != pb)) {
         math_num x2 = x, y2 = y;
@@ -309,6 +375,12 @@ static int compare_shapes(cmp_ctx *c, const shape *sa, const shape *sb, int leve
     if (sa->n != sb->n) {
         say(c, "%s sizes differ%s", shape_names[sa->kind], "");
         return 0;
+    }
+    if (sa->kind == SHAPE_MATRIX) { /* rows in order, each row a tuple */
+        for (int i = 0; i < sa->n; i++)
+            if (!compare(c, sa->el[i], sb->el[i], level + 1)) return 0;
+        say(c, "matrix elements match%s%s", "", "");
+        return 1;
     }
     if (sa->kind == SHAPE_TUPLE) {
         if (sa->open != sb->open || sa->close != sb->close) {
@@ -392,14 +464,32 @@ static int compare_pieces(cmp_ctx *c, piece a, piece b, int level);
 
 #define INTERVAL_BUF (2 * REWARD_ANSWER_MAX + 96)
 
+/* "(C)" against prose whose first stand-alone letter A-E is C. */
+static int compare_choice(cmp_ctx *c, piece a, piece b) {
+    int la = math_choice_letter(a.s, a.n), lb = math_choice_letter(b.s, b.n);
+    if (!la == !lb) return -1;
+    piece prose = la ? b : a;
+    if (!reward_math_has_words(prose.s, prose.n)) return -1;
+    int first = math_first_choice(prose.s, prose.n), eq = first && first == (la ? la : lb);
+    say(c, eq ? "choice %s%s" : "choice differs%s%s", eq ? "matches" : "", "");
+    return eq;
+}
+
 static int compare(cmp_ctx *c, piece a, piece b, int level) {
     if (--c->budget < 0 || level > MAX_SHAPE_DEPTH) {
         say(c, "too complex to compare%s%s", "", "");
         return 0;
     }
-    if (level > 0) {
-        a = strip_element_lhs(a);
-        b = strip_element_lhs(b);
+    /* two relations first, while both still have their sides */
+    if (level <= 1 && math_relation_equal(a.s, a.n, b.s, b.n, c->rel_tol) == 1) {
+        say(c, "same relation%s%s", "", "");
+        return 1;
+    }
+    a = strip_element_lhs(a);
+    b = strip_element_lhs(b);
+    if (level == 0) {
+        int ch = compare_choice(c, a, b);
+        if (ch >= 0) return ch;
     }
     if (level > 1) return compare_pieces(c, a, b, level);
     /* the answer and the elements of a list may be inequalities */
@@ -408,11 +498,31 @@ static int compare(cmp_ctx *c, piece a, piece b, int level) {
                           level);
 }
 
+/* "3,5" against a single value that is not an integer: the decimal comma
+ * reading (math_relation.c says why this cannot turn a wrong pair right). */
+static int compare_decimal_comma(cmp_ctx *c, piece a, piece b) {
+    char buf[2 * REWARD_ANSWER_MAX + 64];
+    for (int side = 0; side < 2; side++) {
+        piece comma = side ? b : a, other = side ? a : b;
+        size_t k = math_decimal_comma(comma.s, comma.n, buf, sizeof buf);
+        if (!k) continue;
+        math_num v;
+        int vars = 0;
+        if (math_eval_at(other.s, other.n, c->flags, 0, &v, NULL, &vars) || vars) return -1;
+        if (v.exact ? v.den == 1 : v.approx == floor(v.approx)) return -1;
+        piece dec = {buf, k};
+        return compare_numbers(c, dec, other);
+    }
+    return -1;
+}
+
 static int compare_pieces(cmp_ctx *c, piece a, piece b, int level) {
     if (same_text(a, b) && a.n > 0) {
         say(c, "same text%s%s", "", "");
         return 1;
     }
+    int dc = compare_decimal_comma(c, a, b);
+    if (dc >= 0) return dc;
     shape sa, sb;
     if (read_shape(a.s, a.n, &sa) || read_shape(b.s, b.n, &sb)) {
         say(c, "too many elements%s%s", "", "");
@@ -453,8 +563,8 @@ int reward_math_equal_ex(const char *a, const char *b, double rel_tol, int flags
         say(&c, "missing answer%s%s", "", "");
         return 0;
     }
-    int la = reward_math_normalize(a, strlen(a), na, sizeof na);
-    int lb = reward_math_normalize(b, strlen(b), nb, sizeof nb);
+    int la = math_normalize(a, strlen(a), na, sizeof na, 1);
+    int lb = math_normalize(b, strlen(b), nb, sizeof nb, 1);
     if (la < 0 || lb < 0) {
         say(&c, "answer too long or nested too deep%s%s", "", "");
         return 0;

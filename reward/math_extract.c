@@ -71,6 +71,38 @@ static span braced(const char *p, const char *end) {
     return r;
 }
 
+/* Is the text between two boxes only a separator ("and", ",", "\quad",
+ * "$ or $", "\text{ and }")?  Then the boxes are one answer with several
+ * values: "\boxed{2} and \boxed{3}". */
+static int only_separators(const char *p, const char *end) {
+    static const char *const tokens[] = {"\\text{", "\\mathrm{", "\\quad", "\\qquad", "\\,", "\\;", "\\(",
+                                         "\\)", "and", "or", "}", ",", ";", "$", "&", "\\\\"};
+    while (p < end) {
+        if (isspace((unsigned char)*p)) {
+            p++;
+            continue;
+        }
+        size_t i, n = 0;
+        for (i = 0; i < sizeof tokens / sizeof tokens[0]; i++) {
+            n = strlen(tokens[i]);
+            if ((size_t)(end - p) >= n && !strncasecmp(p, tokens[i], n)) break;
+        }
+        if (i == sizeof tokens / sizeof tokens[0]) return 0;
+        p += n;
+    }
+    return 1;
+}
+
+#define MAX_JOINED_BOXES 16
+
+/* The content of the box whose name starts at hit, or s = NULL. */
+static span box_content(const char *hit, const char *end) {
+    span none = {NULL, 0};
+    const char *p = hit + (hit[1] == 'b' ? 6 : 5);
+    while (p < end && *p == ' ') p++;
+    return p < end && *p == '{' ? braced(p, end) : none;
+}
+
 static int rule_boxed(const char *text, size_t len, span *out) {
     const char *b = last_of(text, len, "\\boxed"), *f = last_of(text, len, "\\fbox");
     const char *hit = !b ? f : !f ? b : b > f ? b : f, *end = text + len;
@@ -80,6 +112,18 @@ static int rule_boxed(const char *text, size_t len, span *out) {
     if (p < end && *p == '{') {
         span s = braced(p, end);
         if (!s.s) return -1;
+        /* earlier boxes joined to this one by separators only are part of the answer */
+        const char *first = hit;
+        for (int k = 0; k < MAX_JOINED_BOXES; k++) {
+            const char *prev = last_of(text, (size_t)(first - text), "\\boxed");
+            span ps = prev ? box_content(prev, first) : (span){NULL, 0};
+            if (!ps.s || !only_separators(ps.s + ps.n + 1, first)) break;
+            first = prev;
+        }
+        if (first != hit) {
+            *out = span_trim(first, (size_t)(s.s + s.n + 1 - first));
+            return 0;
+        }
         *out = span_trim(s.s, s.n);
         return out->n ? 0 : -1;
     }
@@ -105,30 +149,51 @@ static int rule_gsm8k(const char *text, size_t len, span *out) {
 
 /* ------------------------------------------------------------ answer_is */
 
-/* Case-insensitive last "answer" followed by " is", ":" or " is:". */
+/* Phrases that introduce the final answer, in the languages models answer
+ * in; each may be followed by ':' (matched case-insensitively for ASCII). */
+static const char *const answer_phrases[] = {
+    "answer is", "answer:", "answer :", "correct option is", "correct choice is",
+    "r\xc3\xa9ponse est", "r\xc3\xa9ponse:", "r\xc3\xa9ponse :", "respuesta es", "respuesta:",
+    "respuesta correcta es", "antwort ist", "antwort lautet", "antwort:", "resposta \xc3\xa9", "resposta:",
+    "risposta \xc3\xa8", "risposta:", "\xe7\xad\x94\xe6\xa1\x88\xe6\x98\xaf", "\xe7\xad\x94\xe6\xa1\x88\xe4\xb8\xba",
+    "\xe7\xad\x94\xe6\xa1\x88\xef\xbc\x9a", "\xe7\xad\x94\xe6\xa1\x88:", "\xd0\xbe\xd1\x82\xd0\xb2\xd0\xb5\xd1\x82:",
+    "\xd0\x9e\xd1\x82\xd0\xb2\xd0\xb5\xd1\x82:",
+};
+
+/* The answer phrase at p (its length), or 0.  An ASCII phrase must not
+ * continue a word ("answers is" is not "answer is"). */
+static size_t answer_phrase_at(const char *text, const char *p, const char *end) {
+    if (p > text && isalpha((unsigned char)p[-1])) return 0;
+    for (size_t i = 0; i < sizeof answer_phrases / sizeof answer_phrases[0]; i++) {
+        const char *ph = answer_phrases[i];
+        size_t n = strlen(ph);
+        if ((size_t)(end - p) < n || (ph[0] | 0x20) != (*p | 0x20) || strncasecmp(p, ph, n)) continue;
+        if (isalpha((unsigned char)ph[n - 1]) && p + n < end && isalpha((unsigned char)p[n])) continue;
+        return n;
+    }
+    return 0;
+}
+
+/* The last answer phrase; the answer runs to the end of the sentence. */
 static int rule_answer_is(const char *text, size_t len, span *out) {
     const char *end = text + len, *best = NULL;
-    for (const char *p = text; p + 6 <= end; p++) {
-        if ((*p | 0x20) != 'a' || strncasecmp(p, "answer", 6)) continue;
-        const char *q = p + 6;
+    for (const char *p = text; p < end; p++) {
+        size_t n = answer_phrase_at(text, p, end);
+        if (!n) continue;
+        const char *q = p + n;
         while (q < end && *q == ' ') q++;
-        if (end - q >= 2 && !strncasecmp(q, "is", 2) && (q + 2 == end || !isalpha((unsigned char)q[2]))) {
-            q += 2;
-            while (q < end && *q == ' ') q++;
-            if (q < end && *q == ':') q++;
-            best = q;
-        } else if (q < end && *q == ':') {
-            best = q + 1;
-        }
+        if (q < end && *q == ':') q++;
+        best = q;
     }
     if (!best) return -1;
-    /* to the end of the sentence: a newline, or a '.' not inside a number */
+    /* to the end of the sentence: a newline, "。", or a '.' not inside a number */
     const char *q = best;
     int depth = 0;
     for (; q < end && *q != '\n'; q++) {
         if (*q == '{') depth++;
         else if (*q == '}') depth--;
         else if (*q == '.' && depth <= 0 && (q + 1 == end || !isdigit((unsigned char)q[1]))) break;
+        else if (end - q >= 3 && !memcmp(q, "\xe3\x80\x82", 3)) break;
     }
     *out = span_trim(best, (size_t)(q - best));
     return out->n ? 0 : -1;
@@ -339,6 +404,16 @@ int reward_math_extract(const char *text, size_t len, const char *rule_order, ch
     if (cap) out[0] = 0;
     if (rule_fired) *rule_fired = "none";
     if (!text) return -1;
+    /* the answer follows the reasoning: after the last </think>, when
+     * something follows it (a truncated think has none) */
+    const char *think = last_of(text, len, "</think>");
+    if (think) {
+        span after = span_trim(think + 8, len - (size_t)(think + 8 - text));
+        if (after.n) {
+            len -= (size_t)(think + 8 - text);
+            text = think + 8;
+        }
+    }
     while ((p = next_item(p, &name, &n))) {
         const rule *r = find_rule(name, n);
         span s;

@@ -37,8 +37,16 @@ int math_eval(const char *s, size_t len, int flags, math_num *out, int *had_perc
 #define MATH_TRIALS 3
 int math_eval_at(const char *s, size_t len, int flags, int trial, math_num *out, int *had_percent, int *n_vars);
 
+/* a - b; a / b (-1 on division by zero). */
+math_num math_num_sub(math_num a, math_num b);
+int math_num_div(math_num a, math_num b, math_num *out);
+
 /* Equal within rel_tol (exactly when both are exact rationals). */
 int math_num_equal(const math_num *a, const math_num *b, double rel_tol);
+
+/* reward_math_normalize; keep_lhs leaves "x = 3" whole (math_equal
+ * compares relations before it strips labels). */
+int math_normalize(const char *in, size_t len, char *out, size_t cap, int keep_lhs);
 
 /* Where the value starts in "x = 3" / "\theta \in [0,1]" (a lone top-level
  * '=', \in or \approx after a short identifier, no top-level comma);
@@ -56,6 +64,27 @@ int reward_math_is_value(const char *norm, size_t n);
 /* Does the text have a word (two or more letters that are not a LaTeX
  * command)?  Bare math ("12:30", "\pm 1", "\log_2 8") has none. */
 int reward_math_has_words(const char *s, size_t n);
+
+/* ---------------------------------------------- math_relation.c */
+
+/* Two relations (=, \ne, <, \le, >, \ge; one each, with variables) that
+ * state the same thing: f_a = c * f_b for f = lhs - rhs and a constant c
+ * (c > 0 for inequalities once both are turned to "< 0" / "<= 0").
+ * Returns 1 same, 0 different, -1 when the two are not both relations. */
+int math_relation_equal(const char *a, size_t na, const char *b, size_t nb, double rel_tol);
+
+/* A number written with a decimal comma ("3,5", "-0,125", "1 234,5",
+ * "1.234,5"): writes its decimal-point spelling to out and returns its
+ * length, or 0 when s is not such a number. */
+size_t math_decimal_comma(const char *s, size_t n, char *out, size_t cap);
+
+/* A multiple-choice letter standing alone ("C", "(C)", "C)"): the letter
+ * A-E, else 0. */
+int math_choice_letter(const char *s, size_t n);
+
+/* The first choice letter A-E standing alone in prose ("for sure D, it
+ * can't be A or B" -> 'D'), else 0. */
+int math_first_choice(const char *s, size_t n);
 
 /* Short text of a value for details ("3/4", "1.41421"). */
 void math_num_format(const math_num *v, char *out, size_t cap);

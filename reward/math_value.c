@@ -201,6 +201,9 @@ static int num_binomial(math_num n, math_num k, math_num *out) {
     return 0;
 }
 
+math_num math_num_sub(math_num a, math_num b) { return num_add(a, b, 1); }
+int math_num_div(math_num a, math_num b, math_num *out) { return num_div(a, b, out); }
+
 int math_num_equal(const math_num *a, const math_num *b, double rel_tol) {
     if (a->exact && b->exact) return a->num == b->num && a->den == b->den;
     double x = a->approx, y = b->approx;
@@ -245,6 +248,7 @@ typedef struct parser {
     int had_percent;
     int trial;   /* which assignment of values to variables (0..MATH_TRIALS-1) */
     int n_vars;  /* variables met (x, \theta): the value is a function, sampled */
+    int letter_products; /* short letter runs are products of variables */
 } parser;
 
 static int parse_expr(parser *ps, math_num *out);
@@ -253,6 +257,7 @@ static int parse_group(parser *ps, char close, math_num *out);
 static int parse_command(parser *ps, math_num *out);
 static int parse_function_or_greek(parser *ps, math_num *out);
 static int parse_power(parser *ps, math_num *out);
+static int starts_variable(parser *ps);
 
 static void skip_spaces(parser *ps) {
     while (ps->p < ps->end && *ps->p == ' ') ps->p++;
@@ -451,26 +456,30 @@ static int parse_command_at_depth(parser *ps, math_num *out) {
 
 /* ------------------------------------------------- variables, functions */
 
-/* A variable's value in trial t: fixed by its name, in [1, 3.5), so both
- * answers see the same x and a polynomial identity shows up as equal values
- * at every trial while different expressions almost surely differ. */
-static double variable_value(const char *name, size_t n, int trial) {
+/* A variable's value in trial t: an exact rational in [1, 3.5) with
+ * denominator 997 (a prime, so sums and products of different variables
+ * rarely cancel by accident), fixed by the variable's name and the trial.
+ * Both answers see the same x, so a polynomial identity gives the same
+ * exact rational at every trial while different polynomials almost surely
+ * differ (Schwartz-Zippel); functions of x (\sin x, \sqrt{x}) go inexact and
+ * are compared with a tolerance.  The domain is positive on purpose:
+ * \sqrt{x^2} == x and \ln x are defined there. */
+static math_num variable_value(const char *name, size_t n, int trial) {
     uint64_t h = 1469598103934665603ull;
     for (size_t i = 0; i < n; i++) h = (h ^ (unsigned char)name[i]) * 1099511628211ull;
+    h ^= (uint64_t)(trial + 1) * 0x9e3779b97f4a7c15ull;
     h ^= h >> 33; /* murmur3's finaliser: one letter apart must land far apart */
     h *= 0xff51afd7ed558ccdull;
     h ^= h >> 33;
     h *= 0xc4ceb9fe1a85ec53ull;
     h ^= h >> 33;
-    double u = (double)(h >> 11) * 0x1.0p-53;
-    double v = u * 0.6180339887498949 + trial * 0.4142135623730951;
-    return 1.0 + 2.5 * (v - floor(v));
+    return num_make((i128)(997 + h % 2492), 997);
 }
 
 static int variable(parser *ps, const char *name, size_t n, math_num *out) {
     ps->p = name + n;
     ps->n_vars++;
-    *out = num_inexact(variable_value(name, n, ps->trial));
+    *out = variable_value(name, n, ps->trial);
     return 0;
 }
 
@@ -479,8 +488,13 @@ static const char *const greek[] = {"alpha", "beta", "gamma", "delta", "epsilon"
                                     "sigma", "tau", "upsilon", "phi", "varphi", "chi", "psi", "omega"};
 
 typedef double (*real_fn)(double);
+static double sec(double x) { return 1.0 / cos(x); }
+static double csc(double x) { return 1.0 / sin(x); }
+static double cot(double x) { return cos(x) / sin(x); }
 static const struct { const char *name; real_fn fn; } functions[] = {
-    {"\\sin", sin}, {"\\cos", cos}, {"\\tan", tan}, {"\\ln", log}, {"\\exp", exp},
+    {"\\sin", sin},       {"\\cos", cos},       {"\\tan", tan},       {"\\sec", sec},   {"\\csc", csc},
+    {"\\cot", cot},       {"\\ln", log},        {"\\exp", exp},       {"\\arcsin", asin}, {"\\arccos", acos},
+    {"\\arctan", atan},   {"\\sinh", sinh},     {"\\cosh", cosh},     {"\\tanh", tanh},
 };
 
 /* \sin x, \cos(2x), \ln{3}, \sin^2 x = (\sin x)^2, \log_2 8: the argument is
@@ -497,10 +511,29 @@ static int parse_function(parser *ps, real_fn fn, int log_base, math_num *out) {
         if (parse_unary(ps, &power)) return -1;
     }
     if (parse_power(ps, &arg)) return -1;
+    /* \sin 2x = \sin(2x), \sin x\cos x = \sin(x)\cos(x): letters right after
+     * the argument belong to it, a function or a bracket does not */
+    while (starts_variable(ps)) {
+        math_num f;
+        if (parse_power(ps, &f)) return -1;
+        arg = num_mul(arg, f);
+    }
     double v = log_base ? log(arg.approx) / log(base.approx) : fn(arg.approx);
     if (!isfinite(v)) return -1;
     return num_pow(num_inexact(v), power, out);
 }
+
+static size_t greek_len_at(parser *ps) {
+    const char *name = ps->p + 1, *q = name;
+    if (ps->p >= ps->end || *ps->p != '\\') return 0;
+    while (q < ps->end && isalpha((unsigned char)*q)) q++;
+    for (size_t i = 0; i < sizeof greek / sizeof greek[0]; i++)
+        if (strlen(greek[i]) == (size_t)(q - name) && !memcmp(greek[i], name, (size_t)(q - name)))
+            return (size_t)(q - ps->p);
+    return 0;
+}
+
+static int is_greek_at(parser *ps) { return greek_len_at(ps) > 0; }
 
 static int parse_function_or_greek(parser *ps, math_num *out) {
     for (size_t i = 0; i < sizeof functions / sizeof functions[0]; i++)
@@ -512,20 +545,43 @@ static int parse_function_or_greek(parser *ps, math_num *out) {
         ps->p += 4;
         return parse_function(ps, NULL, 1, out);
     }
-    const char *name = ps->p + 1, *q = name;
-    while (q < ps->end && isalpha((unsigned char)*q)) q++;
-    for (size_t i = 0; i < sizeof greek / sizeof greek[0]; i++)
-        if (strlen(greek[i]) == (size_t)(q - name) && !memcmp(greek[i], name, (size_t)(q - name)))
-            return variable(ps, ps->p, (size_t)(q - ps->p), out);
+    size_t g = greek_len_at(ps);
+    if (g) return variable(ps, ps->p, g, out);
     return -1; /* a command we do not evaluate */
 }
 
-/* A lone letter ("x", "2x"; not one of "xy" or a word) is a variable. */
+/* A lone letter ("x", "2x"; not a word) is a variable.  In math (text
+ * with a digit, an operator or a command) a run of up to three letters is a
+ * product of variables (2ab, xy(x+y), \frac{ad+bc}{bd}); a bare "ab" or
+ * "Monday" stays text. */
+#define MAX_LETTER_RUN 3
 static int is_lone_letter(parser *ps) {
     const char *q = ps->p;
     if (q >= ps->end || !isalpha((unsigned char)*q)) return 0;
-    if (q + 1 < ps->end && isalpha((unsigned char)q[1])) return 0;
-    return q == ps->start || (!isalpha((unsigned char)q[-1]) && q[-1] != '\\');
+    const char *a = q, *b = q;
+    while (a > ps->start && isalpha((unsigned char)a[-1])) a--;
+    while (b < ps->end && isalpha((unsigned char)*b)) b++;
+    if (a > ps->start && a[-1] == '\\') return 0; /* a command's name */
+    if (b - a == 1) return 1;
+    if (!ps->letter_products || b - a > MAX_LETTER_RUN) return 0;
+    for (const char *r = a; r < b; r++) /* upper case runs are names: (IV), AB */
+        if (!islower((unsigned char)*r)) return 0;
+    /* a word beside another word across a space is prose ("it is -12") */
+    const char *l = a, *r = b;
+    while (l > ps->start && l[-1] == ' ') l--;
+    while (r < ps->end && *r == ' ') r++;
+    if ((l < a && l > ps->start && isalpha((unsigned char)l[-1])) || (r > b && r < ps->end && isalpha((unsigned char)*r)))
+        return 0;
+    return 1;
+}
+
+static int is_greek_at(parser *ps);
+
+/* A variable starts here: a lone letter (not e) or a Greek letter. */
+static int starts_variable(parser *ps) {
+    int c = peek(ps);
+    if (c == '\\') return is_greek_at(ps);
+    return c != 'e' && is_lone_letter(ps);
 }
 
 static int parse_primary(parser *ps, math_num *out) {
@@ -656,12 +712,19 @@ static int parse_expr(parser *ps, math_num *out) {
     return rc;
 }
 
+/* Text with a digit, an operator or a command is math, where "ab" is a*b. */
+static int is_math_text(const char *s, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        if (isdigit((unsigned char)s[i]) || (s[i] && strchr("+-*/^()\\{}", s[i]))) return 1;
+    return 0;
+}
+
 int math_eval(const char *s, size_t len, int flags, math_num *out, int *had_percent) {
     return math_eval_at(s, len, flags, 0, out, had_percent, NULL);
 }
 
 int math_eval_at(const char *s, size_t len, int flags, int trial, math_num *out, int *had_percent, int *n_vars) {
-    parser ps = {s, s, s + len, 0, flags, 0, trial, 0};
+    parser ps = {s, s, s + len, 0, flags, 0, trial, 0, is_math_text(s, len)};
     math_num v;
     if (parse_expr(&ps, &v) || peek(&ps) != 0) return -1;
     if (isnan(v.approx)) return -1;

@@ -2,7 +2,7 @@
  * tests/fuzz/fuzz_math.c — libFuzzer target for the math checker:
  * extraction, normalisation and equivalence on arbitrary bytes.
  *
- * fuzz-sources: reward/math_value.c reward/math_normalize.c reward/math_equal.c reward/math_extract.c core/core.c
+ * fuzz-sources: reward/math_*.c core/core.c
  *
  * The input is split at its first newline into two answers a and b.  Beyond
  * "no crash, no UB, no leak" (ASan/UBSan), it checks properties that must

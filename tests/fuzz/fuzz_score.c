@@ -3,7 +3,7 @@
  * the PCRE2 template match (JIT), partial credit, extraction, equivalence,
  * length components and their composition, on arbitrary bytes.
  *
- * fuzz-sources: reward/math_value.c reward/math_normalize.c reward/math_equal.c reward/math_extract.c reward/format.c reward/reward.c reward/code.c sandbox/*.c core/core.c core/config.c
+ * fuzz-sources: reward/math_*.c reward/format.c reward/reward.c reward/code.c sandbox/*.c core/core.c core/config.c
  *
  * Input: response, then (after the first newline) the gold answer.  Checks
  * beyond ASan/UBSan: the total is finite and within the bounds the

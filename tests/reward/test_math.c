@@ -58,7 +58,7 @@ static const extract_case extract_cases[] = {
     {"\\boxed{\\{1,2\\}}", 0, "\\{1,2\\}", "boxed"},
     {"\\boxed{unclosed 7", 0, "7", "last_number"},
     {"\\boxed{} 3", 0, "\\boxed{} 3", "whole"},
-    {"\\boxed{3} and \\fbox{4}", 0, "4", "boxed"},
+    {"\\boxed{3} and \\fbox{4}", 0, "\\boxed{3} and \\fbox{4}", "boxed"},
     {"$\\boxed{x=2}$", 0, "x=2", "boxed"},
     /* gsm8k */
     {"Natalia sold 48 clips.\n#### 72", 0, "72", "gsm8k"},
@@ -188,7 +188,7 @@ static const norm_case norm_cases[] = {
     {"a = b = c", "a = b = c"},
     {"f(x) = 2", "2"},
     {"m\\angle A = 60^\\circ", "60"},
-    {"x + y = 5", "x + y = 5"},
+    {"x + y = 5", "5"}, {"2x + y = 5", "2x + y = 5"}, {"x^2 = 4", "x^2 = 4"},
     {"3.", "3"},
     {"\"yes\"", "yes"},
     {"5 .", "5"},
@@ -248,7 +248,7 @@ static const equal_case equal_cases[] = {
     {"80", "80", 1}, {"80", "81", 0}, {"80", "80.0", 1}, {"80", "80.00", 1}, {"+80", "80", 1},
     {"-0", "0", 1}, {"007", "7", 1}, {"1/2", "0.5", 1}, {"1/2", "\\frac{1}{2}", 1},
     {"\\frac12", "0.5", 1}, {"\\dfrac{1}{2}", "\\tfrac12", 1}, {"2/4", "1/2", 1}, {"1/2", "2", 0},
-    {"0.5", "0.05", 0}, {"1/3", "0.3333333", 0}, {"1/3", "2/6", 1}, {"-1/2", "\\frac{-1}{2}", 1},
+    {"0.5", "0.05", 0}, {"1/3", "0.3333333", 1}, {"1/3", "0.333", 0}, {"2/3", "0.6666667", 1}, {"2/3", "0.6666", 0}, {"1/3", "2/6", 1}, {"-1/2", "\\frac{-1}{2}", 1},
     {"-\\frac{1}{2}", "\\frac{1}{-2}", 1}, {"-\\frac{1}{2}", "\\frac{1}{2}", 0}, {"3/1", "3", 1},
     {".5", "0.5", 1}, {"0.\\overline{3}", "\\frac{1}{3}", 1}, {"0.1\\overline{6}", "1/6", 1},
     {"1.\\overline{142857}", "8/7", 1}, {"0.\\overline{3}", "0.3", 0}, {"0.\\overline{9}", "1", 1}, {"0.1+0.2", "0.3", 1}, {"0.1", "0.10000001", 0}, {"1e3", "1000", 1},
@@ -276,7 +276,7 @@ static const equal_case equal_cases[] = {
     {"3 hours", "4", 0}, {"12\\mbox{ inches}", "12", 1},
     /* variables and equations */
     {"x = 3", "3", 1}, {"x=3", "x = 3", 1}, {"x=3", "x=4", 0}, {"y = -2", "-2", 1},
-    {"k=\\frac{1}{2}", "0.5", 1}, {"x = 3", "y = 3", 1}, {"a = b = 3", "3", 0},
+    {"k=\\frac{1}{2}", "0.5", 1}, {"x = 3", "y = 3", 1}, {"a = b = 3", "3", 1}, {"a = b = 3", "4", 0},
     {"x=1, y=2", "1, 2", 1}, {"x=1, y=2", "2, 1", 1}, {"x=1, y=2", "1, 3", 0},
     /* expressions */
     {"2+3", "5", 1}, {"2*3", "6", 1}, {"2^{10}", "1024", 1}, {"2^10", "1024", 1}, {"(1+2)*3", "9", 1},
@@ -370,8 +370,11 @@ Test(equal, tolerance_is_relative) {
     cr_expect_eq(reward_math_equal("\\sqrt{2}", "1.41", 0.01, NULL, 0), 1);
     cr_expect_eq(reward_math_equal("\\sqrt{2}", "1.41", 1e-6, NULL, 0), 0);
     cr_expect_eq(reward_math_equal("1000000\\pi", "3141592.6536", 1e-9, NULL, 0), 1);
-    /* exact rationals ignore the tolerance */
-    cr_expect_eq(reward_math_equal("1/3", "0.33", 0.1, NULL, 0), 0);
+    /* terminating rationals ignore the tolerance */
+    cr_expect_eq(reward_math_equal("1/4", "0.26", 0.1, NULL, 0), 0);
+    /* a decimal can only approximate 1/3: it is held to the tolerance */
+    cr_expect_eq(reward_math_equal("1/3", "0.33", 0.1, NULL, 0), 1);
+    cr_expect_eq(reward_math_equal("1/3", "0.33", 1e-6, NULL, 0), 0);
 }
 
 Test(equal, why_says_what_differs) {
@@ -395,7 +398,7 @@ typedef struct value_case {
 static const value_case value_cases[] = {
     {"0.125", 1, 1, 1, 8},      {"-2/6", 1, 1, -1, 3},     {"1e-3", 1, 1, 1, 1000}, {"12.5%", 1, 1, 1, 8},
     {"2^{-3}", 1, 1, 1, 8},     {"\\sqrt{9/4}", 1, 1, 3, 2}, {"\\sqrt{2}", 1, 0, 0, 0}, {"\\pi", 1, 0, 0, 0},
-    {"x", 1, 0, 0, 0},       {"xy", 0, 0, 0, 0},          {"1/(2-2)", 0, 0, 0, 0},   {"3 4", 0, 0, 0, 0},     {"1\\frac{2}{3}", 1, 1, 5, 3},
+    {"\\sin x", 1, 0, 0, 0}, {"xy", 0, 0, 0, 0},     {"it is -12", 0, 0, 0, 0},          {"1/(2-2)", 0, 0, 0, 0},   {"3 4", 0, 0, 0, 0},     {"1\\frac{2}{3}", 1, 1, 5, 3},
     {"(((((7)))))", 1, 1, 7, 1}, {"10^{38}/10^{37}", 1, 1, 10, 1},
 };
 
