@@ -102,6 +102,21 @@ static const extract_case extract_cases[] = {
     {"abc123 x", 0, NULL, "none"},
     {"no numbers here at all, sorry", 0, NULL, "none"},
     {"", 0, NULL, "none"},
+    /* several boxes joined by separators are one answer with several values */
+    {"so \\boxed{2} and \\boxed{3}", 0, "\\boxed{2} and \\boxed{3}", "boxed"},
+    {"$\\boxed{2}$, $\\boxed{3}$.", 0, "\\boxed{2}$, $\\boxed{3}", "boxed"},
+    {"\\boxed{2}. Check: then \\boxed{3}", 0, "3", "boxed"},
+    /* the answer follows the reasoning */
+    {"<think>maybe \\boxed{4}</think>The answer is 5.", 0, "5", "answer_is"},
+    {"<think>maybe \\boxed{4}", 0, "4", "boxed"},
+    /* answers in other languages, and choice letters */
+    {"Donc la r\xc3\xa9ponse est C.", 0, "C", "answer_is"},
+    {"La respuesta es A.", 0, "A", "answer_is"},
+    {"Die Antwort ist E.", 0, "E", "answer_is"},
+    {"\xe7\xad\x94\xe6\xa1\x88\xe6\x98\xaf B\xe3\x80\x82", 0, "B", "answer_is"},
+    {"The correct option is (C).", 0, "(C)", "answer_is"},
+    {"**Answer: (C)**", 0, "(C)**", "answer_is"},
+    {"the answers is 3", 0, "3", "last_number"},
     /* rule order is configurable */
     {"\\boxed{1} #### 2", "gsm8k,boxed", "2", "gsm8k"},
     {"\\boxed{1} #### 2", "boxed,gsm8k", "1", "boxed"},
@@ -353,6 +368,117 @@ Test(equal, table) {
         cr_expect_eq(back, got, "equal case %zu is not symmetric: '%s' vs '%s' (%s / %s)", i, c->a, c->b, why,
                      why2);
     }
+}
+
+/* ------------------------------------------------ the kinds of issue 14 */
+
+/* Each kind with right and wrong pairs; both argument orders must agree. */
+static void expect_pairs(const char *kind, const equal_case *cases, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        char why[128];
+        int got = reward_math_equal(cases[i].a, cases[i].b, 1e-6, why, sizeof why);
+        int back = reward_math_equal(cases[i].b, cases[i].a, 1e-6, NULL, 0);
+        cr_expect_eq(got, cases[i].equal, "%s %zu: '%s' vs '%s' gave %d (%s)", kind, i, cases[i].a, cases[i].b, got,
+                     why);
+        cr_expect_eq(back, got, "%s %zu: not symmetric: '%s' vs '%s'", kind, i, cases[i].a, cases[i].b);
+    }
+}
+
+Test(kinds, european_numbers) {
+    static const equal_case c[] = {
+        {"3,5", "3.5", 1},        {"2{,}75", "\\frac{11}{4}", 1}, {"0,125", "1/8", 1},   {"-2,5", "-2.5", 1},
+        {"10 000", "10000", 1},   {"1 234 567", "1234567", 1},  {"25\\,000", "25000", 1}, {"25\\ 000", "25000", 1},
+        {"25\xe2\x80\x89" "000", "25000", 1}, {"1\\!000\\!000", "10^6", 1}, {"1 234,5", "1234.5", 1},
+        {"1.234,5", "1234.5", 1}, {"4{,}500", "4500", 1},
+        {"3,5", "3.6", 0},        {"3,5", "35", 0},             {"10 00", "1000", 0},    {"2 5000", "25000", 0},
+        {"0,125", "0.12", 0},     {"2{,}75", "2.57", 0},        {"8 0", "80", 0},        {"3,5", "(3,5)", 0},
+        {"3, 5", "3.5", 0},       {"2 100/3", "2100/3", 0},     {"-2,5", "2.5", 0},      {"3,0", "3", 0},
+    };
+    expect_pairs("european", c, N(c));
+}
+
+Test(kinds, percent_words) {
+    static const equal_case c[] = {
+        {"50 percent", "50\\%", 1}, {"50 pct", "0.5", 1}, {"12.5 per cent", "12.5\\%", 1},
+        {"30\\text{ percent}", "30\\%", 1}, {"50 percent", "5\\%", 0}, {"49 pct", "50\\%", 0},
+        {"12 per cent", "12.5\\%", 0}, {"3\\%", "0.3", 0},
+    };
+    expect_pairs("percent", c, N(c));
+}
+
+Test(kinds, relations) {
+    static const equal_case c[] = {
+        {"x \\neq 3", "x != 3", 1}, {"x \xe2\x89\xa0 3", "x \\ne 3", 1}, {"x < 1", "-x > -1", 1},
+        {"x \\le 2", "-2x \\ge -4", 1}, {"x > -3", "2x + 6 > 0", 1}, {"2x+4y-3=0", "y=-x/2+3/4", 1},
+        {"2x+4y-3=0", "4x+8y=6", 1}, {"y = 2x + 1", "2x - y + 1 = 0", 1}, {"x^2 + y^2 = 1", "2x^2 + 2y^2 - 2 = 0", 1},
+        {"x \\ne 3", "3 \\ne x", 1}, {"3x + 6 = 0", "x = -2", 1},
+        {"x \\neq 3", "x = 3", 0}, {"x \\neq 3", "x != 4", 0}, {"x < 1", "-x < -1", 0}, {"x < 1", "x \\le 1", 0},
+        {"x \\le 2", "-2x > -4", 0}, {"2x+4y-3=0", "2x+4y+3=0", 0}, {"y = 2x + 1", "2y = 2x + 1", 0},
+        {"x^2 + y^2 = 1", "x + y = 1", 0}, {"x = 2", "x^2 = 4", 0}, {"x^2 - 4 = 0", "x = 2", 0},
+        {"x = x + 1", "y = y + 2", 0}, {"y = 2x", "x = 2y", 0}, {"5!=120", "5 \\ne 120", 0},
+    };
+    expect_pairs("relations", c, N(c));
+}
+
+Test(kinds, chains_and_labels) {
+    static const equal_case c[] = {
+        {"x = \\frac{6}{2} = 3", "3", 1}, {"4 \\cdot 3 = 12", "12", 1}, {"a = b = 7", "7", 1}, {"5!=120", "120", 1},
+        {"(p,q)=(3,2)", "(3,2)", 1}, {"S:T = 7:32", "7:32", 1}, {"|AB| = 1", "1", 1}, {"\\angle ABC = 30^\\circ", "30", 1},
+        {"P(A) = \\frac{1}{3}", "\\frac{1}{3}", 1}, {"f(2) = 9", "9", 1}, {"a_{5} = 17", "17", 1}, {"m + n = 10", "10", 1},
+        {"(x, y) = (1, 2) \\text{ or } (2, 1)", "(2, 1), (1, 2)", 1},
+        {"x = \\frac{6}{2} = 4", "3", 0}, {"4 \\cdot 3 = 13", "12", 0}, {"a = 7 = 8", "7", 0}, {"3 + 4 = 7", "3", 0},
+        {"(p,q)=(3,2)", "(2,3)", 0}, {"S:T = 7:32", "32:7", 0}, {"|AB| = 1", "2", 0}, {"x^2 = 4", "4", 0},
+        {"2x = 4", "4", 0}, {"x + 2y = 5", "5", 0},
+    };
+    expect_pairs("chains/labels", c, N(c));
+}
+
+Test(kinds, symbolic) {
+    static const equal_case c[] = {
+        {"\\tan^2 y + 1", "\\sec^2 y", 1}, {"\\sin 2x", "2\\sin x\\cos x", 1}, {"\\cos 2x", "1 - 2\\sin^2 x", 1},
+        {"\\cot x", "\\frac{\\cos x}{\\sin x}", 1}, {"\\csc^2 x - \\cot^2 x", "1", 1}, {"\\sqrt{x}", "x^{1/2}", 1},
+        {"\\sqrt[3]{x^2}", "x^{2/3}", 1}, {"(a+b)^2", "a^2+2ab+b^2", 1}, {"x^2y + xy^2", "xy(x+y)", 1},
+        {"\\frac{a}{b} + \\frac{c}{d}", "\\frac{ad + bc}{bd}", 1}, {"\\ln(xy)", "\\ln x + \\ln y", 1},
+        {"sin x", "\\sin x", 1}, {"\\frac{1}{7}", "0.1428571", 1},
+        {"\\tan^2 y + 1", "\\csc^2 y", 0}, {"\\sin 2x", "2\\sin x", 0}, {"\\sqrt{x}", "x^{1/3}", 0},
+        {"(a+b)^2", "a^2+b^2", 0}, {"x^2y + xy^2", "xy(x-y)", 0}, {"\\frac{1}{3}", "0.333", 0},
+        {"\\frac{1}{3}", "0.3333", 0}, {"\\pi", "3.14", 0}, {"2ab", "a^2b", 0}, {"ab", "ba", 0}, {"(IV)", "(VI)", 0},
+        {"it is 5", "5", 0}, {"\\sin(x+y)", "\\sin x + \\sin y", 0},
+    };
+    expect_pairs("symbolic", c, N(c));
+}
+
+Test(kinds, matrices) {
+    static const equal_case c[] = {
+        {"\\begin{pmatrix} 1 & 2 \\\\ 3 & 4 \\end{pmatrix}", "\\begin{bmatrix} 1 & 2 \\\\ 3 & 4 \\end{bmatrix}", 1},
+        {"\\begin{pmatrix} 1 & 2 \\\\ 3 & 4 \\end{pmatrix}", "\\left[\\begin{array}{cc} 1 & 2 \\\\ 3 & 4 \\\\ \\end{array}\\right]", 1},
+        {"\\begin{pmatrix} \\frac12 \\\\ -1 \\end{pmatrix}", "\\begin{pmatrix} 0.5 \\\\ -1 \\end{pmatrix}", 1},
+        {"\\begin{pmatrix} 1 & 2 \\\\ 3 & 4 \\end{pmatrix}", "\\begin{pmatrix} 1 & 3 \\\\ 2 & 4 \\end{pmatrix}", 0},
+        {"\\begin{pmatrix} 1 & 2 \\\\ 3 & 4 \\end{pmatrix}", "\\begin{pmatrix} 1 & 2 & 3 & 4 \\end{pmatrix}", 0},
+        {"\\begin{pmatrix} 3 \\\\ -1 \\end{pmatrix}", "\\begin{pmatrix} 3 & -1 \\end{pmatrix}", 0},
+        {"\\begin{pmatrix} 1 & 2 \\end{pmatrix}", "(1, 2)", 0},
+        {"\\begin{pmatrix} 1 & 0 \\\\ 0 & 1 \\end{pmatrix}", "1", 0},
+    };
+    expect_pairs("matrices", c, N(c));
+}
+
+Test(kinds, several_answers) {
+    static const equal_case c[] = {
+        {"\\boxed{2} and \\boxed{3}", "2, 3", 1}, {"5 \\quad 3", "3, 5", 1}, {"x = 1, \\quad y = 2", "1, 2", 1},
+        {"\\{1\\} \\cup \\{2\\}", "\\{2, 1\\}", 1}, {"(1, 2), (3, 4)", "(3, 4), (1, 2)", 1},
+        {"x = 1 \\text{ or } x = -2", "-2, 1", 1},
+        {"\\boxed{2} and \\boxed{4}", "2, 3", 0}, {"5 \\quad 3", "5", 0}, {"\\{1\\} \\cup \\{2\\}", "\\{1, 3\\}", 0},
+        {"(1, 2), (3, 4)", "(2, 1), (4, 3)", 0}, {"\\{1\\} \\cup \\{2\\}", "\\{1\\}", 0},
+    };
+    expect_pairs("several", c, N(c));
+}
+
+Test(kinds, choice_letters) {
+    static const equal_case c[] = {
+        {"C", "for sure C, it can't be A or B", 1}, {"(C)", "the third one, C", 1}, {"B", "(B)", 1},
+        {"C", "for sure D, it can't be A or C", 0}, {"C", "A, not C", 0}, {"(C)", "(D)", 0}, {"B", "none of them", 0},
+    };
+    expect_pairs("choices", c, N(c));
 }
 
 Test(equal, literal_only_rejects_restated_question) {
