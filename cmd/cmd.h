@@ -25,6 +25,9 @@ int cmd_ablate(int argc, char **argv);
 int cmd_wants_help(int argc, char **argv);  /* any of -h / --help */
 /* Print err->msg as "grpo CMD: MSG" and return its exit code. */
 int cmd_report_error(const char *cmd, const core_error *err);
+/* 128 + the signal that stopped the work cleanly (130 Ctrl-C, 143 SIGTERM),
+ * else 0: the exit status shells expect. */
+int cmd_stop_status(void);
 /* Load CONFIG then apply every "--set section.key=value" in argv (which
  * are removed from argv; *argc updated). */
 int cmd_load_config(core_config *cfg, const char *path, int *argc, char **argv,

@@ -32,3 +32,7 @@ int cmd_load_config(core_config *cfg, const char *path, int *argc, char **argv, 
     argv[kept] = NULL;
     return 0;
 }
+
+int cmd_stop_status(void) {
+    return core_stop_signal() ? 128 + core_stop_signal() : 0;
+}

@@ -27,9 +27,12 @@ static int ensure_base(const core_config *cfg, core_error *err) {
         core_info("demo: reusing the base model %s (delete it to pretrain again)", path);
         return 0;
     }
-    core_info("demo: pretraining the base model (%d steps)", cfg->pretrain.steps);
+    core_info("demo: pretraining the base model (%d steps; an interrupted one is resumed)",
+              cfg->pretrain.steps);
     pretrain_result res;
-    if (pretrain_run(cfg, 0, stderr, &res, err)) return err->code;
+    if (pretrain_run(cfg, LEARNER_RESUME, stderr, &res, err)) return err->code;
+    if (!res.completed) return core_fail(err, CORE_ERUNTIME, "pretraining stopped at step %d; run "
+                                         "the demo again to continue it", res.steps_done);
     core_info("demo: base model in %.0f s, held-out loss %.3f -> %.3f", res.seconds,
               res.first_heldout_loss, res.heldout_loss);
     return 0;
@@ -69,8 +72,11 @@ int cmd_demo(int argc, char **argv) {
     int n = argc - 2;
     if (cmd_load_config(&cfg, argv[1], &n, argv + 2, &err)) return cmd_report_error("demo", &err);
     if (n > 0) return fprintf(stderr, "grpo demo: unexpected argument %s\n%s", argv[2], usage), 2;
-    if (ensure_base(&cfg, &err)) return cmd_report_error("demo", &err);
+    core_stop_install(); /* Ctrl-C, SIGTERM, SIGHUP: checkpoint and stop */
+    if (ensure_base(&cfg, &err))
+        return core_stop_signal() ? cmd_stop_status() : cmd_report_error("demo", &err);
     if (learner_train(&cfg, 0, NULL, NULL, &err)) return cmd_report_error("demo", &err);
+    if (core_stop_signal()) return cmd_stop_status();
     print_before_after(&cfg);
     return 0;
 }

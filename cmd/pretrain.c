@@ -6,15 +6,18 @@
 #include "learner/pretrain.h"
 
 static const char pretrain_usage[] =
-    "usage: grpo pretrain CONFIG [--set section.key=value ...] [--resume]\n"
+    "usage: grpo pretrain CONFIG [--set section.key=value ...] [--resume [--allow-changed]]\n"
     "\n"
     "Train the base model on worked solutions of the configured tasks (loss on\n"
     "the response tokens), with the [model] shape and the [pretrain] schedule.\n"
     "Writes <run.out_dir>/<run.name>/base.safetensors (with config.json and the\n"
-    "optimizer state beside it) every pretrain.checkpoint_every steps and at the\n"
-    "end, and logs every step to db.path (\"\" for none).\n"
+    "optimizer state beside it) once, at the end; never over an existing one.\n"
+    "Until then partial checkpoints go to <run.out_dir>/<run.name>/run-<id>/ every\n"
+    "pretrain.checkpoint_every steps and when stopped (Ctrl-C, SIGTERM, stop_at).\n"
+    "Logs every step to db.path (\"\" for none).\n"
     "\n"
-    "  --resume   continue from that checkpoint with its optimizer state\n"
+    "  --resume          continue the newest pretraining of run.name\n"
+    "  --allow-changed   let --resume change settings that alter the run (recorded)\n"
     "  --set k=v  override a config key (any number of times)\n";
 
 int cmd_pretrain(int argc, char **argv) {
@@ -24,9 +27,10 @@ int cmd_pretrain(int argc, char **argv) {
     model_blas_setup(argv - 1);
     core_config cfg;
     core_error err = {0};
-    int resume = 0, kept = 1;
+    int flags = 0, kept = 1;
     for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--resume")) resume = 1;
+        if (!strcmp(argv[i], "--resume")) flags |= LEARNER_RESUME;
+        else if (!strcmp(argv[i], "--allow-changed")) flags |= LEARNER_ALLOW_CHANGED;
         else argv[kept++] = argv[i];
     }
     argc = kept;
@@ -45,10 +49,14 @@ int cmd_pretrain(int argc, char **argv) {
                        : !strcmp(cfg.run.log_level, "error") ? CORE_LOG_ERROR
                                                              : CORE_LOG_INFO);
     pretrain_result res;
-    if (pretrain_run(&cfg, resume, stderr, &res, &err)) return cmd_report_error("pretrain", &err);
+    core_stop_install(); /* Ctrl-C, SIGTERM, SIGHUP: checkpoint the step and stop */
+    if (pretrain_run(&cfg, flags, stderr, &res, &err)) return cmd_report_error("pretrain", &err);
     core_info("pretrain: %d steps in %.1f s (%.0f tokens/s), train loss %.4f, held-out loss "
               "%.4f -> %.4f", res.steps_done, res.seconds, res.tokens_per_s, res.train_loss,
               res.first_heldout_loss, res.heldout_loss);
+    if (!res.completed)
+        core_info("pretrain: stopped at step %d of %d, no base model yet; continue with "
+                  "`grpo pretrain CONFIG --resume`", res.steps_done, cfg.pretrain.steps);
     printf("%s\n", res.checkpoint);
-    return 0;
+    return cmd_stop_status();
 }

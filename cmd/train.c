@@ -37,6 +37,7 @@ int cmd_train(int argc, char **argv) {
     if (resume == LEARNER_ALLOW_CHANGED)
         return fprintf(stderr, "grpo train: --allow-changed goes with --resume\n%s", usage), 2;
     if (cmd_load_config(&cfg, path, &n, args, &err)) return cmd_report_error("train", &err);
+    core_stop_install(); /* Ctrl-C, SIGTERM, SIGHUP: finish the step, checkpoint, stop */
     if (learner_train(&cfg, resume, &argc, &argv, &err)) return cmd_report_error("train", &err);
-    return 0;
+    return cmd_stop_status();
 }

@@ -73,6 +73,17 @@ uint64_t core_rng_below(core_rng *r, uint64_t n); /* uniform in [0, n), unbiased
 
 double core_now(void); /* monotonic seconds */
 
+/* ------------------------------------------------------------ clean stops */
+
+/* After core_stop_install, SIGINT, SIGTERM and SIGHUP set a flag instead of
+ * ending the process: a long loop polls core_stop_signal() (0, or the
+ * signal's number) and stops at a safe point (after the step, with a
+ * checkpoint).  A second signal ends the process at once, as the default
+ * action would.  The exit status of a stopped command is 128 + the signal
+ * (130 for Ctrl-C, 143 for SIGTERM), as shells expect. */
+void core_stop_install(void);
+int core_stop_signal(void);
+
 /* ---------------------------------------------------------------- progress */
 
 /* On a terminal: one live line redrawn in place.  In a pipe or CI: a plain

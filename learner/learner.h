@@ -124,7 +124,10 @@ enum { LEARNER_RESUME = 1, LEARNER_ALLOW_CHANGED = 2 };
 
 /* `grpo train`: the whole run on this rank (learner on rank 0, a rollout
  * worker elsewhere).  Checkpoints go to <run.out_dir>/<run.name>/run-<id>,
- * locked while the run trains.  Returns 0 or a CORE_E* code with err filled. */
+ * locked while the run trains.  A run stopped by a signal (core_stop_install)
+ * or run.max_minutes checkpoints its last step, sets runs.status to
+ * "stopped" or "time_limit" and returns 0.  Returns 0 or a CORE_E* code
+ * with err filled. */
 int learner_train(const core_config *cfg, int flags, int *argc,
                   char ***argv, core_error *err);
 

@@ -10,13 +10,14 @@
  * cosine decay.  Everything random is keyed by (seed, step, row), so a
  * resumed run draws exactly what the uninterrupted one would have.
  */
-#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
+#include <unistd.h>
 
 #include "db/db.h"
+#include "learner/checkpoints.h"
+#include "learner/internal.h"
 #include "learner/pretrain.h"
 
 #define PRETRAIN_GRAD_CLIP 1.0f
@@ -169,59 +170,115 @@ int pretrain_heldout_loss(model *m, const core_config *cfg, const task_set *held
 
 /* ------------------------------------------------------------ the run */
 
-/* mkdir -p of the folder that will hold path. */
-static int make_parent_dirs(const char *path, core_error *err) {
-    char dir[1024];
-    snprintf(dir, sizeof dir, "%s", path);
-    for (char *p = dir + 1; *p; p++) {
-        if (*p != '/') continue;
-        *p = 0;
-        if (mkdir(dir, 0755) && errno != EEXIST)
-            return core_fail(err, CORE_ERUNTIME, "%s: cannot create the folder: %s", dir,
-                             strerror(errno));
-        *p = '/';
-    }
-    return 0;
-}
-
 typedef struct pretrain_state {
     const core_config *cfg;
+    int flags;          /* LEARNER_RESUME | LEARNER_ALLOW_CHANGED */
     model *m;
     task_source *ts;
     db *d;
-    int64_t run_id;
+    int64_t run_id;     /* 0 without a database */
     int in_tx;          /* a transaction of steps is open */
-    char path[1024];
+    int lock_fd;        /* out_dir/name/lock: one pretraining of a name at a time */
+    char final[1024];   /* the finished base model: written once, at the end */
+    char run_dir[1024]; /* this run's partial checkpoints (checkpoints.h) */
     FILE *progress;
 } pretrain_state;
 
-static int save_checkpoint(pretrain_state *st, int step, core_error *err) {
-    int rc = model_save(st->m, st->path, 1, err);
-    if (rc || !st->d) return rc;
-    char sha[65];
-    rc = model_file_sha256(st->path, sha, err);
-    if (!rc) rc = db_insert_checkpoint(st->d, st->run_id, step, st->path, sha, err);
-    return rc;
+/* Partial checkpoints kept: the newest and the one before (a fallback). */
+enum { PRETRAIN_KEEP = 2 };
+
+static int record_checkpoint(pretrain_state *st, int step, const char *path, const char *sha,
+                             core_error *err) {
+    return st->d ? db_insert_checkpoint(st->d, st->run_id, step, path, sha, err) : 0;
 }
 
-static int open_db(pretrain_state *st, int resume, int start, core_error *err) {
+/* Remove this run's partial checkpoints but the newest `keep`. */
+static void prune_partials(pretrain_state *st, int keep) {
+    ckpt_entry *c;
+    int n;
+    core_error ignored;
+    if (ckpt_scan(st->run_dir, "base", &c, &n, &ignored)) return;
+    for (int i = 0; i < n - keep; i++) {
+        ckpt_remove(c[i].path);
+        if (st->d) db_checkpoint_pruned(st->d, st->run_id, c[i].step, &ignored);
+    }
+    free(c);
+}
+
+/* A resumable checkpoint of an unfinished pretraining (never the base). */
+static int save_partial(pretrain_state *st, int step, core_error *err) {
+    char path[1200], sha[65];
+    ckpt_path(st->run_dir, "base", step, path, sizeof path);
+    if (ckpt_save(st->m, path, sha, err) || record_checkpoint(st, step, path, sha, err)) return err->code;
+    prune_partials(st, PRETRAIN_KEEP);
+    return 0;
+}
+
+/* The finished base model under its final name, written only now, so
+ * train and demo never pick up a half-trained one. */
+static int publish_base(pretrain_state *st, int step, core_error *err) {
+    char sha[65];
+    if (ckpt_save(st->m, st->final, sha, err) || record_checkpoint(st, step, st->final, sha, err))
+        return err->code;
+    prune_partials(st, 0); /* the base holds everything they held */
+    return 0;
+}
+
+/* Find the run to resume (the newest pretraining of run.name) or start one. */
+static int open_db(pretrain_state *st, core_error *err) {
     const core_config *cfg = st->cfg;
     if (!cfg->db.path[0]) return 0;
     int rc = db_open(&st->d, cfg->db.path, cfg->db.busy_timeout_ms, err);
     if (rc) return rc;
     db_set_lock_wait(st->d, cfg->db.lock_wait_s);
-    st->run_id = resume ? db_run_latest(st->d, cfg->run.name, "pretrain") : 0;
-    if (st->run_id > 0) return db_truncate_after(st->d, st->run_id, start, err);
     char *ini = core_config_to_ini(cfg);
-    rc = db_run_start(st->d, cfg->run.name, "pretrain", ini ? ini : "", cfg->run.seed, 1,
-                      &st->run_id, err);
+    if (!ini) return core_fail(err, CORE_ERUNTIME, "out of memory");
+    st->run_id = st->flags & LEARNER_RESUME ? db_run_latest(st->d, cfg->run.name, "pretrain") : 0;
+    if (st->run_id > 0) {
+        char *old = db_run_config(st->d, st->run_id), changes[2048];
+        int n = old ? learner_config_changes(old, ini, 1, changes, sizeof changes) : 0;
+        free(old);
+        if (n && !(st->flags & LEARNER_ALLOW_CHANGED))
+            rc = core_fail(err, CORE_EINPUT,
+                           "--resume: pretraining run %lld was started with other settings (%s); "
+                           "resume with the same ones, or pass --allow-changed",
+                           (long long)st->run_id, changes);
+        else if (n)
+            rc = db_run_event(st->d, st->run_id, "config_changed", changes, err) ||
+                 db_run_set_config(st->d, st->run_id, ini, err);
+        if (!rc) rc = db_run_finish(st->d, st->run_id, "running", err);
+    } else {
+        rc = db_run_start(st->d, cfg->run.name, "pretrain", ini, cfg->run.seed, 1, &st->run_id, err);
+    }
     free(ini);
-    return rc;
+    return rc ? (err->code ? err->code : CORE_ERUNTIME) : 0;
 }
 
-/* Create the model (fresh, or from the checkpoint on resume): returns the
- * steps already done in *start. */
-static int setup_model(pretrain_state *st, int resume, int *start, core_error *err) {
+/* The name's folder, locked; a finished base there is never overwritten
+ * (with --resume: PRETRAIN_ALREADY_DONE, nothing to do). */
+enum { PRETRAIN_ALREADY_DONE = -1 };
+static int claim_name(pretrain_state *st, core_error *err) {
+    const core_config *cfg = st->cfg;
+    char dir[1024], what[400];
+    pretrain_checkpoint_path(cfg, st->final, sizeof st->final);
+    snprintf(dir, sizeof dir, "%s/%s", cfg->run.out_dir, cfg->run.name);
+    snprintf(what, sizeof what, "the base model '%s'", cfg->run.name);
+    if (ckpt_make_dir(dir, err) || ckpt_lock(dir, what, &st->lock_fd, err)) return err->code;
+    if (access(st->final, F_OK) == 0 && (st->flags & LEARNER_RESUME)) {
+        core_info("pretrain: %s is complete; nothing to resume", st->final);
+        return PRETRAIN_ALREADY_DONE;
+    }
+    if (access(st->final, F_OK) == 0)
+        return core_fail(err, CORE_EINPUT,
+                         "%s: the base model of run.name '%s' is already pretrained; delete it "
+                         "(and its .optim file) to pretrain again, or choose another run.name",
+                         st->final, cfg->run.name);
+    return 0;
+}
+
+/* Create the model (fresh, or from this run's newest partial checkpoint that
+ * loads): the steps already done in *start. */
+static int setup_model(pretrain_state *st, int *start, core_error *err) {
     const core_config *cfg = st->cfg;
     model_config mc;
     int rc = model_config_from(&mc, cfg, err);
@@ -229,16 +286,23 @@ static int setup_model(pretrain_state *st, int resume, int *start, core_error *e
     if (rc) return rc;
     model_init(st->m, (uint64_t)cfg->run.seed, (float)cfg->model.init_std);
     *start = 0;
-    struct stat sb;
-    if (resume && stat(st->path, &sb) == 0) {
-        if ((rc = model_load_into(st->m, st->path, err)))
-            return core_fail_wrap(err, "pretrain --resume");
+    if (!(st->flags & LEARNER_RESUME)) return 0;
+    ckpt_entry *c;
+    int n, loaded;
+    char why[1024];
+    if (ckpt_scan(st->run_dir, "base", &c, &n, err)) return err->code;
+    rc = ckpt_load_newest(st->m, c, n, &loaded, why, sizeof why, err);
+    if (!rc && loaded >= 0) {
         *start = model_adamw_t(st->m);
-        core_info("pretrain: resuming %s at step %d", st->path, *start);
-    } else if (resume) {
-        core_warn("pretrain: --resume but no %s yet; starting from scratch", st->path);
+        core_info("pretrain: resuming %s at step %d", c[loaded].path, *start);
+        if (why[0] && st->d) rc = db_run_event(st->d, st->run_id, "checkpoint_fallback", why, err);
+    } else if (!rc) {
+        core_warn("pretrain: --resume but no checkpoint in %s yet; starting from scratch", st->run_dir);
     }
-    return 0;
+    free(c);
+    if (rc) return core_fail_wrap(err, "pretrain --resume");
+    if (st->d) rc = db_truncate_after(st->d, st->run_id, *start, err);
+    return rc;
 }
 
 /* Steps are written in transactions of PRETRAIN_DB_COMMIT_EVERY; a
@@ -285,6 +349,11 @@ static int train_loop(pretrain_state *st, int start, pretrain_result *out, core_
     if (st->progress) core_progress_start(&prog, "pretrain", steps, st->progress);
     while (step < steps) {
         if (cfg->pretrain.stop_at && step >= cfg->pretrain.stop_at) break;
+        if (core_stop_signal()) {
+            core_info("pretrain: stopping at step %d (signal %d); continue with --resume", step,
+                      core_stop_signal());
+            break;
+        }
         if (cfg->pretrain.max_seconds > 0 && core_now() - t0 > cfg->pretrain.max_seconds) {
             core_info("pretrain: pretrain.max_seconds reached at step %d", step);
             break;
@@ -313,7 +382,7 @@ static int train_loop(pretrain_state *st, int start, pretrain_result *out, core_
         double tok_s = tokens / (core_now() - t0 + 1e-9);
         if ((rc = log_step(st, step, loss, held_now, hp.lr, gnorm, tok_s, err))) break;
         if (cfg->pretrain.checkpoint_every && step % cfg->pretrain.checkpoint_every == 0 &&
-            step < steps && ((rc = commit_steps(st, err)) || (rc = save_checkpoint(st, step, err))))
+            step < steps && ((rc = commit_steps(st, err)) || (rc = save_partial(st, step, err))))
             break;
         if (st->progress) {
             char metrics[160];
@@ -330,7 +399,10 @@ static int train_loop(pretrain_state *st, int start, pretrain_result *out, core_
     if (!rc) rc = commit_steps(st, err);
     if (!rc && step > start && heldout_step != step) /* stopped between evaluations */
         rc = pretrain_heldout_loss(st->m, cfg, held, &heldout, err);
-    if (!rc) rc = save_checkpoint(st, step, err);
+    if (!rc) rc = step >= steps ? publish_base(st, step, err) : save_partial(st, step, err);
+    if (step >= steps) snprintf(out->checkpoint, sizeof out->checkpoint, "%s", st->final);
+    else ckpt_path(st->run_dir, "base", step, out->checkpoint, sizeof out->checkpoint);
+    out->completed = step >= steps;
     out->steps_done = step;
     out->heldout_loss = heldout;
     out->train_loss = n_recent ? recent / n_recent : loss_ema;
@@ -341,26 +413,37 @@ done:
     return rc;
 }
 
-int pretrain_run(const core_config *cfg, int resume, FILE *progress, pretrain_result *out,
+int pretrain_run(const core_config *cfg, int flags, FILE *progress, pretrain_result *out,
                  core_error *err) {
     memset(out, 0, sizeof *out);
-    pretrain_state st = {.cfg = cfg, .progress = progress};
-    pretrain_checkpoint_path(cfg, st.path, sizeof st.path);
-    snprintf(out->checkpoint, sizeof out->checkpoint, "%s", st.path);
+    pretrain_state st = {.cfg = cfg, .flags = flags, .progress = progress, .lock_fd = -1};
     int start = 0;
-    int rc = make_parent_dirs(st.path, err);
-    if (!rc) rc = tasks_open(cfg, &st.ts, err);
-    if (!rc) rc = setup_model(&st, resume, &start, err);
-    if (!rc) rc = open_db(&st, resume, start, err);
+    int rc = tasks_open(cfg, &st.ts, err);
+    if (!rc) rc = claim_name(&st, err);
+    if (rc == PRETRAIN_ALREADY_DONE) {
+        snprintf(out->checkpoint, sizeof out->checkpoint, "%s", st.final);
+        out->completed = 1;
+        out->steps_done = cfg->pretrain.steps;
+        rc = 0;
+        goto done;
+    }
+    if (!rc) rc = open_db(&st, err);
+    if (!rc) {
+        ckpt_run_dir(cfg, st.run_id, st.run_dir, sizeof st.run_dir);
+        rc = ckpt_make_dir(st.run_dir, err);
+    }
+    if (!rc) rc = setup_model(&st, &start, err);
     if (!rc) rc = train_loop(&st, start, out, err);
     if (st.d) {
         if (st.run_id > 0) {
             core_error ignored;
-            db_run_finish(st.d, st.run_id, rc ? "failed" : "done", &ignored);
+            db_run_finish(st.d, st.run_id, rc ? "failed" : out->completed ? "done" : "stopped", &ignored);
         }
         db_close(st.d);
     }
+done:
     model_free(st.m);
     tasks_close(st.ts);
+    ckpt_unlock(st.lock_fd);
     return rc;
 }

@@ -7,16 +7,23 @@
  * (pretrain_encode_prompt), so the base model sees at sampling time exactly
  * what it was trained on.
  *
- * Checkpoint: <run.out_dir>/<run.name>/base.safetensors (with config.json
- * beside it and the AdamW state in base.optim.safetensors), written every
- * pretrain.checkpoint_every steps and at the end; --resume continues from it
- * with the optimizer state, bit for bit the same as an uninterrupted run.
- * model.checkpoint = "" makes the GRPO trainer start from this file.
+ * The base model: <run.out_dir>/<run.name>/base.safetensors (with
+ * config.json beside it and the AdamW state in base.optim.safetensors),
+ * written once, when the last step is done; it is never overwritten (a
+ * second pretraining of the name is refused).  Until then the run keeps
+ * partial checkpoints in its own folder (<run.out_dir>/<run.name>/run-<id>/
+ * base-stepN, every pretrain.checkpoint_every steps and when stopped by
+ * pretrain.stop_at, max_seconds or a signal); --resume continues the newest
+ * pretraining of run.name from them, bit for bit the same as an
+ * uninterrupted run.  So an interrupted pretraining never leaves a
+ * half-trained base for `grpo train` (model.checkpoint = "") or `grpo demo`
+ * to pick up.  One pretraining of a name at a time (a lock in its folder).
  */
 #ifndef GRPO_LEARNER_PRETRAIN_H
 #define GRPO_LEARNER_PRETRAIN_H
 
 #include "core/core.h"
+#include "learner/learner.h"
 #include "model/model.h"
 #include "tasks/tasks.h"
 
@@ -27,13 +34,16 @@ typedef struct pretrain_result {
     double train_loss;          /* mean training loss over the last 50 steps */
     double seconds;             /* wall time of this call */
     double tokens_per_s;        /* tokens (prompt + response) through forward+backward */
-    char checkpoint[1024];      /* where the base model was written */
+    char checkpoint[1024];      /* the base model, or the partial checkpoint when not completed */
+    int completed;              /* all pretrain.steps done: the base model is written */
 } pretrain_result;
 
-/* Train (or, with resume, continue) the base model from cfg; log steps to
- * cfg->db.path ("" for none); write the checkpoint.  progress: where the
- * progress display goes (NULL: none). */
-int pretrain_run(const core_config *cfg, int resume, FILE *progress, pretrain_result *out,
+/* Train (or, with flags LEARNER_RESUME, continue; learner.h) the base
+ * model from cfg; log steps to cfg->db.path ("" for none); write the
+ * checkpoint.  A stop (pretrain.stop_at, max_seconds, a signal) returns 0
+ * with out->completed = 0.  progress: where the progress display goes
+ * (NULL: none). */
+int pretrain_run(const core_config *cfg, int flags, FILE *progress, pretrain_result *out,
                  core_error *err);
 
 /* <run.out_dir>/<run.name>/base.safetensors into out. */

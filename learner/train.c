@@ -11,7 +11,6 @@
  * so no episode is lost or duplicated.
  */
 #include <math.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -457,12 +456,6 @@ static int open_run(learner_ctx *L, const char *config_ini, int flags, int64_t *
     return 0;
 }
 
-static volatile sig_atomic_t stop_requested;
-static void on_sigint(int sig) {
-    (void)sig;
-    stop_requested = 1;
-}
-
 static int setup_learner(learner_ctx *L, const core_config *cfg, core_error *err) {
     L->cfg = cfg;
     /* the update forwards LEARN_CHUNK sequences at a time; sampling a group needs G */
@@ -491,7 +484,33 @@ static void log_eval(int64_t step, const eval_result *r) {
               r->response_len, r->recheck_rate, r->seconds);
 }
 
-static int train_loop(learner_ctx *L, int64_t first_step, core_error *err) {
+/* Why a run ended, for runs.status and the screen. */
+typedef struct run_end {
+    const char *status; /* done | stopped | time_limit */
+    int64_t step;       /* the last step done (and checkpointed) */
+    char why[160];
+} run_end;
+
+/* Stop after this step?  Fills e when so. */
+static int should_stop(const learner_ctx *L, int64_t step, double started, run_end *e) {
+    const core_config *cfg = L->cfg;
+    e->step = step;
+    if (step >= cfg->run.steps) {
+        e->status = "done";
+        snprintf(e->why, sizeof e->why, "all %d steps done", cfg->run.steps);
+    } else if (core_stop_signal()) {
+        e->status = "stopped";
+        snprintf(e->why, sizeof e->why, "stopped by %s", strsignal(core_stop_signal()));
+    } else if (cfg->run.max_minutes > 0 && core_now() - started > cfg->run.max_minutes * 60) {
+        e->status = "time_limit";
+        snprintf(e->why, sizeof e->why, "run.max_minutes (%g) reached", cfg->run.max_minutes);
+    } else {
+        return 0;
+    }
+    return 1;
+}
+
+static int train_loop(learner_ctx *L, int64_t first_step, run_end *end, core_error *err) {
     const core_config *cfg = L->cfg;
     core_progress progress;
     eval_result ev;
@@ -500,9 +519,9 @@ static int train_loop(learner_ctx *L, int64_t first_step, core_error *err) {
         if (evaluate(L, 0, &ev, err)) return err->code;
         log_eval(0, &ev);
     }
+    *end = (run_end){"done", first_step - 1, "no steps left to run"};
     core_progress_start(&progress, "grpo step", cfg->run.steps, stderr);
-    int64_t step = first_step;
-    for (; step <= cfg->run.steps; step++) {
+    for (int64_t step = first_step; step <= cfg->run.steps; step++) {
         db_step s;
         if (run_step(L, step, &s, err)) return err->code;
         show_progress(&progress, step, &s);
@@ -510,23 +529,29 @@ static int train_loop(learner_ctx *L, int64_t first_step, core_error *err) {
             return core_fail(err, CORE_ERUNTIME, "step %lld: %d non-finite updates in a row; stopping",
                              (long long)step, L->nonfinite_streak);
         if (s.skipped) core_warn("step %lld: non-finite loss or gradient, update skipped", (long long)step);
-        int last = step == cfg->run.steps ||
-                   (cfg->run.max_minutes > 0 && core_now() - started > cfg->run.max_minutes * 60);
+        int last = should_stop(L, step, started, end);
         if ((cfg->eval.every > 0 && step % cfg->eval.every == 0) || last) {
             if (evaluate(L, step, &ev, err)) return err->code;
             if (progress.is_tty) fputc('\n', stderr);
             log_eval(step, &ev);
         }
         int due = cfg->learner.checkpoint_every > 0 && step % cfg->learner.checkpoint_every == 0;
-        if ((due || last || stop_requested) && save_checkpoint(L, step, err)) return err->code;
-        if (last || stop_requested) break;
+        if ((due || last) && save_checkpoint(L, step, err)) return err->code;
+        if (last) break;
     }
     core_progress_finish(&progress);
-    if (stop_requested) {
-        core_info("stopping at step %lld (interrupted); resume with --resume", (long long)step);
-        return -1;
-    }
     return 0;
+}
+
+/* The run's last words: why it ended, where its checkpoint is, how to go on. */
+static void report_end(const learner_ctx *L, const run_end *e) {
+    char path[1200];
+    ckpt_path(L->run_dir, "policy", e->step, path, sizeof path);
+    core_info("run %lld '%s' %s at step %lld of %d: %s", (long long)L->run_id, L->cfg->run.name,
+              strcmp(e->status, "done") ? "stopped" : "finished", (long long)e->step, L->cfg->run.steps,
+              e->why);
+    if (e->step > 0) core_info("checkpoint: %s", path);
+    if (strcmp(e->status, "done")) core_info("continue it with: grpo train CONFIG --resume");
 }
 
 static int worker_main(const core_config *cfg, rollout_comm *comm, core_error *err) {
@@ -557,16 +582,17 @@ int learner_train(const core_config *cfg, int flags, int *argc,
     }
     learner_ctx L = {0};
     L.comm = comm;
-    signal(SIGINT, on_sigint);
     char *ini = core_config_to_ini(cfg);
     int64_t first_step = 1;
     int rc = setup_learner(&L, cfg, err) || open_run(&L, ini, flags, &first_step, err);
     if (rc) rc = err->code;
     else {
-        rc = train_loop(&L, first_step, err);
+        run_end end;
+        rc = train_loop(&L, first_step, &end, err);
         core_error ignore;
-        db_run_finish(L.db, L.run_id, rc == 0 ? "done" : rc < 0 ? "stopped" : "failed", &ignore);
-        if (rc < 0) rc = 0;
+        db_run_finish(L.db, L.run_id, rc ? "failed" : end.status, &ignore);
+        if (!rc && strcmp(end.status, "done")) db_run_event(L.db, L.run_id, end.status, end.why, &ignore);
+        if (!rc) report_end(&L, &end);
     }
     free(ini);
     rollout_stop_workers(comm);

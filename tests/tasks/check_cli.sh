@@ -47,7 +47,12 @@ grep -q "bad.ini" "$dir/log" && grep -q "slip_rate" "$dir/log" || fail "bad conf
 "$GRPO" pretrain configs/smoke.ini --set tasks.template=nope "${sets[@]}" 2>"$dir/log"; rc=$?
 [ $rc = 2 ] && grep -q "tasks.template" "$dir/log" || fail "bad template: exit $rc, $(cat "$dir/log")"
 
-# Resume of a finished run takes no step and keeps the checkpoint.
+# Resume of a finished run takes no step and keeps the checkpoint; a new
+# pretraining of the name never overwrites it.
+sum=$(sha256sum "$ckpt")
 "$GRPO" pretrain configs/smoke.ini --resume "${sets[@]}" >/dev/null 2>"$dir/log" || fail "resume: $(cat "$dir/log")"
-grep -q "resuming .* at step 60" "$dir/log" || fail "resume did not start at step 60: $(cat "$dir/log")"
+grep -q "is complete; nothing to resume" "$dir/log" || fail "resume of a finished pretraining: $(cat "$dir/log")"
+"$GRPO" pretrain configs/smoke.ini "${sets[@]}" >/dev/null 2>"$dir/log"; rc=$?
+[ $rc = 2 ] && grep -q "already pretrained" "$dir/log" || fail "second pretraining: exit $rc, $(cat "$dir/log")"
+[ "$(sha256sum "$ckpt")" = "$sum" ] || fail "the base model changed"
 echo "ok"

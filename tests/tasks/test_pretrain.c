@@ -117,6 +117,45 @@ Test(pretrain, resume_continues_exactly) {
     remove_dir(dir_part);
 }
 
+/* An interrupted pretraining leaves no base model (only its own partial
+ * checkpoints) and says so in runs.status; a second pretraining of the name
+ * never overwrites a finished base; --resume finishes it. */
+Test(pretrain, interrupted_leaves_no_base_and_resumes) {
+    core_config cfg;
+    char dir[256], db_path[300];
+    toy_config(&cfg, dir, sizeof dir);
+    snprintf(db_path, sizeof db_path, "%s/runs.db", dir);
+    snprintf(cfg.db.path, sizeof cfg.db.path, "%s", db_path);
+    set(&cfg, "pretrain.steps=30");
+    set(&cfg, "pretrain.checkpoint_every=10");
+    set(&cfg, "pretrain.stop_at=20");
+    pretrain_result r;
+    core_error err = {0};
+    char base[400];
+    pretrain_checkpoint_path(&cfg, base, sizeof base);
+    cr_assert_eq(pretrain_run(&cfg, 0, NULL, &r, &err), 0, "%s", err.msg);
+    cr_assert(!r.completed && r.steps_done == 20);
+    cr_assert_neq(access(base, F_OK), 0, "a half-trained %s was written", base);
+    cr_assert(strstr(r.checkpoint, "/run-1/base-step000020.safetensors"), "%s", r.checkpoint);
+    cr_assert_eq(count_rows(db_path, "SELECT count(*) FROM runs WHERE status = 'stopped'"), 1);
+    set(&cfg, "pretrain.stop_at=0");
+    set(&cfg, "pretrain.lr=1e-3");
+    cr_assert_eq(pretrain_run(&cfg, LEARNER_RESUME, NULL, &r, &err), CORE_EINPUT);
+    cr_assert(strstr(err.msg, "pretrain.lr: 0.003 -> 0.001"), "%s", err.msg);
+    set(&cfg, "pretrain.lr=3e-3");
+    cr_assert_eq(pretrain_run(&cfg, LEARNER_RESUME, NULL, &r, &err), 0, "%s", err.msg);
+    cr_assert(r.completed && r.steps_done == 30);
+    cr_assert_str_eq(r.checkpoint, base);
+    cr_assert_eq(access(base, R_OK), 0);
+    cr_assert_eq(count_rows(db_path, "SELECT count(*) FROM runs WHERE status = 'done'"), 1);
+    cr_assert_eq(count_rows(db_path, "SELECT count(*) FROM checkpoints WHERE pruned IS NULL"), 1,
+                 "the partial checkpoints are removed once the base is written");
+    /* a finished base is never overwritten */
+    cr_assert_eq(pretrain_run(&cfg, 0, NULL, &r, &err), CORE_EINPUT);
+    cr_assert(strstr(err.msg, "already pretrained"), "%s", err.msg);
+    remove_dir(dir);
+}
+
 /* ------------------------------------------------------------------ eval */
 
 Test(eval, pass_at_k_is_the_unbiased_estimator) {
