@@ -20,6 +20,7 @@ int cmd_runs(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
 int cmd_ablate(int argc, char **argv);
+int cmd_distill(int argc, char **argv);
 
 /* Shared helpers for subcommands. */
 int cmd_wants_help(int argc, char **argv);  /* any of -h / --help */

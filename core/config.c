@@ -190,7 +190,7 @@ static int set_named(core_config *cfg, const char *section, const char *name, co
     if (!section_exists(section))
         return core_fail(err, CORE_EINPUT,
                          "%s: unknown section [%s] (sections: run model tasks pretrain rollout "
-                         "reward learner sandbox db eval)",
+                         "reward learner sandbox db eval distill)",
                          where, section);
     char hint[96];
     suggest_key(section, name, hint, sizeof hint);

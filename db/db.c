@@ -16,6 +16,7 @@
 #include "db/db.h"
 
 extern const char db_schema_sql[]; /* schema.c */
+extern const char db_migration_distill_sql[]; /* distill.c */
 
 enum stmt_id {
     ST_RUN_START, ST_RUN_FINISH, ST_STEP, ST_PROMPT_FIND, ST_PROMPT_ADD, ST_GROUP, ST_EPISODE,
@@ -130,6 +131,7 @@ static const char *const migrations[DB_SCHEMA_VERSION] = {
     "  FROM runs r JOIN sweeps s ON s.id = r.sweep_id"
     "  JOIN sweep_arms a ON a.sweep_id = r.sweep_id AND a.arm = r.arm;",
     migration_3,
+    db_migration_distill_sql, /* 3 -> 4: distillation datasets (db/distill.c) */
 };
 
 static int newer_schema(db *d, int v, core_error *err) {

@@ -15,7 +15,7 @@
 
 #include "core/core.h"
 
-#define DB_SCHEMA_VERSION 3
+#define DB_SCHEMA_VERSION 4
 
 typedef struct db db;
 typedef struct sqlite3 sqlite3;
@@ -125,6 +125,23 @@ int db_run_join_sweep(db *d, int64_t run_id, int64_t sweep_id, int arm, int seed
                       core_error *err);
 /* A run's status into out ("" if no such run). */
 void db_run_status(db *d, int64_t run_id, char *out, size_t cap);
+
+/* distillation datasets (db/distill.c).  where: an SQL condition on the
+ * columns of episodes; the selection is the distinct (prompt, completion)
+ * traces that match, the first of each, at most per_prompt per prompt
+ * (0: all), in episode id order.  An SQL error in where is CORE_EINPUT
+ * with SQLite's message. */
+int db_distill_count(db *d, const char *where, int per_prompt, int64_t *n, core_error *err);
+/* Record the selection as run_id's dataset (distill_examples); *n rows. */
+int db_distill_record(db *d, int64_t run_id, const char *where, int per_prompt, int64_t *n,
+                      core_error *err);
+typedef struct db_distill_row {
+    int64_t episode_id;
+    char *task, *question, *gold, *completion;
+} db_distill_row;
+/* A run's dataset in order (malloc'd; free with db_distill_rows_free). */
+int db_distill_rows(db *d, int64_t run_id, db_distill_row **rows, int *n, core_error *err);
+void db_distill_rows_free(db_distill_row *rows, int n);
 
 /* `grpo query`: run SQL and print every result set. */
 enum db_format { DB_FORMAT_TABLE, DB_FORMAT_CSV, DB_FORMAT_JSON };

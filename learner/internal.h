@@ -62,6 +62,14 @@ int learner_key_alters_run(const char *key, int pretrain);
 int learner_config_changes(const char *old_ini, const char *new_ini, int pretrain, char *out,
                            size_t cap);
 
+/* One graded group as rows: its prompt (shared by runs), the group, and
+ * per completion an episode (texts[g] its decoded text, stored when
+ * log_text), its reward parts and sandbox runs.  adv: G advantages, or NULL
+ * (stored as NULL).  Inside the caller's transaction. */
+int learner_log_group(db *d, int64_t run_id, int64_t step, const task_item *item,
+                      const rollout_group *grp, char *const *texts, const double *adv,
+                      int filtered, int log_text, core_error *err);
+
 int learner_update(learner_ctx *L, const learn_seq *seqs, int n, int64_t step, update_stats *st,
                    core_error *err);
 

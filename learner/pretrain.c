@@ -19,6 +19,7 @@
 #include "learner/checkpoints.h"
 #include "learner/internal.h"
 #include "learner/pretrain.h"
+#include "learner/sft.h"
 
 #define PRETRAIN_GRAD_CLIP 1.0f
 #define PRETRAIN_DB_COMMIT_EVERY 20
@@ -33,80 +34,9 @@ int pretrain_encode_prompt(const char *prompt, int *ids, int max_ids) {
 
 /* --------------------------------------------------------------- batches */
 
-/* Token rows (B, max_seq) and the loss mask: mask[b*T+t] = 1 when position t
- * predicts a response token (or the closing EOS). */
-typedef struct batch {
-    int *tokens;
-    float *mask, *logprob, *dlogprob;
-    int *lens, *prompt_lens; /* (B) tokens in each row, and of them the prompt's */
-    int B, T, max_seq;
-    long n_tokens;        /* real (non-pad) tokens in the batch */
-    int n_masked;
-} batch;
-
-static int batch_alloc(batch *bt, int B, int max_seq, core_error *err) {
-    memset(bt, 0, sizeof *bt);
-    size_t n = (size_t)B * (size_t)max_seq;
-    bt->tokens = malloc(n * sizeof *bt->tokens);
-    bt->mask = malloc(n * sizeof *bt->mask);
-    bt->logprob = malloc(n * sizeof *bt->logprob);
-    bt->dlogprob = malloc(n * sizeof *bt->dlogprob);
-    bt->lens = malloc((size_t)B * sizeof *bt->lens);
-    bt->prompt_lens = malloc((size_t)B * sizeof *bt->prompt_lens);
-    bt->B = B;
-    bt->max_seq = max_seq;
-    if (!bt->tokens || !bt->mask || !bt->logprob || !bt->dlogprob || !bt->lens || !bt->prompt_lens)
-        return core_fail(err, CORE_ERUNTIME, "pretrain: out of memory for a batch of %d", B);
-    return 0;
-}
-
-static void batch_free(batch *bt) {
-    free(bt->tokens); free(bt->mask); free(bt->logprob); free(bt->dlogprob);
-    free(bt->lens); free(bt->prompt_lens);
-    memset(bt, 0, sizeof *bt);
-}
-
-/* Encode one example into row b (stride max_seq, laid out later as (B,T)).
- * A response that does not fit is cut at max_seq (and loses its EOS). */
-static void encode_row(batch *bt, int b, const corpus_example *ex) {
-    int *row = bt->tokens + (size_t)b * bt->max_seq;
-    int np = tok_encode(ex->prompt, strlen(ex->prompt), row, bt->max_seq - 1);
-    if (np < 0) np = bt->max_seq - 1;
-    int room = bt->max_seq - np;
-    int nr = tok_encode(ex->response, strlen(ex->response), row + np, room);
-    if (nr < 0) nr = room;
-    int len = np + nr;
-    if (len < bt->max_seq) row[len++] = TOK_EOS;
-    bt->lens[b] = len;
-    bt->prompt_lens[b] = np;
-}
-
-/* Repack rows from stride max_seq to stride T (the longest row) and build
- * the mask; rows are packed in place front to back, which is safe since
- * T <= max_seq. */
-static void batch_finish(batch *bt) {
-    int T = 2;
-    for (int b = 0; b < bt->B; b++) T = bt->lens[b] > T ? bt->lens[b] : T;
-    bt->T = T;
-    bt->n_tokens = 0;
-    bt->n_masked = 0;
-    for (int b = 0; b < bt->B; b++) {
-        int *src = bt->tokens + (size_t)b * bt->max_seq, *dst = bt->tokens + (size_t)b * T;
-        memmove(dst, src, (size_t)bt->lens[b] * sizeof *dst);
-        for (int t = bt->lens[b]; t < T; t++) dst[t] = TOK_PAD;
-        float *mask = bt->mask + (size_t)b * T;
-        for (int t = 0; t < T; t++) {
-            int predicts_response = t + 1 >= bt->prompt_lens[b] && t + 1 < bt->lens[b];
-            mask[t] = predicts_response ? 1.0f : 0.0f;
-            bt->n_masked += predicts_response;
-        }
-        bt->n_tokens += bt->lens[b];
-    }
-}
-
 /* Training rows of `step`: item (seed, step, b) and its worked solution. */
-static int fill_train_batch(batch *bt, const task_source *ts, const core_config *cfg, int step,
-                            core_error *err) {
+static int fill_train_batch(sft_batch *bt, const tokenizer *tok, const task_source *ts,
+                            const core_config *cfg, int step, core_error *err) {
     for (int b = 0; b < bt->B; b++) {
         task_item t;
         corpus_example ex;
@@ -117,23 +47,11 @@ static int fill_train_batch(batch *bt, const task_source *ts, const core_config 
         rc = tasks_corpus_example(cfg, &t, &rng, &ex, err);
         task_item_free(&t);
         if (rc) return rc;
-        encode_row(bt, b, &ex);
+        sft_batch_encode_row(bt, b, tok, ex.prompt, ex.response);
         corpus_example_free(&ex);
     }
-    batch_finish(bt);
+    sft_batch_finish(bt, tok);
     return 0;
-}
-
-/* Masked mean of -logprob, and dlogprob = -mask / n_masked. */
-static double batch_loss(batch *bt, int want_grad) {
-    double sum = 0;
-    size_t n = (size_t)bt->B * bt->T;
-    float scale = bt->n_masked ? 1.0f / (float)bt->n_masked : 0.0f;
-    for (size_t i = 0; i < n; i++) {
-        sum -= bt->mask[i] * bt->logprob[i];
-        if (want_grad) bt->dlogprob[i] = -bt->mask[i] * scale;
-    }
-    return bt->n_masked ? sum / bt->n_masked : 0.0;
 }
 
 /* -------------------------------------------------------- held-out loss */
@@ -141,8 +59,9 @@ static double batch_loss(batch *bt, int want_grad) {
 int pretrain_heldout_loss(model *m, const core_config *cfg, const task_set *heldout,
                           double *loss, core_error *err) {
     int B = model_max_batch(m), max_seq = model_get_config(m)->max_seq;
-    batch bt;
-    int rc = batch_alloc(&bt, B, max_seq, err);
+    const tokenizer *tok = model_tokenizer(m);
+    sft_batch bt;
+    int rc = sft_batch_alloc(&bt, B, max_seq, err);
     double sum = 0;
     long masked = 0;
     for (int i0 = 0; !rc && i0 < heldout->n; i0 += B) {
@@ -152,18 +71,18 @@ int pretrain_heldout_loss(model *m, const core_config *cfg, const task_set *held
             core_rng rng = core_rng_stream((uint64_t)cfg->tasks.heldout_seed, CORE_RNG_CORPUS,
                                            UINT64_MAX, (uint64_t)(i0 + b));
             rc = tasks_corpus_example(cfg, &heldout->items[i0 + b], &rng, &ex, err);
-            if (!rc) encode_row(&bt, b, &ex);
+            if (!rc) sft_batch_encode_row(&bt, b, tok, ex.prompt, ex.response);
             corpus_example_free(&ex);
         }
         if (rc) break;
-        batch_finish(&bt);
+        sft_batch_finish(&bt, tok);
         rc = model_forward(m, bt.tokens, bt.B, bt.T, bt.logprob, NULL, err);
         if (!rc) {
-            sum += batch_loss(&bt, 0) * bt.n_masked;
+            sum += sft_batch_loss(&bt, 0) * bt.n_masked;
             masked += bt.n_masked;
         }
     }
-    batch_free(&bt);
+    sft_batch_free(&bt);
     *loss = masked ? sum / (double)masked : NAN;
     return rc;
 }
@@ -335,8 +254,8 @@ static int train_loop(pretrain_state *st, int start, pretrain_result *out, core_
     const core_config *cfg = st->cfg;
     const task_set *held = tasks_heldout(st->ts);
     int steps = cfg->pretrain.steps, rc = 0;
-    batch bt;
-    if ((rc = batch_alloc(&bt, cfg->pretrain.batch, cfg->model.max_seq, err))) return rc;
+    sft_batch bt;
+    if ((rc = sft_batch_alloc(&bt, cfg->pretrain.batch, cfg->model.max_seq, err))) return rc;
     model_adamw hp = {.beta1 = 0.9f, .beta2 = 0.99f, .eps = 1e-8f,
                       .weight_decay = (float)cfg->pretrain.weight_decay};
     double t0 = core_now(), loss_ema = NAN, heldout = NAN, recent = 0;
@@ -358,9 +277,9 @@ static int train_loop(pretrain_state *st, int start, pretrain_result *out, core_
             core_info("pretrain: pretrain.max_seconds reached at step %d", step);
             break;
         }
-        if ((rc = fill_train_batch(&bt, st->ts, cfg, step, err))) break;
+        if ((rc = fill_train_batch(&bt, model_tokenizer(st->m), st->ts, cfg, step, err))) break;
         if ((rc = model_forward(st->m, bt.tokens, bt.B, bt.T, bt.logprob, NULL, err))) break;
-        double loss = batch_loss(&bt, 1);
+        double loss = sft_batch_loss(&bt, 1);
         model_zero_grad(st->m);
         model_backward(st->m, bt.dlogprob, NULL);
         float gnorm = model_grad_norm(st->m);
@@ -409,7 +328,7 @@ static int train_loop(pretrain_state *st, int start, pretrain_result *out, core_
     out->seconds = core_now() - t0;
     out->tokens_per_s = tokens / (out->seconds + 1e-9);
 done:
-    batch_free(&bt);
+    sft_batch_free(&bt);
     return rc;
 }
 

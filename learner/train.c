@@ -290,42 +290,11 @@ static int write_step(learner_ctx *L, const step_batch *b, db_step *s, core_erro
     double t0 = core_now();
     if (db_begin(L->db, err)) return err->code;
     int rc = 0;
-    for (int i = 0; i < b->n_prompts && !rc; i++) {
-        const task_item *it = &b->items[i];
-        const rollout_group *grp = &b->groups[i];
-        double mean = 0, sq = 0;
-        for (int g = 0; g < b->G; g++) {
-            mean += grp->c[g].reward.total / b->G;
-            sq += grp->c[g].reward.total * grp->c[g].reward.total / b->G;
-        }
-        int64_t prompt_id, group_id;
-        rc = db_prompt_id(L->db, it->gen, it->question, it->gold, it->tests, &prompt_id, err) ||
-             db_insert_group(L->db, L->run_id, s->step, prompt_id, mean, sqrt(fmax(0, sq - mean * mean)),
-                             L->cfg->learner.filter_zero_var && b->zero_var[i], &group_id, err);
-        for (int g = 0; g < b->G && !rc; g++) {
-            const rollout_completion *c = &grp->c[g];
-            const char *text = b->completions[i * b->G + g];
-            double lp = 0;
-            for (int t = 0; t < c->n_tokens; t++) lp += c->logprob[t];
-            db_episode e = {L->run_id, s->step, group_id, prompt_id, g, grp->worker,
-                            grp->policy_version, c->n_tokens,
-                            L->cfg->db.log_episodes ? text : NULL, model_finish_name(c->finish),
-                            c->reward.total, b->adv[(size_t)i * b->G + g],
-                            c->n_tokens ? lp / c->n_tokens : NAN, c->t_sample, c->t_reward,
-                            c->reward.correct, c->reward.format_ok};
-            int64_t episode_id;
-            rc = db_insert_episode(L->db, &e, &episode_id, err);
-            for (int p = 0; p < c->reward.n_parts && !rc; p++)
-                rc = db_insert_reward_part(L->db, episode_id, c->reward.parts[p].name,
-                                           c->reward.parts[p].value, c->reward.parts[p].detail, err);
-            for (int t = 0; t < c->n_code_runs && !rc; t++) {
-                const rollout_code_run *cr = &c->code_runs[t];
-                db_sandbox_run row = {cr->test, cr->exit_code, cr->signal, cr->verdict, cr->output,
-                                      cr->cpu_ms, cr->wall_ms, cr->rss_kb};
-                rc = db_insert_sandbox_run(L->db, episode_id, &row, err);
-            }
-        }
-    }
+    for (int i = 0; i < b->n_prompts && !rc; i++)
+        rc = learner_log_group(L->db, L->run_id, s->step, &b->items[i], &b->groups[i],
+                               b->completions + (size_t)i * b->G, b->adv + (size_t)i * b->G,
+                               L->cfg->learner.filter_zero_var && b->zero_var[i],
+                               L->cfg->db.log_episodes, err);
     s->t_db = core_now() - t0; /* all but the step row and the commit */
     if (!rc) rc = db_insert_step(L->db, L->run_id, s, err);
     if (rc) {

@@ -398,11 +398,10 @@ static void block_backward(model *m, int l, const float *x_in, int B, int T) {
     ops_rmsnorm_backward(m->dx, dw->attn_norm, m->dnorm, x_in, w->attn_norm, a->rstd1, N, C);
 }
 
-void model_backward(model *m, const float *dlogprob, const float *dentropy) {
-    if (!m->have_forward) return;
+/* From m->dlogits (N,V) down to the embedding. */
+static void backward_from_dlogits(model *m) {
     const model_config *c = &m->c;
     int B = m->B, T = m->T, N = B * T, C = c->dim;
-    ops_logprob_backward(m->dlogits, dlogprob, dentropy, m->logits, m->lse, m->targets, N, c->vocab);
     zero(m->dnorm, (size_t)N * C);
     ops_matmul_backward(m->dnorm, m->g.lm_head, m->dlogits, m->normf, m->p.lm_head, N, C, c->vocab);
     zero(m->dx, (size_t)N * C);
@@ -410,6 +409,21 @@ void model_backward(model *m, const float *dlogprob, const float *dentropy) {
     ops_rmsnorm_backward(m->dx, m->g.final_norm, m->dnorm, x_last, m->p.final_norm, m->rstdf, N, C);
     for (int l = c->n_layers - 1; l >= 0; l--) block_backward(m, l, m->resid + (size_t)l * N * C, B, T);
     ops_embed_backward(m->g.embed, m->dx, m->tokens, N, C);
+}
+
+void model_backward(model *m, const float *dlogprob, const float *dentropy) {
+    if (!m->have_forward) return;
+    ops_logprob_backward(m->dlogits, dlogprob, dentropy, m->logits, m->lse, m->targets,
+                         m->B * m->T, m->c.vocab);
+    backward_from_dlogits(m);
+}
+
+const float *model_last_logits(const model *m) { return m->have_forward ? m->logits : NULL; }
+
+void model_backward_logits(model *m, const float *dlogits) {
+    if (!m->have_forward) return;
+    memcpy(m->dlogits, dlogits, sizeof(float) * (size_t)m->B * m->T * m->c.vocab);
+    backward_from_dlogits(m);
 }
 
 /* ------------------------------------------------------------- optimizer */

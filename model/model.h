@@ -109,6 +109,15 @@ int model_forward(model *m, const int *tokens, int B, int T, float *logprob, flo
  * Position T-1 of each row has no gradient (nothing to predict there).
  * ACCUMULATES into the gradient buffer (call model_zero_grad first). */
 void model_backward(model *m, const float *dlogprob, const float *dentropy);
+/* Whole distributions, for distillation's KL objectives: the logits of the
+ * last model_forward, (B*T, V) row-major (row b*T+t predicts token t+1 of
+ * sequence b); NULL before any forward.  Valid until the next forward or
+ * sampling call. */
+const float *model_last_logits(const model *m);
+/* Backward of the last forward from d(loss)/d(logits) (B*T, V) given
+ * directly (rows at T-1 and padding should be zero).  ACCUMULATES into the
+ * gradient buffer, like model_backward. */
+void model_backward_logits(model *m, const float *dlogits);
 
 void  model_zero_grad(model *m);
 float model_grad_norm(const model *m);       /* global L2 norm */
