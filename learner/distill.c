@@ -73,6 +73,10 @@ static int load_teacher(distill_ctx *D, int max_batch, core_error *err) {
         return core_fail(err, CORE_EINPUT, "--teacher %s: vocab %d differs from the student's %d; "
                          "distill.objective = %s compares their distributions token by token",
                          cfg->distill.teacher, vt, vs, cfg->distill.objective);
+    int ss = model_get_config(D->student)->max_seq, st = model_get_config(D->teacher)->max_seq;
+    if (D->obj != DISTILL_SFT && st < ss)
+        return core_fail(err, CORE_EINPUT, "--teacher %s: max_seq %d is shorter than the student's %d; "
+                         "it could not score whole traces", cfg->distill.teacher, st, ss);
     return 0;
 }
 
