@@ -3,6 +3,7 @@
  * The configuration lives in config.c.
  */
 #include <math.h>
+#include <sys/ioctl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -129,15 +130,22 @@ double core_now(void) {
 
 /* ---------------------------------------------------------------- progress */
 
-void core_progress_start(core_progress *p, const char *label, long total, FILE *out) {
+void core_progress_start_at(core_progress *p, const char *label, long first, long total, FILE *out) {
     p->label = label;
     p->total = total;
-    p->done = 0;
+    p->done = p->first = first;
     p->started = core_now();
     p->last_print = 0;
     p->plain_every_s = 10;
     p->out = out;
     p->is_tty = isatty(fileno(out));
+    struct winsize ws;
+    p->width = p->is_tty && ioctl(fileno(out), TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0 ? ws.ws_col - 1 : 0;
+    if (p->is_tty && !p->width) p->width = 79;
+}
+
+void core_progress_start(core_progress *p, const char *label, long total, FILE *out) {
+    core_progress_start_at(p, label, 0, total, out);
 }
 
 static void format_duration(double s, char *buf, size_t cap) {
@@ -154,12 +162,14 @@ void core_progress_update(core_progress *p, long done, const char *metrics) {
     if (!p->is_tty && !last && now - p->last_print < p->plain_every_s && p->last_print > 0) return;
     if (p->is_tty && !last && now - p->last_print < 0.1) return;
     p->last_print = now;
-    double rate = elapsed > 0 ? done / elapsed : 0;
-    char eta[32], el[32];
+    double rate = elapsed > 0 ? (done - p->first) / elapsed : 0;
+    char eta[32], el[32], line[512];
     format_duration(rate > 0 ? (p->total - done) / rate : NAN, eta, sizeof eta);
     format_duration(elapsed, el, sizeof el);
-    fprintf(p->out, "%s%s %ld/%ld  %.2f/s  elapsed %s  eta %s  %s%s", p->is_tty ? "\r\033[K" : "",
-            p->label, done, p->total, rate, el, eta, metrics ? metrics : "", p->is_tty ? "" : "\n");
+    int len = snprintf(line, sizeof line, "%s %ld/%ld  %.2f/s  elapsed %s  eta %s  %s", p->label, done,
+                       p->total, rate, el, eta, metrics ? metrics : "");
+    if (p->width > 0 && len > p->width && p->width < (int)sizeof line) line[p->width] = 0; /* no wrapped walls */
+    fprintf(p->out, "%s%s%s", p->is_tty ? "\r\033[K" : "", line, p->is_tty ? "" : "\n");
     fflush(p->out);
 }
 

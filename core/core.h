@@ -91,12 +91,17 @@ int core_stop_signal(void);
 typedef struct core_progress {
     const char *label;
     long total, done;
+    long first;       /* steps done before this process started (resume): not in the rate */
     double started, last_print, plain_every_s;
     int is_tty;
+    int width;        /* the line is cut to this many columns (terminal width; 0: no limit) */
     FILE *out;
 } core_progress;
 
 void core_progress_start(core_progress *p, const char *label, long total, FILE *out);
+/* The same for a resumed run that already did `first` of its `total` steps:
+ * the rate and ETA count only the steps this process does. */
+void core_progress_start_at(core_progress *p, const char *label, long first, long total, FILE *out);
 /* metrics: short "key=value ..." text shown after step, rate and ETA */
 void core_progress_update(core_progress *p, long done, const char *metrics);
 void core_progress_finish(core_progress *p);

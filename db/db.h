@@ -168,7 +168,10 @@ typedef struct db_welch { double t, df, p; } db_welch; /* p two-sided */
 int db_welch_test(const double *a, int na, const double *b, int nb, db_welch *out);
 double db_student_t_p(double t, double df);               /* P(|T_df| >= |t|) */
 double db_incomplete_beta(double a, double b, double x);  /* regularised I_x(a, b) */
-/* Open an existing database for queries (never creates, never migrates). */
+/* Open an existing database for queries (never creates, never migrates),
+ * read-only: a query cannot change what a live run relies on. */
 int db_open_existing(sqlite3 **out, const char *path, core_error *err);
+/* The same, writable when asked (`grpo query --write`). */
+int db_open_existing_mode(sqlite3 **out, const char *path, int writable, core_error *err);
 
 #endif

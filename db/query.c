@@ -7,12 +7,18 @@
 #include <string.h>
 
 #include <cjson/cJSON.h>
+#include <utf8proc.h>
 #include <sqlite3.h>
 
 #include "db/db.h"
 
 int db_open_existing(sqlite3 **out, const char *path, core_error *err) {
-    if (sqlite3_open_v2(path, out, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
+    return db_open_existing_mode(out, path, 0, err);
+}
+
+int db_open_existing_mode(sqlite3 **out, const char *path, int writable, core_error *err) {
+    int mode = writable ? SQLITE_OPEN_READWRITE : SQLITE_OPEN_READONLY;
+    if (sqlite3_open_v2(path, out, mode, NULL) != SQLITE_OK) {
         core_fail(err, CORE_EINPUT, "%s: cannot open database: %s", path, sqlite3_errmsg(*out));
         sqlite3_close(*out);
         *out = NULL;
@@ -49,12 +55,42 @@ static void print_csv_row(FILE *out, sqlite3_stmt *st, int n, int header) {
     fputc('\n', out);
 }
 
+/* s with every byte that is not part of valid UTF-8 replaced by U+FFFD
+ * (as Python's errors="replace" does), so every --json line parses even when
+ * a completion holds a cut multi-byte character.  malloc'd. */
+static char *valid_utf8(const char *s) {
+    size_t n = strlen(s);
+    char *out = malloc(3 * n + 1), *o = out;
+    if (!out) return NULL;
+    const utf8proc_uint8_t *p = (const utf8proc_uint8_t *)s, *end = p + n;
+    while (p < end) {
+        utf8proc_int32_t cp;
+        utf8proc_ssize_t len = utf8proc_iterate(p, end - p, &cp);
+        if (len > 0) {
+            memcpy(o, p, (size_t)len);
+            o += len, p += len;
+        } else {
+            memcpy(o, "\xef\xbf\xbd", 3);
+            o += 3, p++;
+        }
+    }
+    *o = 0;
+    return out;
+}
+
+static cJSON *json_string(const char *s) {
+    char *clean = valid_utf8(s);
+    cJSON *j = cJSON_CreateString(clean ? clean : "");
+    free(clean);
+    return j;
+}
+
 static cJSON *json_cell(sqlite3_stmt *st, int c) {
     switch (sqlite3_column_type(st, c)) {
     case SQLITE_NULL: return cJSON_CreateNull();
     case SQLITE_INTEGER: return cJSON_CreateNumber((double)sqlite3_column_int64(st, c));
     case SQLITE_FLOAT: return cJSON_CreateNumber(sqlite3_column_double(st, c));
-    default: return cJSON_CreateString((const char *)sqlite3_column_text(st, c));
+    default: return json_string((const char *)sqlite3_column_text(st, c));
     }
 }
 
@@ -120,7 +156,11 @@ static int print_statement(sqlite3 *s, sqlite3_stmt *st, enum db_format fmt, FIL
             print_csv_row(out, st, n, 0);
         } else if (fmt == DB_FORMAT_JSON) {
             cJSON *obj = cJSON_CreateObject();
-            for (int c = 0; c < n; c++) cJSON_AddItemToObject(obj, sqlite3_column_name(st, c), json_cell(st, c));
+            for (int c = 0; c < n; c++) {
+                char *name = valid_utf8(sqlite3_column_name(st, c));
+                cJSON_AddItemToObject(obj, name ? name : "?", json_cell(st, c));
+                free(name);
+            }
             cJSON_AddItemToArray(rows, obj);
         } else {
             if (first) table_add_row(&t, st, 1);

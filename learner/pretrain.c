@@ -265,7 +265,7 @@ static int train_loop(pretrain_state *st, int start, pretrain_result *out, core_
     out->first_heldout_loss = heldout;
     core_info("pretrain: step %d held-out loss %.4f", start, heldout);
     core_progress prog;
-    if (st->progress) core_progress_start(&prog, "pretrain", steps, st->progress);
+    if (st->progress) core_progress_start_at(&prog, "pretrain", start, steps, st->progress);
     while (step < steps) {
         if (cfg->pretrain.stop_at && step >= cfg->pretrain.stop_at) break;
         if (core_stop_signal()) {

@@ -489,7 +489,7 @@ static int train_loop(learner_ctx *L, int64_t first_step, run_end *end, core_err
         log_eval(0, &ev);
     }
     *end = (run_end){"done", first_step - 1, "no steps left to run"};
-    core_progress_start(&progress, "grpo step", cfg->run.steps, stderr);
+    core_progress_start_at(&progress, "grpo step", first_step - 1, cfg->run.steps, stderr);
     for (int64_t step = first_step; step <= cfg->run.steps; step++) {
         db_step s;
         if (run_step(L, step, &s, err)) return err->code;

@@ -36,9 +36,20 @@ sqlite3 "$W/q.db" "SELECT 1" >/dev/null
 "$GRPO" pretrain configs/smoke.ini --set pretrain.steps=3 --set run.out_dir="$W/runs" \
     --set db.path="$W/q.db" >/dev/null 2>&1 || fail "pretrain on smoke failed"
 expect 0 "pretrain" -- "$GRPO" runs "$W/q.db"
+expect 0 '^\[\{"id":1,"name":"smoke","kind":"pretrain","status":"done",' -- "$GRPO" runs "$W/q.db" --json
 expect 0 '^\[\{"step":1,' -- "$GRPO" query "$W/q.db" "SELECT step, loss FROM steps ORDER BY step" --json
 expect 0 "^step,loss" -- "$GRPO" query "$W/q.db" "SELECT step, loss FROM steps" --csv
 expect 0 "\(3 rows\)" -- "$GRPO" query "$W/q.db" "SELECT step FROM steps"
 expect 2 "SQL error: no such table: stepz" -- "$GRPO" query "$W/q.db" "SELECT * FROM stepz"
 expect 2 "cannot open database" -- "$GRPO" query "$W/none.db" "SELECT 1"
+# read-only unless --write: a stray DELETE cannot break a live run
+expect 2 "opened read-only; add --write" -- "$GRPO" query "$W/q.db" "DELETE FROM steps"
+expect 0 "\(3 rows\)" -- "$GRPO" query "$W/q.db" "SELECT step FROM steps"
+expect 0 "" -- "$GRPO" query "$W/q.db" "DELETE FROM steps WHERE step = 3" --write
+expect 0 "\(2 rows\)" -- "$GRPO" query "$W/q.db" "SELECT step FROM steps"
+# --json stays JSON when a text holds invalid UTF-8 (a cut multi-byte character)
+out=$("$GRPO" query "$W/q.db" "SELECT CAST(X'61E282' AS TEXT) AS cut, CAST(X'FF62' AS TEXT) AS bad" --json) ||
+    fail "query --json on invalid UTF-8"
+python3 -c 'import json, sys; d = json.loads(sys.stdin.buffer.read().decode("utf-8")); assert d == [{"cut": "a\ufffd\ufffd", "bad": "\ufffdb"}], d' <<<"$out" ||
+    fail "--json output on invalid UTF-8 does not parse: $out"
 echo "command line ok"
