@@ -47,6 +47,8 @@ NVCC_FLAGS := -O3 -std=c++17 -I. -arch=sm_90 -Xcompiler -fPIC,-Wall
 # One Criterion binary per folder under tests/ (tests/<dir>/test_*.c).
 TEST_DIRS := $(sort $(patsubst tests/%/,%,$(dir $(wildcard tests/*/test_*.c))))
 TEST_BINS := $(TEST_DIRS:%=$(BUILD)/tests/test_%)
+# Helper programs that tests' scripts drive (tests/<dir>/<name>_tool.c -> $(BUILD)/tests/<name>_tool).
+TOOL_BINS := $(foreach f,$(wildcard tests/*/*_tool.c),$(BUILD)/tests/$(basename $(notdir $(f))))
 
 .PHONY: all grpo run test bench asan fuzz deps clean cuda-check
 all: $(BIN)
@@ -82,7 +84,11 @@ $(TEST_BINS): $(BUILD)/tests/test_%: $$(wildcard tests/$$*/test_*.c) $(BUILD)/li
 	@mkdir -p $(dir $@)
 	$(CC) $(filter-out -MMD -MP,$(CFLAGS)) $(LDFLAGS) -o $@ $(filter %.c,$^) $(BUILD)/libgrpo.a $(CU_OBJS) -lcriterion $(LDLIBS)
 
-test: deps $(BIN) $(TEST_BINS)
+$(TOOL_BINS): $(BUILD)/tests/%: $$(wildcard tests/*/$$*.c) $(BUILD)/libgrpo.a $(CU_OBJS) $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(filter-out -MMD -MP,$(CFLAGS)) $(LDFLAGS) -o $@ $(filter %.c,$^) $(BUILD)/libgrpo.a $(CU_OBJS) $(LDLIBS)
+
+test: deps $(BIN) $(TEST_BINS) $(TOOL_BINS)
 	@BUILD=$(BUILD) PYTHON=$(PYTHON) GRPO=$(abspath $(BIN)) tests/run.sh $(TEST_DIRS)
 
 run: deps $(BIN)

@@ -196,9 +196,36 @@ int model_save(const model *m, const char *path, int with_optimizer, core_error 
  * its file exists.  Truncated, corrupted or mismatched files: CORE_EINPUT
  * naming the file and what is wrong. */
 int model_load(model **out, const char *path, int max_batch, core_error *err);
-/* Load weights (and optimizer state if present) into an existing model
- * whose config must match the file's. */
+/* Load weights (and optimizer state if present: NAME.optim.safetensors, or
+ * a directory's optimizer.safetensors) into an existing model whose config
+ * must match the file's. */
 int model_load_into(model *m, const char *path, core_error *err);
+/* Hugging Face model directories: config.json (LlamaForCausalLM,
+ * Qwen2ForCausalLM, Qwen3ForCausalLM), model.safetensors or shards listed
+ * by model.safetensors.index.json (F32, BF16 or F16, converted to fp32 from
+ * a memory map, tensor by tensor), tokenizer.json (required: the model's
+ * ids mean nothing without it; our own byte-level exports say
+ * "grpo_tokenizer": "bytes" in config.json instead), stop ids from
+ * config.json's and generation_config.json's eos_token_id.
+ * max_seq: 0 takes config.json's max_position_embeddings; a smaller value
+ * caps it (the activations and KV cache are sized for it).  Anything not
+ * supported, missing, truncated or of the wrong shape is CORE_EINPUT naming
+ * the file and the field or tensor.  model_load and model_load_into take a
+ * directory too (model_load with max_seq 0). */
+int model_load_hf(model **out, const char *dir, int max_batch, int max_seq, core_error *err);
+
+enum model_dtype { MODEL_DTYPE_F32 = 0, MODEL_DTYPE_BF16 };
+/* Write dir as a Hugging Face model directory that transformers and vLLM
+ * open: config.json (src_dir's, with torch_dtype set, when src_dir has one;
+ * else built from the model's config), model.safetensors in dtype (a tied
+ * head is stored once), src_dir's tokenizer and generation files copied as
+ * they are, and with_optimizer optimizer.safetensors (AdamW moments and
+ * step; transformers ignores it, model_load_into restores it).  Written as
+ * dir.tmp-XXXXXX and renamed at the end; an existing dir is CORE_EINPUT,
+ * never overwritten.  src_dir may be NULL. */
+int model_save_hf(const model *m, const char *dir, const char *src_dir, int dtype, int with_optimizer,
+                  core_error *err);
+
 /* sha256 (hex, 64 chars + NUL) of a whole file, e.g. for the checkpoints table. */
 int model_file_sha256(const char *path, char hex[65], core_error *err);
 
