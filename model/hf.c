@@ -27,10 +27,6 @@
 #include "model/hf_internal.h"
 #include "model/model_internal.h"
 
-/* Until the Hugging Face tokenizer is linked in everywhere (tokenizer_hf.c),
- * a weak reference: NULL when no object defines it. */
-#pragma weak tokenizer_load_hf
-
 enum { PATH_CAP = 4200 };
 
 static int join(char *out, const char *dir, const char *name, core_error *err) {
@@ -211,8 +207,6 @@ static int load_tokenizer(tokenizer **out, const char *dir, const cJSON *config,
     char tj[PATH_CAP], gen[PATH_CAP];
     *out = NULL;
     if (join(tj, dir, "tokenizer.json", err) || join(gen, dir, "generation_config.json", err)) return CORE_EINPUT;
-    if (!tokenizer_load_hf)
-        return core_fail(err, CORE_EINPUT, "%s: Hugging Face tokenizers are not built into this grpo yet", tj);
     tokenizer *t;
     if (tokenizer_load_hf(&t, dir, err)) return CORE_EINPUT;
     int rc = 0;
@@ -253,7 +247,7 @@ static int read_config(const char *dir, char *cfg, cJSON **j, model_config *mc, 
     return 0;
 }
 
-int hf_load(model **out, const char *dir, int max_batch, int max_seq, int with_tokenizer, core_error *err) {
+int model_load_hf(model **out, const char *dir, int max_batch, int max_seq, core_error *err) {
     char cfg[PATH_CAP], tj[PATH_CAP];
     cJSON *j;
     model_config mc;
@@ -270,7 +264,7 @@ int hf_load(model **out, const char *dir, int max_batch, int max_seq, int with_t
     tokenizer *t = NULL;
     if (!rc) rc = model_create(&m, &mc, max_batch, err);
     if (!rc) rc = read_weights(m, dir, cfg, m->params, err);
-    if (!rc && !bytes && with_tokenizer) rc = load_tokenizer(&t, dir, j, cfg, mc.vocab, err);
+    if (!rc && !bytes) rc = load_tokenizer(&t, dir, j, cfg, mc.vocab, err);
     cJSON_Delete(j);
     if (rc) {
         model_free(m);
@@ -279,10 +273,6 @@ int hf_load(model **out, const char *dir, int max_batch, int max_seq, int with_t
     if (t) model_set_tokenizer(m, t);
     *out = m;
     return 0;
-}
-
-int model_load_hf(model **out, const char *dir, int max_batch, int max_seq, core_error *err) {
-    return hf_load(out, dir, max_batch, max_seq, 1, err);
 }
 
 int hf_load_into(model *m, const char *dir, core_error *err) {

@@ -100,8 +100,5 @@ int ckpt_load_optimizer(model *m, const char *path, core_error *err);
 /* A Hugging Face directory's weights (and optimizer.safetensors when it is
  * there) into a model of the same config (model_load_into for a directory). */
 int hf_load_into(model *m, const char *dir, core_error *err);
-/* model_load_hf; with_tokenizer 0 checks that tokenizer.json is there but
- * does not load it (tests that feed token ids). */
-int hf_load(model **out, const char *dir, int max_batch, int max_seq, int with_tokenizer, core_error *err);
 
 #endif

@@ -6,8 +6,10 @@ head, llama3 rope_scaling; Qwen2: q/k/v biases, tied head) in fp32, bf16, f16 an
 sharded, each with a small byte-level BPE tokenizer.json, and checks through
 build/tests/hf_tool (tests/model/hf_tool.c):
   - per-token log-probs within 1e-4 of transformers (weights as stored, fp32 compute);
-  - greedy decoding of 32 tokens identical to a hand-written greedy loop (generate()
-    does not work with Debian's torch on Python 3.11);
+  - greedy decoding of 32 tokens (or up to a stop id) identical to a hand-written
+    greedy loop (generate() does not work with Debian's torch on Python 3.11);
+  - the stop ids of config.json and generation_config.json (int or list) reach the
+    model's tokenizer;
   - export (model_save_hf) in fp32 and bf16: transformers loads the result with
     identical logits (fp32) or the logits of the model rounded to bf16 (bf16);
     config fields and tokenizer files carried over, a tied head stored once;
@@ -120,11 +122,23 @@ def ref_logprobs(model, tokens):
     return torch.cat([lp, torch.zeros(len(tokens), 1)], 1)
 
 
-def ref_greedy(model, prompt, n):
+def eos_ids(path):
+    """Stop ids as config.json and generation_config.json give them (int or list)."""
+    ids = set()
+    for name in ("config.json", "generation_config.json"):
+        p = os.path.join(path, name)
+        v = json.load(open(p)).get("eos_token_id") if os.path.exists(p) else None
+        ids |= set(v if isinstance(v, list) else [] if v is None else [v])
+    return ids
+
+
+def ref_greedy(model, prompt, n, eos):
     ids = list(prompt)
     with torch.no_grad():
         for _ in range(n):
             ids.append(int(model(torch.tensor([ids])).logits[0, -1].argmax()))
+            if ids[-1] in eos:
+                break
     return ids[len(prompt):]
 
 
@@ -154,8 +168,13 @@ def check_load(name, path, cls, tokens, tmp):
     check(diff < 1e-4, f"{name}: log-probs within 1e-4 of transformers (max abs diff {diff:.2e})")
     prompt = tokens[0][:8]
     g, msg = our_greedy(path, prompt, 32, tmp)
-    want = ref_greedy(ref, prompt, 32)
-    check(g == want, f"{name}: greedy 32 tokens identical" + ("" if g == want else f": {g} vs {want} {msg}"))
+    want = ref_greedy(ref, prompt, 32, eos_ids(path))
+    check(g == want, f"{name}: greedy decoding identical ({len(want)} tokens)" +
+          ("" if g == want else f": {g} vs {want} {msg}"))
+    rc, msg = tool("load", path, os.path.join(tmp, "info.json"))
+    info = json.load(open(os.path.join(tmp, "info.json"))) if rc == 0 else {}
+    check(rc == 0 and set(info["eos"]) == eos_ids(path),
+          f"{name}: stop ids {info.get('eos')} from config.json and generation_config.json {msg}")
 
 
 def check_export(name, src, cls, tokens, tmp):
@@ -269,6 +288,9 @@ def main():
                                           ("f16", torch.float16, None), ("sharded", torch.float32, "20KB")):
                 path = os.path.join(tmp, f"{name}-{variant}")
                 save(model, path, tokfile, dtype, shard)
+                if variant == "f16":  # a list of stop ids, as Llama 3 ships them
+                    gen = os.path.join(path, "generation_config.json")
+                    json.dump(dict(json.load(open(gen)), eos_token_id=[2, 7]), open(gen, "w"))
                 if shard:
                     check(os.path.exists(os.path.join(path, "model.safetensors.index.json")),
                           f"{name}-{variant}: saved as shards")

@@ -2,14 +2,13 @@
  * tests/model/hf_tool.c — what check_hf_dirs.py asks of model/ about a
  * Hugging Face model directory (built as build/tests/hf_tool):
  *
- *   hf_tool load DIR                      model_load_hf; the error on stderr, exit = its code
+ *   hf_tool load DIR [OUT.json]           model_load_hf; the error on stderr, exit = its code;
+ *                                         OUT {"vocab", "tokenizer_size", "eos": [stop ids]}
  *   hf_tool logprobs DIR IN.json OUT.json IN {"B","T","tokens"} -> OUT {"logprobs"} (B*T,
  *                                         log p(tokens[t+1] | ..t), 0 at T-1)
- *   hf_tool greedy DIR IN.json N OUT.json IN {"prompt"} -> OUT {"ids"}: N greedy tokens
+ *   hf_tool greedy DIR IN.json N OUT.json IN {"prompt"} -> OUT {"ids"}: up to N greedy
+ *                                         tokens, ending early with a stop id (included)
  *   hf_tool export SRC DST f32|bf16 [optimizer]   model_save_hf(load(SRC), DST, SRC, ...)
- *
- * logprobs, greedy and export feed token ids, so they check tokenizer.json
- * is there but do not load it (hf_load with_tokenizer 0).
  */
 #include <cjson/cJSON.h>
 #include <stdio.h>
@@ -59,7 +58,7 @@ static int logprobs(const char *dir, const char *in, const char *out) {
     core_error err = {0};
     model *m;
     if (n != B * T) return fprintf(stderr, "%s: %d tokens, not B*T\n", in, n), 1;
-    if (hf_load(&m, dir, B, T, 0, &err)) return fail(&err);
+    if (model_load_hf(&m, dir, B, T, &err)) return fail(&err);
     float *lp = calloc(n, sizeof(float));
     if (model_forward(m, tok, B, T, lp, NULL, &err)) return fail(&err);
     cJSON *o = cJSON_CreateObject(), *a = cJSON_AddArrayToObject(o, "logprobs");
@@ -77,7 +76,7 @@ static int greedy(const char *dir, const char *in, int N, const char *out) {
     cJSON_Delete(j);
     core_error err = {0};
     model *m;
-    if (hf_load(&m, dir, 1, n + N, 0, &err)) return fail(&err);
+    if (model_load_hf(&m, dir, 1, n + N, &err)) return fail(&err);
     int *ids = calloc(N, sizeof(int));
     float *lp = calloc(N, sizeof(float));
     model_sample s = {.tokens = ids, .logprob = lp};
@@ -92,10 +91,26 @@ static int greedy(const char *dir, const char *in, int N, const char *out) {
     return 0;
 }
 
+static int info(const char *dir, const char *out) {
+    core_error err = {0};
+    model *m;
+    if (model_load_hf(&m, dir, 1, 0, &err)) return fail(&err);
+    const tokenizer *t = model_tokenizer(m);
+    cJSON *o = cJSON_CreateObject(), *eos = cJSON_AddArrayToObject(o, "eos");
+    cJSON_AddNumberToObject(o, "vocab", model_get_config(m)->vocab);
+    cJSON_AddNumberToObject(o, "tokenizer_size", tokenizer_size(t));
+    for (int id = 0; id < tokenizer_size(t); id++)
+        if (tokenizer_is_eos(t, id)) cJSON_AddItemToArray(eos, cJSON_CreateNumber(id));
+    if (out) write_json(out, o);
+    else cJSON_Delete(o);
+    model_free(m);
+    return 0;
+}
+
 static int export(const char *src, const char *dst, const char *dtype, int with_optimizer) {
     core_error err = {0};
     model *m;
-    if (hf_load(&m, src, 1, 0, 0, &err)) return fail(&err);
+    if (model_load_hf(&m, src, 1, 0, &err)) return fail(&err);
     int rc = model_save_hf(m, dst, src, strcmp(dtype, "bf16") ? MODEL_DTYPE_F32 : MODEL_DTYPE_BF16,
                            with_optimizer, &err);
     model_free(m);
@@ -104,13 +119,7 @@ static int export(const char *src, const char *dst, const char *dtype, int with_
 
 int main(int argc, char **argv) {
     const char *cmd = argc > 2 ? argv[1] : "";
-    core_error err = {0};
-    if (!strcmp(cmd, "load")) {
-        model *m;
-        if (model_load_hf(&m, argv[2], 1, 0, &err)) return fail(&err);
-        model_free(m);
-        return 0;
-    }
+    if (!strcmp(cmd, "load") && argc <= 4) return info(argv[2], argc == 4 ? argv[3] : NULL);
     if (!strcmp(cmd, "logprobs") && argc == 5) return logprobs(argv[2], argv[3], argv[4]);
     if (!strcmp(cmd, "greedy") && argc == 6) return greedy(argv[2], argv[3], atoi(argv[4]), argv[5]);
     if (!strcmp(cmd, "export") && argc >= 5) return export(argv[2], argv[3], argv[4], argc > 5);
