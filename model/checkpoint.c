@@ -93,8 +93,8 @@ static cJSON *producer_meta(void) {
 }
 
 int ckpt_save_optimizer(const model *m, const char *path, core_error *err) {
-    st_out oe[2] = {{"adam_m", m->adam_m, m->n_params, (int)m->n_params, 0},
-                    {"adam_v", m->adam_v, m->n_params, (int)m->n_params, 0}};
+    st_out oe[2] = {{"adam_m", m->adam_m, m->n_params, (int64_t)m->n_params, 0},
+                    {"adam_v", m->adam_v, m->n_params, (int64_t)m->n_params, 0}};
     char step[32];
     snprintf(step, sizeof step, "%d", m->adam_t);
     cJSON *meta = producer_meta();
@@ -123,7 +123,7 @@ int model_save(const model *m, const char *path, int with_optimizer, core_error 
 /* ----------------------------------------------------------------- read */
 
 /* One tensor of our own file into dst, with the model's shape. */
-static int read_own(const st_file *f, const char *name, int rows, int cols, float *dst, core_error *err) {
+static int read_own(const st_file *f, const char *name, int64_t rows, int cols, float *dst, core_error *err) {
     const st_tensor *t = st_find(f, name);
     if (!t) return core_fail(err, CORE_EINPUT, "%s: tensor %s missing", f->path, name);
     return st_read_f32(f, t, rows, cols, "the model", dst, err);
@@ -134,8 +134,8 @@ int ckpt_load_optimizer(model *m, const char *opt, core_error *err) {
     int rc = st_open(&f, opt, err);
     if (rc) return rc;
     rc = st_verify_sha256(&f, err);
-    if (!rc) rc = read_own(&f, "adam_m", (int)m->n_params, 0, m->adam_m, err);
-    if (!rc) rc = read_own(&f, "adam_v", (int)m->n_params, 0, m->adam_v, err);
+    if (!rc) rc = read_own(&f, "adam_m", (int64_t)m->n_params, 0, m->adam_m, err);
+    if (!rc) rc = read_own(&f, "adam_v", (int64_t)m->n_params, 0, m->adam_v, err);
     const char *step = st_metadata(&f, "adamw_step");
     if (!rc && !step) rc = core_fail(err, CORE_EINPUT, "%s: no __metadata__.adamw_step", opt);
     if (!rc) m->adam_t = atoi(step);

@@ -50,7 +50,7 @@ const st_tensor *st_find(const st_file *f, const char *name);
 /* Check that its shape is (rows) for cols == 0, else (rows, cols), and
  * convert it into dst as fp32 (F32 copied, BF16/F16 widened exactly).
  * what names the source of the expected shape in the message. */
-int st_read_f32(const st_file *f, const st_tensor *t, int rows, int cols, const char *what,
+int st_read_f32(const st_file *f, const st_tensor *t, int64_t rows, int cols, const char *what,
                 float *dst, core_error *err);
 /* sha256 (hex) of the data section, against __metadata__.sha256 (our own
  * checkpoints record it; a file without it is refused). */
@@ -63,7 +63,8 @@ typedef struct st_out {
     const char *name;
     const float *data;
     size_t numel;
-    int rows, cols;        /* cols == 0: a vector */
+    int64_t rows;          /* the optimizer's flat vectors exceed 2^31 for 8B+ models */
+    int cols;              /* 0: a vector of rows */
 } st_out;
 /* Write path (via path.tmp and rename) with every tensor in dtype (ST_F32
  * or ST_BF16, rounded to nearest even).  meta: string pairs for

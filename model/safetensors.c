@@ -202,7 +202,7 @@ static void drop_pages(const st_file *f, const st_tensor *t) {
     if (e > b) madvise((void *)(f->map + b), e - b, MADV_DONTNEED);
 }
 
-int st_read_f32(const st_file *f, const st_tensor *t, int rows, int cols, const char *what,
+int st_read_f32(const st_file *f, const st_tensor *t, int64_t rows, int cols, const char *what,
                 float *dst, core_error *err) {
     int64_t want[2] = {rows, cols};
     int want_rank = cols ? 2 : 1;
@@ -281,7 +281,7 @@ static char *build_header(const st_out *t, int n, int dtype, cJSON *meta) {
         cJSON *e = cJSON_AddObjectToObject(head, t[i].name);
         cJSON_AddStringToObject(e, "dtype", dtypes[dtype].name);
         cJSON *shape = cJSON_AddArrayToObject(e, "shape");
-        cJSON_AddItemToArray(shape, cJSON_CreateNumber(t[i].rows));
+        cJSON_AddItemToArray(shape, cJSON_CreateNumber((double)t[i].rows));
         if (t[i].cols) cJSON_AddItemToArray(shape, cJSON_CreateNumber(t[i].cols));
         cJSON *offs = cJSON_AddArrayToObject(e, "data_offsets");
         cJSON_AddItemToArray(offs, cJSON_CreateNumber((double)off));
