@@ -34,6 +34,8 @@
 static const char gpt2_pattern[] =
     "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+";
 
+enum { HF_MAX_ID = 1 << 24 }; /* ids index per-id tables: a bound keeps a typo from allocating gigabytes */
+
 typedef struct loader {
     hf_tok *h;
     const char *file; /* DIR/tokenizer.json, for messages */
@@ -218,8 +220,8 @@ static int read_vocab(loader *L, const cJSON *vocab) {
     if (!cJSON_IsObject(vocab)) return refuse(L, "model.vocab", "must be an object {token: id}", NULL);
     const cJSON *x;
     cJSON_ArrayForEach(x, vocab) {
-        if (!cJSON_IsNumber(x) || x->valuedouble != (double)x->valueint || x->valueint < 0)
-            return refuse(L, "model.vocab", "ids must be non-negative integers", x);
+        if (!cJSON_IsNumber(x) || x->valuedouble != (double)x->valueint || x->valueint < 0 || x->valueint > HF_MAX_ID)
+            return refuse(L, "model.vocab", "ids must be integers in 0..2^24", x);
         if (bpe_add_token(&L->h->model, x->string, x->valueint, L->err))
             return core_fail_wrap(L->err, "%s: field \"model.vocab\"", L->file);
     }
@@ -292,8 +294,8 @@ static int read_added_token(loader *L, const cJSON *x, hf_added *a, const char *
     const cJSON *content = cJSON_GetObjectItemCaseSensitive(x, "content");
     char sub[96];
     snprintf(sub, sizeof sub, "%s.id", field);
-    if (!cJSON_IsNumber(id) || id->valuedouble != (double)id->valueint || id->valueint < 0)
-        return refuse(L, sub, "must be a non-negative integer", id);
+    if (!cJSON_IsNumber(id) || id->valuedouble != (double)id->valueint || id->valueint < 0 || id->valueint > HF_MAX_ID)
+        return refuse(L, sub, "must be an integer in 0..2^24", id);
     snprintf(sub, sizeof sub, "%s.content", field);
     if (!cJSON_IsString(content) || !content->valuestring[0]) return refuse(L, sub, "must be a non-empty string", content);
     static const char *const unsupported[] = {"single_word", "lstrip", "rstrip"};
