@@ -33,7 +33,7 @@ for src in "${targets[@]}"; do
         :
     elif ! "$CLANG" -std=gnu17 -D_GNU_SOURCE -g -O1 -I. -fsanitize=fuzzer,address,undefined \
             -fno-sanitize-recover=undefined -o "$bin" "$src" $sources \
-            -lpcre2-8 -lseccomp -linih -lcjson -lm -lpthread 2>"$out/$name.build.log"; then
+            -lpcre2-8 -lutf8proc -lseccomp -linih -lcjson -lm -lpthread 2>"$out/$name.build.log"; then
         if grep -q "fuzzer" "$out/$name.build.log" && grep -qi "cannot find\|no such file" "$out/$name.build.log"; then
             echo "libFuzzer runtime missing (libclang-rt-dev)"; exit 77
         fi
