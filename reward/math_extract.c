@@ -201,9 +201,11 @@ static int rule_answer_is(const char *text, size_t len, span *out) {
 
 /* ----------------------------------------------------------- latex_math */
 
-/* The last $…$ / $$…$$ pair (an escaped \$ is currency, not a delimiter). */
+/* The last $…$ / $$…$$ pair (an escaped \$ is currency, not a delimiter),
+ * with the pairs before it that only separators join to it ("$x = 1$ and
+ * $x = 2$": one answer with two values). */
 static int last_dollar_math(const char *text, size_t len, span *out) {
-    const char *open = NULL, *end = text + len;
+    const char *open = NULL, *end = text + len, *joined = NULL, *prev_close = NULL;
     int found = 0;
     for (const char *p = text; p < end; p++) {
         if (*p == '\\') {
@@ -214,9 +216,16 @@ static int last_dollar_math(const char *text, size_t len, span *out) {
         int dbl = p + 1 < end && p[1] == '$';
         if (!open) {
             open = p + (dbl ? 2 : 1);
+            if (!(found && prev_close && only_separators(prev_close, p))) joined = open;
         } else {
-            *out = span_trim(open, (size_t)(p - open));
-            found = out->n > 0;
+            span s = span_trim(open, (size_t)(p - open));
+            if (s.n) {
+                *out = span_trim(joined, (size_t)(p - joined));
+                found = 1;
+                prev_close = p + (dbl ? 2 : 1);
+            } else {
+                joined = NULL, prev_close = NULL, found = 0;
+            }
             open = NULL;
         }
         if (dbl) p++;

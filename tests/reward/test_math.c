@@ -106,6 +106,9 @@ static const extract_case extract_cases[] = {
     {"so \\boxed{2} and \\boxed{3}", 0, "\\boxed{2} and \\boxed{3}", "boxed"},
     {"$\\boxed{2}$, $\\boxed{3}$.", 0, "\\boxed{2}$, $\\boxed{3}", "boxed"},
     {"\\boxed{2}. Check: then \\boxed{3}", 0, "3", "boxed"},
+    {"So the answer is \\(\\frac{3}{4}\\).", 0, "\\(\\frac{3}{4}\\)", "answer_is"},
+    {"Thus, the solutions are $x = 1$ and $x = 2$.", 0, "x = 1$ and $x = 2", "latex_math"},
+    {"Since $a = 1$, we get $b = 2$.", 0, "b = 2", "latex_math"},
     /* the answer follows the reasoning */
     {"<think>maybe \\boxed{4}</think>The answer is 5.", 0, "5", "answer_is"},
     {"<think>maybe \\boxed{4}", 0, "4", "boxed"},
