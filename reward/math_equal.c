@@ -1,16 +1,24 @@
 /*
  * reward/math_equal.c — are two answers the same?
  *
- * Both answers are normalised (math_normalize.c), then read as a shape:
+ * Both answers are normalised (math_normalize.c, keeping "x =" so that two
+ * relations can be compared as relations first: math_relation.c), then
+ * labels and chains are stripped ("(p,q) = (3,2)" -> "(3,2)",
+ * "x = 6/2 = 3" -> "3"), and each is read as a shape:
  *   single   3, \frac{1}{2}, x+1
  *   tuple    (1, 2) or an interval [0, 1) — compared in order, brackets must match
+ *   matrix   \mat((1,2),(3,4)) from pmatrix/bmatrix/array — rows in order
  *   set      \{1, 2\} — unordered
  *   list     1, 2 (several answers) — unordered, and the same as a set
- *   union    (-\infty, 0) \cup (1, \infty) — unordered pieces
+ *   union    (-\infty, 0) \cup (1, \infty) — unordered pieces; a union of
+ *            sets only is the set of all their elements
  * Elements are compared recursively; a single compares as text first (case
  * and spaces ignored), then as numbers (math_value.c): exact rationals
  * exactly, other values within rel_tol.  A % on one side may also be read as
- * a plain number (50% == 0.5 == 50 when one side wrote the sign).
+ * a plain number (50% == 0.5 == 50 when one side wrote the sign).  A decimal
+ * comma number ("3,5") is read as 3.5 against a single value that is not an
+ * integer; a choice letter ("(C)") against prose takes the prose's first
+ * stand-alone letter A-E.
  *
  * Bounded: shapes nest ≤ 8 levels, ≤ 64 elements each, and one comparison
  * spends at most a fixed budget of element comparisons.

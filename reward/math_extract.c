@@ -1,13 +1,19 @@
 /*
  * reward/math_extract.c — find the final answer in a response.
  *
- * Rules, tried in the order reward.math_extract gives:
+ * Rules, tried in the order reward.math_extract gives, on the text after the
+ * last </think> (the whole text when nothing follows it):
  *   answer_tag   the last <answer>…</answer> (to the end when unclosed);
  *                inside it, a \boxed{} or, for prose, the later rules
- *   boxed        the last \boxed{…} / \fbox{…}, nested braces balanced
+ *   boxed        the last \boxed{…} / \fbox{…}, nested braces balanced, with
+ *                the boxes before it that only separators join to it
+ *                ("\boxed{2} and \boxed{3}" is one answer with two values)
  *   gsm8k        "#### x" (the rest of that line)
- *   answer_is    "the answer is x", "final answer: x" (to the end of the sentence)
- *   latex_math   the last $…$, $$…$$, \[…\] or \(…\)
+ *   answer_is    "the answer is x", "final answer: x", and the same phrase in
+ *                French, Spanish, German, Portuguese, Italian, Chinese and
+ *                Russian (to the end of the sentence)
+ *   latex_math   the last $…$ (with the ones separators join to it), $$…$$,
+ *                \[…\] or \(…\)
  *   whole        the response is itself just an answer (\frac{1}{2}, $x=3$,
  *                7,425,000, \{1,2\}) and is taken whole
  *   last_number  the last number (-12, 3.5, 7,425,000, 3/4)

@@ -101,12 +101,18 @@ int reward_math_normalize(const char *in, size_t len, char *out, size_t cap);
 
 /* Are two extracted answers equal?  Exact rational arithmetic where possible
  * (integers, decimals, fractions, mixed numbers, %, scientific notation,
- * repeating decimals, n!, \binom); numeric with rel_tol for irrational
- * values (\sqrt, \pi, e, \sin, \ln, \log_b); expressions in variables as
- * functions sampled at three points; tuples/intervals in order, sets and
- * lists unordered, inequalities in one variable as intervals, \pm as two
- * answers; text after normalisation.  Returns 1 equal, 0 not; why (may be
- * NULL) gets a short reason. */
+ * repeating decimals, n!, \binom, thousands written 1,000 / 1 000 / 1{,}000,
+ * decimal commas 3,5 / 3{,}5); numeric with rel_tol for irrational values
+ * (\sqrt, \pi, e, trig, \ln, \log_b) and for a decimal against a fraction
+ * with no finite decimal expansion (0.3333333 == 1/3); expressions in
+ * variables (2ab, \tan^2 x + 1) as functions sampled at exact rational points;
+ * relations (=, \ne, <, \le, >, \ge) equal up to a non-zero factor
+ * (math_relation.c); labels and chains stripped ("(p,q) = (3,2)",
+ * "x = 6/2 = 3"); tuples/intervals and matrices in order, sets, lists and
+ * unions of sets unordered, inequalities in one variable as intervals, \pm
+ * as two answers, a choice letter against prose naming it first; text after
+ * normalisation.  Returns 1 equal, 0 not; why (may be NULL) gets a short
+ * reason. */
 int reward_math_equal(const char *a, const char *b, double rel_tol, char *why, size_t why_cap);
 
 /* A canonical key for voting (maj@k): answers that are the same number get
