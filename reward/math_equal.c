@@ -370,7 +370,31 @@ static int compare_unordered(cmp_ctx *c, const shape *sa, const shape *sb, int l
     return 1;
 }
 
+/* "a=2, b=3": a list whose every element names its value. */
+static int all_labelled(const shape *sh) {
+    for (int i = 0; i < sh->n; i++)
+        if (!reward_math_strip_lhs(sh->el[i].s, sh->el[i].n)) return 0;
+    return sh->n > 1;
+}
+
+/* "a=2, b=3" against the tuple (2, 3): the values in order. */
+static int labelled_list_vs_tuple(const shape *sa, const shape *sb) {
+    const shape *list = sa->kind == SHAPE_LIST ? sa : sb, *tuple = sa->kind == SHAPE_TUPLE ? sa : sb;
+    return list != tuple && list->kind == SHAPE_LIST && tuple->kind == SHAPE_TUPLE && tuple->open == '(' &&
+           tuple->close == ')' && all_labelled(list);
+}
+
 static int compare_shapes(cmp_ctx *c, const shape *sa, const shape *sb, int level) {
+    if (labelled_list_vs_tuple(sa, sb)) {
+        if (sa->n != sb->n) {
+            say(c, "sizes differ%s%s", "", "");
+            return 0;
+        }
+        for (int i = 0; i < sa->n; i++)
+            if (!compare(c, sa->el[i], sb->el[i], level + 1)) return 0;
+        say(c, "named values match the tuple%s%s", "", "");
+        return 1;
+    }
     /* a list is unordered: it may stand for a set, or ("x < 1 or x > 2") a union */
     int unordered_a = sa->kind == SHAPE_SET || sa->kind == SHAPE_LIST;
     int unordered_b = sb->kind == SHAPE_SET || sb->kind == SHAPE_LIST;
