@@ -164,8 +164,6 @@ static int file_line(file_ctx *c, char *line, core_error *err) {
         if (!*value || strlen(value) >= sizeof c->p->name || strpbrk(value, " \t/"))
             return core_fail(err, CORE_EINPUT, "%s:%d: name: one word of at most %zu characters, no '/'",
                              c->path, c->line, sizeof c->p->name - 1);
-        if (c->p->name[0])
-            return core_fail(err, CORE_EINPUT, "%s:%d: name: --name gives it too; keep one", c->path, c->line);
         snprintf(c->name_given, sizeof c->name_given, "%s", value);
         return 0;
     }
@@ -175,8 +173,6 @@ static int file_line(file_ctx *c, char *line, core_error *err) {
         if (*e || n < 1 || n > SWEEP_MAX_SEEDS)
             return core_fail(err, CORE_EINPUT, "%s:%d: seeds: expected 1..%d, got '%s'", c->path, c->line,
                              SWEEP_MAX_SEEDS, value);
-        if (c->p->n_seeds)
-            return core_fail(err, CORE_EINPUT, "%s:%d: seeds: --seeds gives them too; keep one", c->path, c->line);
         c->seeds_given = (int)n;
         return 0;
     }
@@ -195,8 +191,9 @@ int sweep_load_file(sweep_plan *p, const char *path, core_error *err) {
     }
     fclose(f);
     if (rc) return rc;
-    if (c.seeds_given) p->n_seeds = c.seeds_given;
-    if (c.name_given[0]) snprintf(p->name, sizeof p->name, "%s", c.name_given);
+    /* --seeds and --name, given on the command line, win over the file's */
+    if (c.seeds_given && !p->n_seeds) p->n_seeds = c.seeds_given;
+    if (c.name_given[0] && !p->name[0]) snprintf(p->name, sizeof p->name, "%s", c.name_given);
     return 0;
 }
 

@@ -62,9 +62,10 @@ typedef struct sweep_plan {
 /* Add one axis: "section.key=v1,v2,..." or, when a value holds commas,
  * "section.key=v1|v2|..." (e.g. reward.weights=0,1|0.1,1). */
 int sweep_add_axis(sweep_plan *p, const char *spec, core_error *err);
-/* Read a sweep file: its [sweep] settings go into p->base, its seeds into
- * p->n_seeds (an error when --seeds set it too), its [arm NAME] sections
- * into p->file_arms.  Errors name the file, line and key. */
+/* Read a sweep file: its [sweep] settings go into p->base, its seeds and
+ * name into p->n_seeds and p->name unless set already (--seeds, --name
+ * win), its [arm NAME] sections into p->file_arms.  Errors name the file,
+ * line and key. */
 int sweep_load_file(sweep_plan *p, const char *path, core_error *err);
 int sweep_n_arms(const sweep_plan *p);
 /* The settings of arm `arm` (keys[i]=values[i], its file arm's first);

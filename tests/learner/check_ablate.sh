@@ -32,8 +32,8 @@ printf '[sweep]\nlearner.epochs = 2\n\n[arm a]\nlearner.lr = 99\n' >bad.ini
 expect_refused "bad.ini:5: .*learner.lr" --sweep-file bad.ini
 printf '[arm a]\nlearner.lr = 1e-3\n[arms b]\n' >bad.ini
 expect_refused "bad.ini:3: \[arms b\]: expected \[sweep\] or \[arm NAME\]" --sweep-file bad.ini
-printf '[sweep]\nseeds = 2\n[arm a]\nlearner.lr = 1e-3\n' >bad.ini
-expect_refused "bad.ini:2: seeds: --seeds gives them too" --sweep-file bad.ini --seeds 3
+printf '[sweep]\nseeds = 0\n[arm a]\nlearner.lr = 1e-3\n' >bad.ini
+expect_refused "bad.ini:2: seeds: expected 1..100" --sweep-file bad.ini
 expect_refused "run.seed: the sweep sets" --sweep-file <(printf '[arm a]\nrun.seed = 3\n')
 printf '[sweep]\nname = cross\nseeds = 2\n[arm plain]\n[arm cispo]\nlearner.loss = cispo\nlearner.clip_low = 1\n' >arms.ini
 "$GRPO" ablate "$CONFIG" "${TOY[@]}" --sweep-file arms.ini --vary learner.lr=1e-3,1e-2 --dry-run >dry.log 2>&1 ||
@@ -42,6 +42,8 @@ got=$(grep "^  arm" dry.log | tr '\n' '/')
 want="  arm 0: plain learner.lr=1e-3/  arm 1: plain learner.lr=1e-2/  arm 2: cispo learner.lr=1e-3/  arm 3: cispo learner.lr=1e-2/"
 [ "$got" = "$want" ] || { cat dry.log; echo "file arms x axes: $got"; exit 1; }
 grep -q "sweep 'cross': 4 arms x 2 seeds = 8 runs" dry.log || { cat dry.log; exit 1; }
+"$GRPO" ablate "$CONFIG" "${TOY[@]}" --sweep-file arms.ini --seeds 3 --name mine --dry-run >dry.log 2>&1
+grep -q "sweep 'mine': 2 arms x 3 seeds" dry.log || { cat dry.log; echo "--seeds, --name do not win"; exit 1; }
 [ ! -e sw.db ] || [ "$(sql sw.db "SELECT count(*) FROM runs")" = 0 ] || { echo "a dry run started runs"; exit 1; }
 echo "sweep files checked"
 
