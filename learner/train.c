@@ -566,6 +566,10 @@ int learner_train(const core_config *cfg, int flags, int *argc,
     free(ini);
     rollout_stop_workers(comm);
     teardown_learner(&L);
+    if (rollout_comm_broken(comm)) { /* a hung worker never reaches MPI_Finalize */
+        core_log(CORE_LOG_ERROR, "%s", err->msg);
+        rollout_comm_abort(comm, rc ? rc : 1);
+    }
     rollout_comm_finalize(comm);
     return rc;
 }

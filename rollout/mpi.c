@@ -4,6 +4,8 @@
  * rank, rollout_step runs the groups itself and no message is sent.
  */
 #include <limits.h>
+#include <signal.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,6 +20,7 @@ struct rollout_comm {
     int rank, n_ranks;
     MPI_Comm learners, workers; /* MPI_Comm_split by role; L = 1 today */
     int last_version_sent;
+    int broken;                 /* a worker stopped answering: only MPI_Abort ends the job */
 };
 
 typedef struct step_header {
@@ -124,11 +127,35 @@ static int unpack_batch(const char *buf, size_t len, rollout_prompt *p, int n, c
 
 static int owner_of(int index, int W) { return 1 + index % W; }
 
+/* Wait for the next message, polling (a blocking MPI_Probe spins a core
+ * and never returns when a worker is stopped or livelocked).  A worker that
+ * owes groups and has sent nothing for timeout_s seconds is named in an
+ * error; last_heard[w] is when rank w last sent something. */
+static int wait_message(rollout_comm *c, const int *received, const int *expected,
+                        double *last_heard, double timeout_s, MPI_Status *st, core_error *err) {
+    for (int polls = 0;; polls++) {
+        int flag = 0;
+        MPI_Iprobe(MPI_ANY_SOURCE, MPI_ANY_TAG, MPI_COMM_WORLD, &flag, st);
+        if (flag) return 0;
+        double now = core_now();
+        for (int w = 1; timeout_s > 0 && w < c->n_ranks; w++)
+            if (expected[w] > received[w] && now - last_heard[w] > timeout_s) {
+                c->broken = 1;
+                return core_fail(err, CORE_ERUNTIME,
+                                 "rollout worker rank %d has sent nothing for %.0f s "
+                                 "(rollout.worker_timeout_s) and still owes %d group(s): it is "
+                                 "stopped, hung or livelocked; stopping the run",
+                                 w, now - last_heard[w], expected[w] - received[w]);
+            }
+        struct timespec pause = {0, polls < 1000 ? 20000L : 1000000L}; /* 20 us, then 1 ms */
+        nanosleep(&pause, NULL);
+    }
+}
+
 static int receive_one(rollout_comm *c, int vocab, int base, int n, rollout_group *groups,
-                       int *received, int *expected, core_error *err) {
-    MPI_Status st;
+                       int *received, int *expected, const MPI_Status *probed, core_error *err) {
+    MPI_Status st = *probed;
     int count;
-    MPI_Probe(MPI_ANY_SOURCE, MPI_ANY_TAG, MPI_COMM_WORLD, &st);
     MPI_Get_count(&st, MPI_BYTE, &count);
     char *buf = malloc(count > 0 ? count : 1);
     MPI_Recv(buf, count, MPI_BYTE, st.MPI_SOURCE, st.MPI_TAG, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
@@ -177,6 +204,8 @@ int rollout_step(rollout_comm *c, model *policy, const reward_fn *r, const rollo
     free(batch);
 
     int *received = calloc(c->n_ranks, sizeof(int)), *expected = calloc(c->n_ranks, sizeof(int));
+    double *last_heard = malloc(sizeof(double) * c->n_ranks), timeout_s = reward_config(r)->rollout.worker_timeout_s;
+    for (int w = 0; w < c->n_ranks; w++) last_heard[w] = core_now();
     for (int i = 0; i < n; i++) expected[owner_of(prompts[i].index, W)]++;
     int rc = 0, vocab = model_get_config(policy)->vocab;
     for (;;) {
@@ -184,20 +213,29 @@ int rollout_step(rollout_comm *c, model *policy, const reward_fn *r, const rollo
         for (int w = 1; w <= W; w++) pending += expected[w] - received[w];
         if (pending == 0) break;
         core_error e = {0};
-        if (receive_one(c, vocab, prompts[0].index, n, groups, received, expected, &e) && !rc) {
+        MPI_Status st;
+        if (wait_message(c, received, expected, last_heard, timeout_s, &st, &e)) {
+            if (!rc) rc = e.code, *err = e;
+            break; /* nothing more will come */
+        }
+        last_heard[st.MPI_SOURCE] = core_now();
+        if (receive_one(c, vocab, prompts[0].index, n, groups, received, expected, &st, &e) && !rc) {
             rc = e.code;
             *err = e;
         }
     }
     free(received);
     free(expected);
+    free(last_heard);
     if (rc)
         for (int i = 0; i < n; i++) rollout_group_free(&groups[i]);
     return rc;
 }
 
+int rollout_comm_broken(const rollout_comm *c) { return c->broken; }
+
 void rollout_stop_workers(rollout_comm *c) {
-    if (c->n_ranks < 2) return;
+    if (c->n_ranks < 2 || c->broken) return;
     step_header h = {CMD_STOP, 0, 0, 0, 0, 0};
     MPI_Bcast(&h, sizeof h, MPI_BYTE, 0, MPI_COMM_WORLD);
 }
@@ -211,6 +249,15 @@ static int injected_fault(int rank, int64_t step) {
     int r;
     long long s;
     return spec && sscanf(spec, "%d:%lld", &r, &s) == 2 && r == rank && s == step;
+}
+
+/* GRPO_FAULT_WORKER_STOP=RANK:STEP: that worker stops itself (SIGSTOP) at
+ * that step, as a hung or suspended worker would look to the learner. */
+static void injected_stop(int rank, int64_t step) {
+    const char *spec = getenv("GRPO_FAULT_WORKER_STOP");
+    int r;
+    long long s;
+    if (spec && sscanf(spec, "%d:%lld", &r, &s) == 2 && r == rank && s == step) raise(SIGSTOP);
 }
 
 static void send_error(const char *msg) {
@@ -235,6 +282,7 @@ static void serve_step(rollout_comm *c, model *policy, const reward_fn *r, const
     for (int i = 0; i < h->n_prompts; i++)
         if (owner_of(prompts[i].index, W) == c->rank) prompts[mine++] = prompts[i];
     rollout_group *groups = calloc(mine > 0 ? mine : 1, sizeof *groups);
+    injected_stop(c->rank, h->step);
     if (injected_fault(c->rank, h->step)) send_error("fault injected by GRPO_FAULT_WORKER");
     else if (rollout_generate_groups(policy, r, prompts, mine, &rp, groups, &err)) send_error(err.msg);
     else

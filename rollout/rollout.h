@@ -126,6 +126,10 @@ int rollout_step(rollout_comm *c, model *policy, const reward_fn *r, const rollo
                  rollout_group *groups, core_error *err);
 /* Learner side: tell the workers to exit. */
 void rollout_stop_workers(rollout_comm *c);
+/* 1 after rollout_step found a worker that stopped answering (it waited
+ * rollout.worker_timeout_s): the job can then only end by
+ * rollout_comm_abort, and rollout_stop_workers does nothing. */
+int rollout_comm_broken(const rollout_comm *c);
 
 /* Worker side: serve steps until the learner says stop. */
 int rollout_worker_loop(rollout_comm *c, model *policy, const reward_fn *r, core_error *err);

@@ -48,3 +48,17 @@ done_steps=$(sql pre.db "SELECT max(step) FROM steps")
     { cat pre2.log; exit 1; }
 grep -q "resuming .*base-step0*$done_steps.safetensors at step $done_steps" pre2.log || { cat pre2.log; exit 1; }
 echo "pretrain SIGTERM: exit 143, no base model, train refuses, --resume continues from step $done_steps"
+
+# under mpirun: SIGTERM (and Ctrl-C, which mpirun forwards as SIGTERM) to mpirun
+# reaches every rank; the learner finishes the step, checkpoints, marks 'stopped'
+mpirun -np 3 --oversubscribe "$GRPO" train "$CONFIG" "${TOY[@]}" --set run.steps=100000 --set db.path=mpi.db \
+    --set run.name=mpi >mpi.log 2>&1 &
+pid=$!
+wait_for_steps mpi.db 3
+kill -TERM $pid
+rc=0; wait $pid || rc=$?
+[ $rc != 0 ] || { echo "mpirun stopped by SIGTERM exited 0"; exit 1; }
+[ "$(sql mpi.db "SELECT status FROM runs")" = stopped ] || { cat mpi.log; echo "mpirun SIGTERM: run left '$(sql mpi.db "SELECT status FROM runs")'"; exit 1; }
+[ "$(sql mpi.db "SELECT max(step) FROM checkpoints")" = "$(sql mpi.db "SELECT max(step) FROM steps")" ] ||
+    { echo "mpirun SIGTERM: no checkpoint of the last step"; exit 1; }
+echo "mpirun SIGTERM: every rank stopped cleanly, run stopped with a checkpoint of its last step"
