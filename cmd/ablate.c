@@ -21,7 +21,9 @@ static const char usage[] =
     "Every arm's config is checked before the first run starts; --dry-run checks and\n"
     "lists the arms and runs nothing.  Run NAME-a<arm>-s<k> writes its log to\n"
     "run.out_dir/NAME/a<arm>-s<k>.log.  --resume continues a stopped sweep: finished\n"
-    "runs are skipped, stopped ones resume from their checkpoints.\n"
+    "runs are skipped, stopped ones resume from their checkpoints.  Under mpirun\n"
+    "the runs are shared out over the ranks and run in parallel (each one a\n"
+    "single-process learner):  mpirun -np 4 ./grpo ablate CONFIG ...\n"
     "Compare the arms with:  grpo report DB --sweep ID\n";
 
 typedef struct ablate_args {
@@ -101,6 +103,7 @@ int cmd_ablate(int argc, char **argv) {
     fflush(stdout);
     sweep_result res;
     if (sweep_run(&plan, args.resume, "/proc/self/exe", &res, &err)) return cmd_report_error("ablate", &err);
+    if (res.rank != 0) return res.failed ? 1 : 0;
     printf("sweep %lld: %d run, %d done before, %d failed%s\n", (long long)res.sweep_id, res.ran,
            res.skipped, res.failed, res.stopped ? ", stopped (continue with --resume)" : "");
     printf("compare the arms: grpo report %s --sweep %lld\n", plan.base.db.path, (long long)res.sweep_id);

@@ -14,6 +14,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <mpi.h>
+
 #include "db/db.h"
 #include "learner/learner.h"
 #include "learner/pretrain.h"
@@ -367,6 +369,59 @@ static int open_sweep(db *d, const sweep_plan *p, int resume, int64_t *id, core_
 
 /* ------------------------------------------------------- the child runs */
 
+/* Under mpirun each rank drives a share of the runs (run i of the sweep on
+ * rank i % size) and each run is one `grpo train` process, a learner that
+ * samples for itself: the child leaves the MPI job's environment behind and
+ * starts as its own singleton.  Rank 0 creates or finds the sweep, tells
+ * the others, and after the runs gathers the counts. */
+typedef struct world { int rank, size, mpi; } world;
+
+static void world_init(world *w) {
+    *w = (world){0, 1, 0};
+    if (!getenv("OMPI_COMM_WORLD_SIZE") && !getenv("PMIX_RANK")) return;
+    int initialized;
+    MPI_Initialized(&initialized);
+    if (!initialized) MPI_Init(NULL, NULL);
+    MPI_Comm_rank(MPI_COMM_WORLD, &w->rank);
+    MPI_Comm_size(MPI_COMM_WORLD, &w->size);
+    w->mpi = 1;
+}
+
+/* Rank 0's rc and sweep id to every rank. */
+static void world_share(const world *w, int *rc, int64_t *sweep_id) {
+    if (!w->mpi) return;
+    long long v[2] = {*rc, *sweep_id};
+    MPI_Bcast(v, 2, MPI_LONG_LONG, 0, MPI_COMM_WORLD);
+    *rc = (int)v[0], *sweep_id = v[1];
+}
+
+static void world_sum(const world *w, sweep_result *res) {
+    if (!w->mpi) return;
+    int mine[4] = {res->ran, res->skipped, res->failed, res->stopped}, all[4];
+    MPI_Allreduce(mine, all, 4, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
+    res->ran = all[0], res->skipped = all[1], res->failed = all[2], res->stopped = all[3];
+}
+
+/* In a child: drop the variables that tie a process to the mpirun job. */
+static void leave_mpi_job(void) {
+    extern char **environ;
+    static const char *const prefixes[] = {"OMPI_", "PMIX_", "OPAL_", "PRTE_"};
+    for (int found = 1; found;) {
+        found = 0;
+        for (char **e = environ; *e && !found; e++) {
+            if (!strncmp(*e, "OMPI_ALLOW_RUN_AS_ROOT", 22)) continue;
+            for (int i = 0; i < 4 && !found; i++) {
+                if (strncmp(*e, prefixes[i], strlen(prefixes[i]))) continue;
+                char name[256];
+                size_t len = strcspn(*e, "=");
+                snprintf(name, sizeof name, "%.*s", (int)len, *e);
+                unsetenv(name);
+                found = 1;
+            }
+        }
+    }
+}
+
 static volatile sig_atomic_t child_pid, interrupted;
 static void forward_sigint(int sig) {
     (void)sig;
@@ -381,6 +436,7 @@ static int run_child(const char *exe, const char *ini, const char *log, int resu
     if (pid < 0) return core_fail(err, CORE_ERUNTIME, "fork: %s", strerror(errno));
     if (pid == 0) {
         setpgid(0, 0); /* our own group: a terminal Ctrl-C reaches the parent, which forwards it */
+        leave_mpi_job();
         int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
         if (fd >= 0) dup2(fd, 1), dup2(fd, 2), close(fd);
         char *args[] = {(char *)exe, "train", (char *)ini, resume ? "--resume" : NULL, NULL};
@@ -457,28 +513,38 @@ static int run_one(db *d, const sweep_plan *p, int64_t sweep_id, int arm, int k,
 
 int sweep_run(const sweep_plan *p, int resume, const char *exe, sweep_result *res, core_error *err) {
     memset(res, 0, sizeof *res);
-    if (getenv("OMPI_COMM_WORLD_SIZE"))
-        return core_fail(err, CORE_EINPUT, "grpo ablate runs its runs one after another; start it "
-                         "without mpirun");
-    if (sweep_check(p, 1, err)) return err->code;
-    db *d;
-    if (db_open(&d, p->base.db.path, p->base.db.busy_timeout_ms, err)) return err->code;
-    int rc = open_sweep(d, p, resume, &res->sweep_id, err);
-    struct sigaction sa = {.sa_handler = forward_sigint}, old;
+    world w;
+    world_init(&w);
+    res->rank = w.rank;
+    db *d = NULL;
+    int rc = sweep_check(p, 1, err);
+    if (!rc) rc = db_open(&d, p->base.db.path, p->base.db.busy_timeout_ms, err);
+    if (w.rank == 0 && !rc) rc = open_sweep(d, p, resume, &res->sweep_id, err);
+    int rc0 = rc;
+    world_share(&w, &rc0, &res->sweep_id);
+    if (!rc && rc0) rc = core_fail(err, rc0, "rank 0 could not open the sweep (its message says why)");
+    struct sigaction sa = {.sa_handler = forward_sigint}, old_int, old_term;
     sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, &old);
+    sigaction(SIGINT, &sa, &old_int);
+    sigaction(SIGTERM, &sa, &old_term); /* mpirun passes a Ctrl-C on as SIGTERM */
     interrupted = 0;
     /* seed-major: a sweep stopped halfway has every arm at the same seeds */
+    int n_arms = sweep_n_arms(p);
     for (int k = 0; k < p->n_seeds && !rc && !res->stopped && !interrupted; k++)
-        for (int arm = 0; arm < sweep_n_arms(p) && !rc && !res->stopped && !interrupted; arm++)
-            rc = run_one(d, p, res->sweep_id, arm, k, exe, res, err);
-    sigaction(SIGINT, &old, NULL);
+        for (int arm = 0; arm < n_arms && !rc && !res->stopped && !interrupted; arm++)
+            if ((k * n_arms + arm) % w.size == w.rank) rc = run_one(d, p, res->sweep_id, arm, k, exe, res, err);
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
     if (interrupted && !res->stopped) res->stopped = 1;
-    if (res->sweep_id) {
+    int failed_here = rc != 0;
+    world_sum(&w, res);
+    if (w.mpi) MPI_Allreduce(MPI_IN_PLACE, &failed_here, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
+    if (w.rank == 0 && res->sweep_id) {
         core_error ignore;
-        const char *status = rc || res->failed ? "failed" : res->stopped ? "stopped" : "done";
+        const char *status = failed_here || res->failed ? "failed" : res->stopped ? "stopped" : "done";
         db_sweep_set_status(d, res->sweep_id, status, &ignore);
     }
     db_close(d);
+    if (w.mpi) MPI_Finalize();
     return rc;
 }

@@ -80,13 +80,15 @@ int sweep_run_config(const sweep_plan *p, int arm, int seed_index, core_config *
 int sweep_check(const sweep_plan *p, int need_base, core_error *err);
 
 /* Run the sweep: every arm × seed as a child `exe train RUN.ini`, one after
- * another, its output in <out_dir>/<name>/a<arm>-s<k>.log.  resume: the
+ * another (under mpirun: each rank a share, in parallel), its output in
+ * <out_dir>/<name>/a<arm>-s<k>.log.  resume: the
  * sweep of this name must exist with the same config and axes.  Counts of
  * runs done, skipped (already done) and failed come back in the out
  * parameters (any may be NULL). */
 typedef struct sweep_result {
     int64_t sweep_id;
-    int ran, skipped, failed, stopped;
+    int ran, skipped, failed, stopped;   /* summed over the ranks under mpirun */
+    int rank;                            /* this process's rank (0 alone) */
 } sweep_result;
 int sweep_run(const sweep_plan *p, int resume, const char *exe, sweep_result *res, core_error *err);
 

@@ -89,3 +89,20 @@ for arm in 0 1; do
 done
 [ "$(sql sw.db "SELECT count(*) FROM steps")" = 48 ] || { echo "steps: $(sql sw.db "SELECT count(*) FROM steps")"; exit 1; }
 echo "sweep resumed: 4 runs, each once, finished runs untouched"
+
+# Under mpirun the ranks share the runs out and run them in parallel; each
+# run is the same run as in the sequential sweep above (same seed, same arm).
+mpirun -np 2 --oversubscribe "$GRPO" ablate "$CONFIG" "${TOY[@]}" "${SW[@]}" --set db.path=par.db \
+    --set run.name=sw --name par --seeds 2 --vary learner.loss=grpo,cispo >par.log 2>&1 || { cat par.log; exit 1; }
+[ "$(grep -c "^sweep 1: 4 run, 0 done before, 0 failed" par.log)" = 1 ] || { cat par.log; echo "totals"; exit 1; }
+[ "$(sql par.db "SELECT status FROM sweeps")" = done ] || { echo "parallel sweep not done"; exit 1; }
+[ "$(sql par.db "SELECT count(*) FROM sweep_runs WHERE status = 'done'")" = 4 ] || { echo "parallel runs"; exit 1; }
+run_fingerprint() { # $1 db, $2 run name
+    sql "$1" "SELECT e.step, e.sample, e.completion, e.reward, round(e.advantage, 9) FROM episodes e
+              JOIN runs r ON r.id = e.run_id WHERE r.name = '$2' ORDER BY e.step, e.group_id, e.sample" | md5sum
+}
+for a in 0 1; do for k in 0 1; do
+    [ "$(run_fingerprint par.db "par-a$a-s$k")" = "$(run_fingerprint sw.db "sw-a$a-s$k")" ] ||
+        { echo "arm $a seed $k: the parallel run differs from the sequential one"; exit 1; }
+done; done
+echo "mpirun -np 2: 4 runs in parallel, each equal to its sequential run"
