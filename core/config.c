@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <ini.h>
 
@@ -218,12 +219,27 @@ typedef struct ini_ctx {
     int line;        /* counted by the reader: the line inih is handling */
     core_error *err;
     int failed;
+    int n_entries;   /* key = value lines seen */
+    int *set_at;     /* per key_defs[i]: the line that set it, 0 if none (duplicates) */
 } ini_ctx;
 
+/* inih reads through a fixed buffer (INI_MAX_LINE, 200 bytes with Debian's
+ * libinih): a longer line would be cut and its tail parsed as the next
+ * line.  Refuse it instead, naming the line. */
 static char *counting_reader(char *buf, int size, void *stream) {
     ini_ctx *ctx = stream;
+    if (ctx->failed) return NULL;
     char *s = fgets(buf, size, ctx->file);
-    if (s) ctx->line++;
+    if (!s) return NULL;
+    ctx->line++;
+    size_t len = strlen(s);
+    if (len == (size_t)size - 1 && s[len - 1] != '\n' && !feof(ctx->file)) {
+        core_fail(ctx->err, CORE_EINPUT, "%s:%d: line longer than %d characters (the limit of a "
+                  "config line); shorten it or pass the value with --set", ctx->path, ctx->line,
+                  size - 2);
+        ctx->failed = 1;
+        return NULL;
+    }
     return s;
 }
 
@@ -238,17 +254,35 @@ static int on_ini_entry(void *user, const char *section, const char *name, const
         ctx->failed = 1;
         return 0;
     }
+    ctx->n_entries++;
+    const key_def *k = find_key(section, name);
+    if (k && ctx->set_at[k - key_defs]) {
+        core_fail(ctx->err, CORE_EINPUT, "%s: %s.%s is set twice (first at line %d)", where, section,
+                  name, ctx->set_at[k - key_defs]);
+        ctx->failed = 1;
+        return 0;
+    }
+    if (k) ctx->set_at[k - key_defs] = ctx->line;
     if (set_named(ctx->cfg, section, name, value, where, ctx->err)) ctx->failed = 1;
     return !ctx->failed;
 }
 
 int core_config_load(core_config *cfg, const char *path, core_error *err) {
+    struct stat st;
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+        return core_fail(err, CORE_EINPUT, "%s: is a directory, not a config file", path);
     FILE *f = fopen(path, "r");
     if (!f) return core_fail(err, CORE_EINPUT, "%s: cannot open: %s", path, strerror(errno));
-    ini_ctx ctx = {cfg, path, f, 0, err, 0};
+    int *set_at = calloc((size_t)n_key_defs, sizeof *set_at);
+    if (!set_at) return fclose(f), core_fail(err, CORE_ERUNTIME, "out of memory");
+    ini_ctx ctx = {cfg, path, f, 0, err, 0, 0, set_at};
     int rc = ini_parse_stream(counting_reader, &ctx, on_ini_entry, &ctx);
     fclose(f);
+    free(set_at);
     if (ctx.failed) return CORE_EINPUT;
+    if (rc == 0 && ctx.n_entries == 0)
+        return core_fail(err, CORE_EINPUT, "%s: no settings in it (an empty config is more likely "
+                         "a mistake than a wish for every default)", path);
     if (rc > 0)
         return core_fail(err, CORE_EINPUT, "%s:%d: syntax error (expected [section] or key = value)",
                          path, rc);

@@ -153,3 +153,24 @@ Test(config, reference_lists_every_key) {
     cr_assert(strstr(buf, "one of k1|k2|k3"));
     free(buf);
 }
+
+/* Lines the INI reader cannot hold, duplicate keys, an empty file and a
+ * directory are each refused with the file (and line) named. */
+Test(config, long_lines_duplicates_empty_and_directories) {
+    core_config cfg;
+    core_error err = {0};
+    char text[600];
+    snprintf(text, sizeof text, "[run]\nname = a\n[reward]\nformat_pattern = %0250d\n[run]\nseed = 2\n", 7);
+    cr_assert_eq(load(&cfg, text, &err), CORE_EINPUT);
+    cr_assert(strstr(err.msg, ".ini:4: line longer than 198 characters"), "%s", err.msg);
+    cr_assert_eq(load(&cfg, "[run]\nseed = 1\n\n[learner]\nlr = 0.1\n[run]\nseed = 2\n", &err), CORE_EINPUT);
+    cr_assert(strstr(err.msg, ".ini:7: run.seed is set twice (first at line 2)"), "%s", err.msg);
+    cr_assert_eq(load(&cfg, "", &err), CORE_EINPUT);
+    cr_assert(strstr(err.msg, "no settings in it"), "%s", err.msg);
+    cr_assert_eq(load(&cfg, "; only a comment\n[run]\n", &err), CORE_EINPUT);
+    core_config_defaults(&cfg);
+    cr_assert_eq(core_config_load(&cfg, "/tmp", &err), CORE_EINPUT);
+    cr_assert_str_eq(err.msg, "/tmp: is a directory, not a config file");
+    snprintf(text, sizeof text, "[reward]\nformat_pattern = %0180d\n", 7); /* long, but fits */
+    cr_assert_eq(load(&cfg, text, &err), 0, "%s", err.msg);
+}
