@@ -87,10 +87,19 @@ static int load_runs(sqlite3 *db, const int64_t *ids, int n_ids, arm *arms, int 
                             : "SELECT id, name FROM runs WHERE kind = 'train' ORDER BY id";
     if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) return sql_error(db, err);
     int64_t run_ids[MAX_ARMS];
+    if (n_ids > MAX_ARMS) {
+        sqlite3_finalize(st);
+        return core_fail(err, CORE_EINPUT, "report: %d runs; at most %d fit one page", n_ids, MAX_ARMS);
+    }
     for (int i = 0; i < (n_ids ? n_ids : 1); i++) {
         if (n_ids) sqlite3_bind_int64(st, 1, ids[i]);
         int found = 0;
-        while (sqlite3_step(st) == SQLITE_ROW && *n < MAX_ARMS) {
+        while (sqlite3_step(st) == SQLITE_ROW) {
+            if (*n == MAX_ARMS) {
+                sqlite3_finalize(st);
+                return core_fail(err, CORE_EINPUT, "report: more than %d train runs; pick some with "
+                                 "--runs or a sweep with --sweep", MAX_ARMS);
+            }
             arm *a = &arms[*n];
             a->id = *n;
             a->n_runs = 1;
@@ -126,13 +135,16 @@ static void curve_add(curve *c, double x, double mean, double sd) {
     c->x[c->n] = x, c->mean[c->n] = mean, c->sd[c->n++] = sd;
 }
 
-/* `inner` selects (step, v) for arm ?1 (and ?2 = param when given); the
- * curve is the mean and sd of v over the arm's runs at each step. */
-static int load_curve(sqlite3 *db, const char *inner, const char *param, int arm_id, curve *c,
+/* `inner` selects (run, step, v) for arm ?1 (and ?2 = param when given).
+ * Each run's v is first smoothed by a trailing mean over `window` steps;
+ * the curve is then the mean and sd of those over the arm's runs at each
+ * step. */
+static int load_curve(sqlite3 *db, const char *inner, const char *param, int arm_id, int window, curve *c,
                       core_error *err) {
-    char sql[1024];
-    snprintf(sql, sizeof sql, "SELECT step, avg(v), sum(v * v), count(v) FROM (%s) WHERE v IS NOT NULL "
-                              "GROUP BY step ORDER BY step", inner);
+    char sql[1400];
+    snprintf(sql, sizeof sql, "SELECT step, avg(v), sum(v * v), count(v) FROM (SELECT step, avg(v) OVER "
+                              "(PARTITION BY run ORDER BY step ROWS BETWEEN %d PRECEDING AND CURRENT ROW) AS v "
+                              "FROM (%s)) WHERE v IS NOT NULL GROUP BY step ORDER BY step", window - 1, inner);
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) return sql_error(db, err);
     sqlite3_bind_int(st, 1, arm_id);
@@ -252,23 +264,23 @@ static void chart(FILE *out, const char *title, const char *y_label, const arm *
 
 /* One chart: the curve of every arm from `inner` (see load_curve). */
 static int metric_chart(sqlite3 *db, FILE *out, const char *title, const char *y_label, const char *inner,
-                        const char *param, const arm *arms, int n, core_error *err) {
+                        const char *param, int window, const arm *arms, int n, core_error *err) {
     curve curves[MAX_ARMS] = {0};
     int rc = 0;
-    for (int a = 0; a < n && !rc; a++) rc = load_curve(db, inner, param, arms[a].id, &curves[a], err);
+    for (int a = 0; a < n && !rc; a++) rc = load_curve(db, inner, param, arms[a].id, window, &curves[a], err);
     if (!rc) chart(out, title, y_label, arms, curves, n);
     for (int a = 0; a < n; a++) free(curves[a].x), free(curves[a].mean), free(curves[a].sd);
     return rc;
 }
 
 static const char *const step_inner =
-    "SELECT s.step AS step, (%s) AS v FROM steps s JOIN temp.report_runs a ON a.run_id = s.run_id "
+    "SELECT s.run_id AS run, s.step AS step, (%s) AS v FROM steps s JOIN temp.report_runs a ON a.run_id = s.run_id "
     "WHERE a.arm = ?1";
 static const char *const eval_inner =
-    "SELECT e.step AS step, e.value AS v FROM evals e JOIN temp.report_runs a ON a.run_id = e.run_id "
+    "SELECT e.run_id AS run, e.step AS step, e.value AS v FROM evals e JOIN temp.report_runs a ON a.run_id = e.run_id "
     "WHERE a.arm = ?1 AND e.split = 'heldout' AND e.metric = ?2";
 static const char *const part_inner =
-    "SELECT e.step AS step, avg(p.value) AS v FROM reward_parts p JOIN episodes e ON e.id = p.episode_id "
+    "SELECT e.run_id AS run, e.step AS step, avg(p.value) AS v FROM reward_parts p JOIN episodes e ON e.id = p.episode_id "
     "JOIN temp.report_runs a ON a.run_id = e.run_id WHERE a.arm = ?1 AND p.name = ?2 "
     "GROUP BY e.run_id, e.step";
 
@@ -283,7 +295,20 @@ static int names_of(sqlite3 *db, const char *sql, char names[][64], int max) {
     return n;
 }
 
-static int all_charts(sqlite3 *db, FILE *out, const arm *arms, int n, core_error *err) {
+/* Per-step metrics are smoothed over about 1/30 of the run: noise from one
+ * batch of prompts would otherwise hide the trend and widen every band. */
+static int smoothing_window(sqlite3 *db) {
+    sqlite3_stmt *st;
+    int last = 0;
+    if (sqlite3_prepare_v2(db, "SELECT max(step) FROM steps s JOIN temp.report_runs a ON a.run_id = s.run_id",
+                           -1, &st, NULL) != SQLITE_OK)
+        return 1;
+    if (sqlite3_step(st) == SQLITE_ROW) last = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    return last / 30 > 1 ? last / 30 : 1;
+}
+
+static int all_charts(sqlite3 *db, FILE *out, const arm *arms, int n, int window, core_error *err) {
     static const char *step_metrics[][3] = {
         {"reward_mean", "mean reward (train)", "reward per completion"},
         {"accuracy", "training accuracy", "fraction correct"},
@@ -302,18 +327,19 @@ static int all_charts(sqlite3 *db, FILE *out, const arm *arms, int n, core_error
                                "ORDER BY e.metric = 'format', length(e.metric), e.metric", names, 16);
     for (int i = 0; i < n_evals && !rc; i++) {
         snprintf(title, sizeof title, "held-out %s", names[i]);
-        rc = metric_chart(db, out, title, "fraction of held-out items", eval_inner, names[i], arms, n, err);
+        rc = metric_chart(db, out, title, "fraction of held-out items", eval_inner, names[i], 1, arms, n, err);
     }
     for (size_t m = 0; m < sizeof step_metrics / sizeof step_metrics[0] && !rc; m++) {
         snprintf(inner, sizeof inner, step_inner, step_metrics[m][0]);
-        rc = metric_chart(db, out, step_metrics[m][1], step_metrics[m][2], inner, NULL, arms, n, err);
+        rc = metric_chart(db, out, step_metrics[m][1], step_metrics[m][2], inner, NULL, window, arms, n, err);
         if (m == 0) { /* the reward's parts next to it */
             int n_parts = names_of(db, "SELECT DISTINCT p.name FROM reward_parts p JOIN episodes e ON "
                                        "e.id = p.episode_id JOIN temp.report_runs a ON a.run_id = e.run_id "
                                        "ORDER BY p.name", names, 16);
             for (int i = 0; i < n_parts && !rc; i++) {
                 snprintf(title, sizeof title, "reward part: %s", names[i]);
-                rc = metric_chart(db, out, title, "mean value per completion", part_inner, names[i], arms, n, err);
+                rc = metric_chart(db, out, title, "mean value per completion", part_inner, names[i], window,
+                                  arms, n, err);
             }
         }
     }
@@ -407,7 +433,7 @@ static const char *const style =
     "table{border-collapse:collapse;font-size:13px}td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}"
     ".note{font-size:12px;color:#555;max-width:900px}";
 
-static void page_head(FILE *out, const char *title, const arm *arms, int n) {
+static void page_head(FILE *out, const char *title, const arm *arms, int n, int window) {
     fprintf(out, "<!doctype html><html><head><meta charset='utf-8'><title>grpo report</title>"
                  "<style>%s</style></head><body>\n<h1>", style);
     html_escaped(out, title);
@@ -417,8 +443,10 @@ static void page_head(FILE *out, const char *title, const arm *arms, int n) {
         html_escaped(out, arms[a].name);
         fprintf(out, "</td><td>%d</td></tr>\n", arms[a].n_runs);
     }
-    fputs("</table>\n<p class='note'>Lines: the mean over an arm's seeds at each step; shaded band: ± one "
-          "sample standard deviation (arms with ≥ 2 seeds).</p>\n", out);
+    fprintf(out, "</table>\n<p class='note'>Lines: the mean over an arm's seeds at each step; shaded band: "
+                 "± one sample standard deviation (arms with ≥ 2 seeds).  Training metrics are each run's "
+                 "trailing mean over %d step%s; held-out evals are as measured.</p>\n",
+            window, window == 1 ? "" : "s");
 }
 
 int db_report_page(sqlite3 *db, const db_report_opts *o, FILE *out, core_error *err) {
@@ -440,9 +468,10 @@ int db_report_page(sqlite3 *db, const db_report_opts *o, FILE *out, core_error *
         char title[128];
         if (o->sweep_id) snprintf(title, sizeof title, "grpo report: sweep %lld", (long long)o->sweep_id);
         else snprintf(title, sizeof title, "grpo report: %d run%s", n, n == 1 ? "" : "s");
-        page_head(out, title, arms, n);
+        int window = smoothing_window(db);
+        page_head(out, title, arms, n, window);
         fputs("<h2>Learning curves</h2>\n<div class='grid'>\n", out);
-        rc = all_charts(db, out, arms, n, err);
+        rc = all_charts(db, out, arms, n, window, err);
         fputs("</div>\n", out);
         if (!rc) final_table(db, out, arms, n, base);
         fputs("</body></html>\n", out);

@@ -423,15 +423,19 @@ static void leave_mpi_job(void) {
 }
 
 static volatile sig_atomic_t child_pid, interrupted;
+
+typedef struct sweep_link { int64_t sweep_id; int arm, seed_index; } sweep_link;
 static void forward_sigint(int sig) {
     (void)sig;
     interrupted = 1;
     if (child_pid > 0) kill(child_pid, SIGINT);
 }
 
-/* `exe train INI [--resume]` with stdout and stderr appended to log. */
-static int run_child(const char *exe, const char *ini, const char *log, int resume, int *status,
-                     core_error *err) {
+/* `exe train INI [--resume]` with stdout and stderr appended to log.
+ * While it runs, the run it creates (named `name`) joins the sweep as soon
+ * as its row exists, so a report shows a sweep's runs as they train. */
+static int run_child(db *d, const char *name, const sweep_link *link, const char *exe, const char *ini,
+                     const char *log, int resume, int *status, core_error *err) {
     pid_t pid = fork();
     if (pid < 0) return core_fail(err, CORE_ERUNTIME, "fork: %s", strerror(errno));
     if (pid == 0) {
@@ -444,8 +448,18 @@ static int run_child(const char *exe, const char *ini, const char *log, int resu
         _exit(127);
     }
     child_pid = pid;
-    while (waitpid(pid, status, 0) < 0)
-        if (errno != EINTR) return child_pid = 0, core_fail(err, CORE_ERUNTIME, "waitpid: %s", strerror(errno));
+    int joined = 0;
+    for (;;) {
+        pid_t got = waitpid(pid, status, WNOHANG);
+        if (got == pid) break;
+        if (got < 0 && errno != EINTR)
+            return child_pid = 0, core_fail(err, CORE_ERUNTIME, "waitpid: %s", strerror(errno));
+        int64_t run_id = joined ? 0 : db_run_latest(d, name, "train");
+        core_error ignore; /* joined for certain once the child is done */
+        if (run_id && !db_run_join_sweep(d, run_id, link->sweep_id, link->arm, link->seed_index, &ignore))
+            joined = 1;
+        usleep(200 * 1000);
+    }
     child_pid = 0;
     return 0;
 }
@@ -494,7 +508,8 @@ static int run_one(db *d, const sweep_plan *p, int64_t sweep_id, int arm, int k,
               run_id ? " resuming" : "", log);
     double t0 = core_now();
     int wstatus;
-    if (run_child(exe, ini, log, run_id != 0, &wstatus, err)) return err->code;
+    sweep_link link = {sweep_id, arm, k};
+    if (run_child(d, cfg.run.name, &link, exe, ini, log, run_id != 0, &wstatus, err)) return err->code;
     run_id = db_run_latest(d, cfg.run.name, "train");
     if (run_id && db_run_join_sweep(d, run_id, sweep_id, arm, k, err)) return err->code;
     db_run_status(d, run_id, status, sizeof status);
