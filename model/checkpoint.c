@@ -204,7 +204,7 @@ static int read_config_json(model_config *mc, const char *file, core_error *err)
 
 int model_load(model **out, const char *path, int max_batch, core_error *err) {
     char cfg[4200];
-    model_config mc;
+    model_config mc = {0}; /* the fields config.json does not give stay 0 */
     *out = NULL;
     if (is_dir(path)) return model_load_hf(out, path, max_batch, 0, err);
     if (strlen(path) > 4000) return core_fail(err, CORE_EINPUT, "%.200s...: path too long", path);

@@ -7,6 +7,7 @@
  * the forward pass, so it reads like the chain rule.
  */
 #include <math.h>
+#include <stddef.h>
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +18,11 @@
 
 /* ---------------------------------------------------------------- config */
 
+/* Head size: head_dim, or dim / n_heads when head_dim is 0. */
+static int head_size(const model_config *mc) {
+    return mc->head_dim ? mc->head_dim : mc->dim / mc->n_heads;
+}
+
 int model_config_check(const model_config *mc, const char *what, core_error *err) {
     const char *w = what ? what : "model config";
 #define NEED(cond, ...) \
@@ -24,10 +30,10 @@ int model_config_check(const model_config *mc, const char *what, core_error *err
     NEED(mc->dim > 0 && mc->n_layers > 0 && mc->n_heads > 0 && mc->n_kv_heads > 0 &&
              mc->ffn_dim > 0 && mc->max_seq >= 2,
          "%s: dim, n_layers, n_heads, n_kv_heads, ffn_dim must be positive and max_seq >= 2", w);
-    NEED(mc->dim % mc->n_heads == 0, "%s: model.dim (%d) must be a multiple of model.n_heads (%d)",
-         w, mc->dim, mc->n_heads);
-    NEED((mc->dim / mc->n_heads) % 2 == 0, "%s: head size model.dim/model.n_heads = %d must be even (RoPE)",
-         w, mc->dim / mc->n_heads);
+    NEED(mc->head_dim >= 0, "%s: head_dim (%d) must be positive (or 0: dim / n_heads)", w, mc->head_dim);
+    NEED(mc->head_dim || mc->dim % mc->n_heads == 0,
+         "%s: model.dim (%d) must be a multiple of model.n_heads (%d)", w, mc->dim, mc->n_heads);
+    NEED(head_size(mc) % 2 == 0, "%s: head size %d must be even (RoPE)", w, head_size(mc));
     NEED(mc->n_heads % mc->n_kv_heads == 0,
          "%s: model.n_heads (%d) must be a multiple of model.n_kv_heads (%d)", w, mc->n_heads,
          mc->n_kv_heads);
@@ -35,6 +41,18 @@ int model_config_check(const model_config *mc, const char *what, core_error *err
          w, mc->vocab, TOK_N_SPECIAL_END);
     NEED(mc->rope_theta > 0, "%s: model.rope_theta must be positive", w);
     NEED(mc->norm_eps >= 0, "%s: model.norm_eps must be >= 0", w);
+    NEED(mc->arch >= MODEL_ARCH_LLAMA && mc->arch <= MODEL_ARCH_QWEN3, "%s: unknown arch %d", w, mc->arch);
+    NEED((mc->qkv_bias == 0 || mc->qkv_bias == 1) && (mc->qk_norm == 0 || mc->qk_norm == 1),
+         "%s: qkv_bias (%d) and qk_norm (%d) must be 0 or 1", w, mc->qkv_bias, mc->qk_norm);
+    const model_rope_scaling *rs = &mc->rope_scaling;
+    NEED(rs->type == MODEL_ROPE_DEFAULT || rs->type == MODEL_ROPE_LLAMA3,
+         "%s: unknown rope_scaling type %d", w, rs->type);
+    NEED(rs->type != MODEL_ROPE_LLAMA3 ||
+             (rs->factor > 0 && rs->low_freq_factor > 0 && rs->high_freq_factor > rs->low_freq_factor &&
+              rs->original_max_position > 0),
+         "%s: rope_scaling llama3 needs factor > 0, 0 < low_freq_factor < high_freq_factor and "
+         "original_max_position_embeddings > 0 (got %g, %g, %g, %d)",
+         w, rs->factor, rs->low_freq_factor, rs->high_freq_factor, rs->original_max_position);
 #undef NEED
     return 0;
 }
@@ -52,75 +70,90 @@ int model_config_from(model_config *mc, const core_config *cfg, core_error *err)
 
 /* ---------------------------------------------------------- tensor table */
 
-static void add_tensor(model *m, size_t *offset, const char *name, int rows, int cols) {
-    model_tensor *t = &m->tensors[m->n_tensors++];
+/* Where tensor i's pointer lives in a param_views: in the struct itself
+ * (layer < 0) or in block layer's layer_params. */
+static float **view_slot(param_views *v, int layer, size_t field) {
+    char *base = layer < 0 ? (char *)v : (char *)&v->layers[layer];
+    return (float **)(base + field);
+}
+
+static void add_tensor(model *m, size_t *offset, int layer, size_t field, const char *name, int rows,
+                       int cols) {
+    int i = m->n_tensors++;
+    model_tensor *t = &m->tensors[i];
     snprintf(t->name, sizeof t->name, "%s", name);
     t->rows = rows;
     t->cols = cols;
     t->numel = (size_t)rows * (cols ? cols : 1);
     t->offset = *offset;
     *offset += t->numel;
+    m->tensor_layer[i] = layer;
+    m->tensor_field[i] = field;
 }
 
-/* Hugging Face Llama order and names; returns the total parameter count. */
+enum { MAX_LAYER_TENSORS = 14 };
+
+/* Hugging Face names, in our fixed order (the flat buffers' layout): the
+ * embedding, each block's tensors as layer_params lists them (those the
+ * config has), the final norm, the untied head.  Vectors (norm weights,
+ * biases) have cols = 0.  Returns the total parameter count. */
 static size_t build_tensor_table(model *m) {
     const model_config *c = &m->c;
+    int C = c->dim, Q = m->q_dim, KV = m->kv_dim, HS = m->hs, F = c->ffn_dim;
     size_t off = 0;
     char name[80];
     m->n_tensors = 0;
-    add_tensor(m, &off, "model.embed_tokens.weight", c->vocab, c->dim);
-    for (int l = 0; l < c->n_layers; l++) {
-        static const char *suffix[] = {"input_layernorm.weight", "self_attn.q_proj.weight",
-                                       "self_attn.k_proj.weight", "self_attn.v_proj.weight",
-                                       "self_attn.o_proj.weight", "post_attention_layernorm.weight",
-                                       "mlp.gate_proj.weight", "mlp.up_proj.weight",
-                                       "mlp.down_proj.weight"};
-        int rows[] = {c->dim, m->q_dim, m->kv_dim, m->kv_dim, c->dim, c->dim, c->ffn_dim, c->ffn_dim, c->dim};
-        int cols[] = {0, c->dim, c->dim, c->dim, m->q_dim, 0, c->dim, c->dim, c->ffn_dim};
-        for (int i = 0; i < 9; i++) {
-            snprintf(name, sizeof name, "model.layers.%d.%s", l, suffix[i]);
-            add_tensor(m, &off, name, rows[i], cols[i]);
+    add_tensor(m, &off, -1, offsetof(param_views, embed), "model.embed_tokens.weight", c->vocab, C);
+#define LP(f) offsetof(layer_params, f)
+    const struct { const char *suffix; size_t field; int rows, cols, present; } row[MAX_LAYER_TENSORS] = {
+        {"input_layernorm.weight", LP(attn_norm), C, 0, 1},
+        {"self_attn.q_proj.weight", LP(wq), Q, C, 1},
+        {"self_attn.q_proj.bias", LP(bq), Q, 0, c->qkv_bias},
+        {"self_attn.k_proj.weight", LP(wk), KV, C, 1},
+        {"self_attn.k_proj.bias", LP(bk), KV, 0, c->qkv_bias},
+        {"self_attn.v_proj.weight", LP(wv), KV, C, 1},
+        {"self_attn.v_proj.bias", LP(bv), KV, 0, c->qkv_bias},
+        {"self_attn.o_proj.weight", LP(wo), C, Q, 1},
+        {"self_attn.q_norm.weight", LP(q_norm), HS, 0, c->qk_norm},
+        {"self_attn.k_norm.weight", LP(k_norm), HS, 0, c->qk_norm},
+        {"post_attention_layernorm.weight", LP(ffn_norm), C, 0, 1},
+        {"mlp.gate_proj.weight", LP(w_gate), F, C, 1},
+        {"mlp.up_proj.weight", LP(w_up), F, C, 1},
+        {"mlp.down_proj.weight", LP(w_down), C, F, 1},
+    };
+#undef LP
+    for (int l = 0; l < c->n_layers; l++)
+        for (int i = 0; i < MAX_LAYER_TENSORS; i++) {
+            if (!row[i].present) continue;
+            snprintf(name, sizeof name, "model.layers.%d.%s", l, row[i].suffix);
+            add_tensor(m, &off, l, row[i].field, name, row[i].rows, row[i].cols);
         }
-    }
-    add_tensor(m, &off, "model.norm.weight", c->dim, 0);
-    if (!c->tie_embeddings) add_tensor(m, &off, "lm_head.weight", c->vocab, c->dim);
+    add_tensor(m, &off, -1, offsetof(param_views, final_norm), "model.norm.weight", C, 0);
+    if (!c->tie_embeddings)
+        add_tensor(m, &off, -1, offsetof(param_views, lm_head), "lm_head.weight", c->vocab, C);
     return off;
 }
 
-void model_bind_views(const model *m, float *base, param_views *v) {
-    const model_tensor *t = m->tensors;
-    v->embed = base + t[0].offset;
-    for (int l = 0; l < m->c.n_layers; l++) {
-        const model_tensor *lt = t + 1 + 9 * l;
-        layer_params *lp = &v->layers[l];
-        float **fields[] = {&lp->attn_norm, &lp->wq, &lp->wk, &lp->wv, &lp->wo,
-                            &lp->ffn_norm, &lp->w_gate, &lp->w_up, &lp->w_down};
-        for (int i = 0; i < 9; i++) *fields[i] = base + lt[i].offset;
+/* v's pointers into base: tensor i at its table offset, or at
+ * wt_offset[i] in the packed copy; absent tensors NULL. */
+static void bind_at(const model *m, float *base, int packed, param_views *v) {
+    *v = (param_views){.layers = v->layers};
+    for (int l = 0; l < m->c.n_layers; l++) v->layers[l] = (layer_params){0};
+    for (int i = 0; i < m->n_tensors; i++) {
+        size_t at = packed ? m->wt_offset[i] : m->tensors[i].offset;
+        *view_slot(v, m->tensor_layer[i], m->tensor_field[i]) = base + at;
     }
-    v->final_norm = base + t[1 + 9 * m->c.n_layers].offset;
-    v->lm_head = m->c.tie_embeddings ? v->embed : base + t[2 + 9 * m->c.n_layers].offset;
+    if (m->c.tie_embeddings) v->lm_head = v->embed;
 }
 
-/* t's pointers: tensor i at wt + wt_offset[i] (same order as the table). */
-static void bind_packed_views(model *m) {
-    param_views *v = &m->t;
-    const size_t *o = m->wt_offset;
-    v->embed = m->wt + o[0];
-    for (int l = 0; l < m->c.n_layers; l++) {
-        const size_t *lo = o + 1 + 9 * l;
-        layer_params *lp = &v->layers[l];
-        float **fields[] = {&lp->attn_norm, &lp->wq, &lp->wk, &lp->wv, &lp->wo,
-                            &lp->ffn_norm, &lp->w_gate, &lp->w_up, &lp->w_down};
-        for (int i = 0; i < 9; i++) *fields[i] = m->wt + lo[i];
-    }
-    v->final_norm = m->wt + o[1 + 9 * m->c.n_layers];
-    v->lm_head = m->c.tie_embeddings ? v->embed : m->wt + o[2 + 9 * m->c.n_layers];
-}
+void model_bind_views(const model *m, float *base, param_views *v) { bind_at(m, base, 0, v); }
 
 size_t model_config_n_params(const model_config *mc) {
-    size_t C = mc->dim, hs = mc->dim / mc->n_heads, q = hs * mc->n_heads,
-           kv = hs * mc->n_kv_heads, F = mc->ffn_dim;
+    size_t C = mc->dim, hs = head_size(mc), q = hs * mc->n_heads, kv = hs * mc->n_kv_heads,
+           F = mc->ffn_dim;
     size_t per_layer = 2 * C + q * C + 2 * kv * C + C * q + 3 * F * C;
+    if (mc->qkv_bias) per_layer += q + 2 * kv;
+    if (mc->qk_norm) per_layer += 2 * hs;
     return (size_t)mc->vocab * C * (mc->tie_embeddings ? 1 : 2) + mc->n_layers * per_layer + C;
 }
 
@@ -148,6 +181,10 @@ static void alloc_activations(model *m, int *failed) {
         a->attn_out = falloc(N * m->q_dim, failed), a->x_mid = falloc(N * C, failed);
         a->norm2 = falloc(N * C, failed), a->rstd2 = falloc(N, failed);
         a->gate = falloc(N * F, failed), a->up = falloc(N * F, failed), a->h = falloc(N * F, failed);
+        if (c->qk_norm) {
+            a->q_raw = falloc(N * m->q_dim, failed), a->k_raw = falloc(N * m->kv_dim, failed);
+            a->q_rstd = falloc(N * c->n_heads, failed), a->k_rstd = falloc(N * c->n_kv_heads, failed);
+        }
     }
     m->normf = falloc(N * C, failed), m->rstdf = falloc(N, failed);
     m->logits = falloc(N * c->vocab, failed), m->lse = falloc(N, failed);
@@ -156,6 +193,7 @@ static void alloc_activations(model *m, int *failed) {
     m->dv = falloc(N * m->kv_dim, failed), m->dattn = falloc(N * m->q_dim, failed);
     m->dgate = falloc(N * F, failed), m->dup = falloc(N * F, failed), m->dh = falloc(N * F, failed);
     m->dlogits = falloc(N * c->vocab, failed);
+    if (c->qk_norm) m->dq_raw = falloc(N * m->q_dim, failed), m->dk_raw = falloc(N * m->kv_dim, failed);
     /* attention backward: T*T floats per OpenMP thread; sized for every
      * processor too, in case the thread count is raised after create */
     int threads = omp_get_max_threads() > omp_get_num_procs() ? omp_get_max_threads() : omp_get_num_procs();
@@ -174,6 +212,7 @@ static void alloc_sampling(model *m, int *failed) {
     m->s_up = falloc(M * c->ffn_dim, failed), m->s_logits = falloc(M * c->vocab, failed);
     m->s_scores = falloc(M * c->n_heads * T, failed);
     m->s_probs = falloc(M * c->vocab, failed);
+    m->s_head_rstd = falloc(M * c->n_heads, failed);
     m->s_idx = calloc(M * c->vocab, sizeof(int));
     if (!m->s_idx) *failed = 1;
 }
@@ -186,16 +225,19 @@ int model_create(model **out, const model_config *mc, int max_batch, core_error 
     if (!m) return core_fail(err, CORE_ERUNTIME, "model_create: out of memory");
     m->c = *mc;
     m->max_batch = max_batch;
-    m->hs = mc->dim / mc->n_heads;
+    m->hs = head_size(mc);
     m->q_dim = m->hs * mc->n_heads;
     m->kv_dim = m->hs * mc->n_kv_heads;
     int failed = 0;
-    m->tensors = calloc(3 + 9 * (size_t)mc->n_layers, sizeof(model_tensor));
+    size_t max_tensors = 3 + MAX_LAYER_TENSORS * (size_t)mc->n_layers;
+    m->tensors = calloc(max_tensors, sizeof(model_tensor));
+    m->tensor_layer = calloc(max_tensors, sizeof(int));
+    m->tensor_field = calloc(max_tensors, sizeof(size_t));
     m->p.layers = calloc(mc->n_layers, sizeof(layer_params));
     m->g.layers = calloc(mc->n_layers, sizeof(layer_params));
     m->t.layers = calloc(mc->n_layers, sizeof(layer_params));
     m->acts = calloc(mc->n_layers, sizeof(layer_acts));
-    if (!m->tensors || !m->p.layers || !m->g.layers || !m->t.layers || !m->acts) failed = 1;
+    if (!m->tensors || !m->tensor_layer || !m->tensor_field || !m->p.layers || !m->g.layers || !m->t.layers || !m->acts) failed = 1;
     if (!failed) {
         m->n_params = build_tensor_table(m);
         m->params = falloc(m->n_params, &failed), m->grads = falloc(m->n_params, &failed);
@@ -222,8 +264,11 @@ int model_create(model **out, const model_config *mc, int max_batch, core_error 
     }
     model_bind_views(m, m->params, &m->p);
     model_bind_views(m, m->grads, &m->g);
-    bind_packed_views(m);
-    ops_rope_tables(m->rope_cos, m->rope_sin, mc->max_seq, m->hs, mc->rope_theta);
+    bind_at(m, m->wt, 1, &m->t);
+    const model_rope_scaling *rs = &mc->rope_scaling;
+    ops_rope_llama3 llama3 = {rs->factor, rs->low_freq_factor, rs->high_freq_factor, rs->original_max_position};
+    ops_rope_tables_scaled(m->rope_cos, m->rope_sin, mc->max_seq, m->hs, mc->rope_theta,
+                           rs->type == MODEL_ROPE_LLAMA3 ? &llama3 : NULL);
     *out = m;
     return 0;
 }
@@ -235,17 +280,19 @@ void model_free(model *m) {
                       &m->dq, &m->dk, &m->dv, &m->dattn, &m->dgate, &m->dup, &m->dh,
                       &m->dlogits, &m->att_scratch, &m->kcache, &m->vcache, &m->s_x, &m->s_xn,
                       &m->s_q, &m->s_k, &m->s_v, &m->s_att, &m->s_tmp, &m->s_gate, &m->s_up,
-                      &m->s_logits, &m->s_scores, &m->s_probs};
+                      &m->s_logits, &m->s_scores, &m->s_probs, &m->s_head_rstd, &m->dq_raw,
+                      &m->dk_raw};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) free(*bufs[i]);
     if (m->acts)
         for (int l = 0; l < m->c.n_layers; l++) {
             layer_acts *a = &m->acts[l];
             float *f[] = {a->norm1, a->rstd1, a->q, a->k, a->v, a->att, a->attn_out,
-                          a->x_mid, a->norm2, a->rstd2, a->gate, a->up, a->h};
+                          a->x_mid, a->norm2, a->rstd2, a->gate, a->up, a->h,
+                          a->q_raw, a->k_raw, a->q_rstd, a->k_rstd};
             for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) free(f[i]);
         }
     free(m->acts), free(m->tokens), free(m->targets), free(m->s_idx), free(m->wt_offset);
-    free(m->tensors), free(m->p.layers), free(m->g.layers), free(m->t.layers);
+    free(m->tensors), free(m->tensor_layer), free(m->tensor_field), free(m->p.layers), free(m->g.layers), free(m->t.layers);
     tokenizer_free(m->tok);
     free(m);
 }
@@ -273,7 +320,8 @@ const model_tensor *model_tensor_find(const model *m, const char *name) {
 static int same_config(const model_config *a, const model_config *b) {
     return a->dim == b->dim && a->n_layers == b->n_layers && a->n_heads == b->n_heads &&
            a->n_kv_heads == b->n_kv_heads && a->ffn_dim == b->ffn_dim && a->vocab == b->vocab &&
-           a->tie_embeddings == b->tie_embeddings;
+           a->tie_embeddings == b->tie_embeddings && head_size(a) == head_size(b) &&
+           a->qkv_bias == b->qkv_bias && a->qk_norm == b->qk_norm;
 }
 
 int model_copy_params(model *dst, const model *src) {
@@ -288,12 +336,17 @@ static int is_output_projection(const char *name) {
     return strstr(name, "o_proj") || strstr(name, "down_proj");
 }
 
+static int is_bias(const char *name) {
+    size_t n = strlen(name);
+    return n > 5 && !strcmp(name + n - 5, ".bias");
+}
+
 void model_init(model *m, uint64_t seed, float init_std) {
     for (int i = 0; i < m->n_tensors; i++) {
         const model_tensor *t = &m->tensors[i];
         float *p = m->params + t->offset;
-        if (t->cols == 0) { /* norm weight */
-            for (size_t j = 0; j < t->numel; j++) p[j] = 1.0f;
+        if (t->cols == 0) { /* norm weights 1, biases 0 (as transformers initialises them) */
+            for (size_t j = 0; j < t->numel; j++) p[j] = is_bias(t->name) ? 0.0f : 1.0f;
             continue;
         }
         float std = init_std;
@@ -321,6 +374,28 @@ static int check_tokens(const model *m, const int *tokens, int B, int T, core_er
     return 0;
 }
 
+/* The attention inputs of a block from its normed input a->norm1 (N,C):
+ * q (N,Q) and k (N,KV) ready for RoPE, v (N,KV).
+ *   q = q_proj(x) (+ bias: Qwen2);  q = rmsnorm over each head's HS (Qwen3)
+ *   (the same for k; v has the projection and bias only) */
+static void qkv_forward(model *m, const layer_params *w, layer_acts *a, int N) {
+    const model_config *c = &m->c;
+    int C = c->dim;
+    float *q = c->qk_norm ? a->q_raw : a->q, *k = c->qk_norm ? a->k_raw : a->k;
+    ops_matmul_forward(q, a->norm1, w->wq, N, C, m->q_dim, 0.0f);
+    ops_matmul_forward(k, a->norm1, w->wk, N, C, m->kv_dim, 0.0f);
+    ops_matmul_forward(a->v, a->norm1, w->wv, N, C, m->kv_dim, 0.0f);
+    if (c->qkv_bias) {
+        ops_bias_forward(q, w->bq, N, m->q_dim);
+        ops_bias_forward(k, w->bk, N, m->kv_dim);
+        ops_bias_forward(a->v, w->bv, N, m->kv_dim);
+    }
+    if (c->qk_norm) { /* rows of HS: (N*NH, HS) and (N*NKV, HS) */
+        ops_rmsnorm_forward(a->q, a->q_rstd, q, w->q_norm, N * c->n_heads, m->hs, c->norm_eps);
+        ops_rmsnorm_forward(a->k, a->k_rstd, k, w->k_norm, N * c->n_kv_heads, m->hs, c->norm_eps);
+    }
+}
+
 /* One block: x_in (N,C) -> x_out (N,C). */
 void model_block_forward(model *m, int l, const float *x_in, float *x_out, int B, int T) {
     const model_config *c = &m->c;
@@ -328,9 +403,7 @@ void model_block_forward(model *m, int l, const float *x_in, float *x_out, int B
     layer_acts *a = &m->acts[l];
     int N = B * T, C = c->dim, F = c->ffn_dim;
     ops_rmsnorm_forward(a->norm1, a->rstd1, x_in, w->attn_norm, N, C, c->norm_eps);
-    ops_matmul_forward(a->q, a->norm1, w->wq, N, C, m->q_dim, 0.0f);
-    ops_matmul_forward(a->k, a->norm1, w->wk, N, C, m->kv_dim, 0.0f);
-    ops_matmul_forward(a->v, a->norm1, w->wv, N, C, m->kv_dim, 0.0f);
+    qkv_forward(m, w, a, N);
     ops_rope_forward(a->q, m->rope_cos, m->rope_sin, B, T, c->n_heads, m->hs, 0);
     ops_rope_forward(a->k, m->rope_cos, m->rope_sin, B, T, c->n_kv_heads, m->hs, 0);
     ops_attention_forward(a->attn_out, a->att, a->q, a->k, a->v, B, T, c->n_heads, c->n_kv_heads, m->hs);
@@ -367,6 +440,31 @@ int model_forward(model *m, const int *tokens, int B, int T, float *logprob, flo
 
 static void zero(float *x, size_t n) { memset(x, 0, sizeof(float) * n); }
 
+/* qkv_forward backwards: m->dq, m->dk (after the RoPE backward) and m->dv
+ * in; d(loss)/d(norm1) OVERWRITES m->dnorm. */
+static void qkv_backward(model *m, const layer_params *w, layer_params *dw, const layer_acts *a, int N) {
+    const model_config *c = &m->c;
+    int C = c->dim;
+    float *dq = m->dq, *dk = m->dk;
+    if (c->qk_norm) {
+        zero(m->dq_raw, (size_t)N * m->q_dim), zero(m->dk_raw, (size_t)N * m->kv_dim);
+        ops_rmsnorm_backward(m->dk_raw, dw->k_norm, m->dk, a->k_raw, w->k_norm, a->k_rstd,
+                             N * c->n_kv_heads, m->hs);
+        ops_rmsnorm_backward(m->dq_raw, dw->q_norm, m->dq, a->q_raw, w->q_norm, a->q_rstd,
+                             N * c->n_heads, m->hs);
+        dq = m->dq_raw, dk = m->dk_raw;
+    }
+    if (c->qkv_bias) {
+        ops_bias_backward(dw->bv, m->dv, N, m->kv_dim);
+        ops_bias_backward(dw->bk, dk, N, m->kv_dim);
+        ops_bias_backward(dw->bq, dq, N, m->q_dim);
+    }
+    zero(m->dnorm, (size_t)N * C);
+    ops_matmul_backward(m->dnorm, dw->wv, m->dv, a->norm1, w->wv, N, C, m->kv_dim);
+    ops_matmul_backward(m->dnorm, dw->wk, dk, a->norm1, w->wk, N, C, m->kv_dim);
+    ops_matmul_backward(m->dnorm, dw->wq, dq, a->norm1, w->wq, N, C, m->q_dim);
+}
+
 /* dx holds d(loss)/d(x_out) on entry and d(loss)/d(x_in) on return. */
 static void block_backward(model *m, int l, const float *x_in, int B, int T) {
     const model_config *c = &m->c;
@@ -391,10 +489,7 @@ static void block_backward(model *m, int l, const float *x_in, int B, int T) {
                            B, T, c->n_heads, c->n_kv_heads, m->hs);
     ops_rope_backward(m->dq, m->rope_cos, m->rope_sin, B, T, c->n_heads, m->hs, 0);
     ops_rope_backward(m->dk, m->rope_cos, m->rope_sin, B, T, c->n_kv_heads, m->hs, 0);
-    zero(m->dnorm, (size_t)N * C);
-    ops_matmul_backward(m->dnorm, dw->wv, m->dv, a->norm1, w->wv, N, C, m->kv_dim);
-    ops_matmul_backward(m->dnorm, dw->wk, m->dk, a->norm1, w->wk, N, C, m->kv_dim);
-    ops_matmul_backward(m->dnorm, dw->wq, m->dq, a->norm1, w->wq, N, C, m->q_dim);
+    qkv_backward(m, w, dw, a, N);
     ops_rmsnorm_backward(m->dx, dw->attn_norm, m->dnorm, x_in, w->attn_norm, a->rstd1, N, C);
 }
 
@@ -436,7 +531,7 @@ int model_adamw_t(const model *m) { return m->adam_t; }
 void model_adamw_step(model *m, const model_adamw *hp, int t) {
     for (int i = 0; i < m->n_tensors; i++) {
         const model_tensor *tn = &m->tensors[i];
-        float wd = tn->cols ? hp->weight_decay : 0.0f; /* no decay on norm weights */
+        float wd = tn->cols ? hp->weight_decay : 0.0f; /* no decay on norm weights and biases */
         size_t o = tn->offset;
         ops_adamw(m->params + o, m->grads + o, m->adam_m + o, m->adam_v + o, tn->numel, hp->lr,
                   hp->beta1, hp->beta2, hp->eps, wd, t);

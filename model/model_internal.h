@@ -8,17 +8,25 @@
 
 #include "model/model.h"
 
-/* Pointers into the flat parameter (or gradient) buffer for one block. */
+/* Pointers into the flat parameter (or gradient) buffer for one block, in
+ * the tensor table's order (HF name after model.layers.L.).  Q = NH*HS and
+ * KV = NKV*HS; Q may differ from C (Qwen3's head_dim).  A tensor the config
+ * does not have is NULL. */
 typedef struct layer_params {
-    float *attn_norm; /* (C)         input_layernorm */
-    float *wq;        /* (NH*HS, C)  q_proj */
-    float *wk;        /* (NKV*HS, C) k_proj */
-    float *wv;        /* (NKV*HS, C) v_proj */
-    float *wo;        /* (C, NH*HS)  o_proj */
-    float *ffn_norm;  /* (C)         post_attention_layernorm */
-    float *w_gate;    /* (F, C)      gate_proj */
-    float *w_up;      /* (F, C)      up_proj */
-    float *w_down;    /* (C, F)      down_proj */
+    float *attn_norm; /* (C)    input_layernorm.weight */
+    float *wq;        /* (Q, C)  self_attn.q_proj.weight */
+    float *bq;        /* (Q)     self_attn.q_proj.bias      (qkv_bias) */
+    float *wk;        /* (KV, C) self_attn.k_proj.weight */
+    float *bk;        /* (KV)    self_attn.k_proj.bias      (qkv_bias) */
+    float *wv;        /* (KV, C) self_attn.v_proj.weight */
+    float *bv;        /* (KV)    self_attn.v_proj.bias      (qkv_bias) */
+    float *wo;        /* (C, Q)  self_attn.o_proj.weight */
+    float *q_norm;    /* (HS)    self_attn.q_norm.weight    (qk_norm) */
+    float *k_norm;    /* (HS)    self_attn.k_norm.weight    (qk_norm) */
+    float *ffn_norm;  /* (C)     post_attention_layernorm.weight */
+    float *w_gate;    /* (F, C)  mlp.gate_proj.weight */
+    float *w_up;      /* (F, C)  mlp.up_proj.weight */
+    float *w_down;    /* (C, F)  mlp.down_proj.weight */
 } layer_params;
 
 typedef struct param_views {
@@ -31,7 +39,9 @@ typedef struct param_views {
 /* What forward keeps for backward, per block; all (N = B*T rows). */
 typedef struct layer_acts {
     float *norm1, *rstd1;   /* (N,C), (N) */
-    float *q, *k, *v;       /* (N,NH*HS), (N,NKV*HS) x2, after RoPE */
+    float *q, *k, *v;       /* (N,Q), (N,KV) x2, after RoPE */
+    float *q_raw, *k_raw;   /* qk_norm: (N,Q), (N,KV) projections before the head norm */
+    float *q_rstd, *k_rstd; /* qk_norm: (N*NH), (N*NKV) per head */
     float *att;             /* (B,NH,T,T) softmax probabilities */
     float *attn_out;        /* (N,NH*HS) before o_proj */
     float *x_mid;           /* (N,C) residual after attention */
@@ -55,9 +65,12 @@ struct model {
     size_t *wt_offset;
     param_views t;
     model_tensor *tensors;
+    size_t *tensor_field; /* per tensor: its pointer's byte offset in a param_views
+                           * (layer < 0) or in a layer_params */
+    int *tensor_layer;    /* per tensor: its block, -1 outside the blocks */
     int n_tensors;
 
-    float *rope_cos, *rope_sin; /* (max_seq, HS/2) */
+    float *rope_cos, *rope_sin; /* (max_seq, HS/2), rope_scaling applied */
 
     /* forward state, for B*T <= max_batch*max_seq rows */
     int B, T, have_forward;
@@ -68,11 +81,12 @@ struct model {
 
     /* backward scratch */
     float *dx, *dnorm, *dq, *dk, *dv, *dattn, *dgate, *dup, *dh, *dlogits, *att_scratch;
+    float *dq_raw, *dk_raw; /* qk_norm: (N,Q), (N,KV) */
 
     /* sampling: KV cache (n_layers, max_batch, max_seq, NKV*HS) and per-row buffers */
     float *kcache, *vcache;
     float *s_x, *s_xn, *s_q, *s_k, *s_v, *s_att, *s_tmp, *s_gate, *s_up, *s_logits, *s_scores;
-    float *s_probs;
+    float *s_probs, *s_head_rstd; /* s_head_rstd: (max_batch*NH), qk_norm */
     int *s_idx;
 };
 

@@ -50,8 +50,15 @@ size_t ops_packed_size(int R, int C);
 /* Pack w (R,C) into panels (zero padding past R). */
 void ops_pack_t(float *dst, const float *w, int R, int C);
 
+/* bias: out (N,OC) += b (OC) on every row (nn.Linear's bias). */
+void ops_bias_forward(float *out, const float *b, int N, int OC);
+/* db (OC) += sum over rows of dout (N,OC), rows in order (deterministic). */
+void ops_bias_backward(float *db, const float *dout, int N, int OC);
+
 /* ----------------------------------------------------------- rmsnorm */
-/* out = inp / rms(inp) * w; rstd (N) = 1/sqrt(mean(inp^2) + eps) (kept for backward). */
+/* out = inp / rms(inp) * w; rstd (N) = 1/sqrt(mean(inp^2) + eps) (kept for backward).
+ * out may be inp (in place).  Qwen3's per-head q/k norm is this with
+ * (N*NH, HS) rows. */
 void ops_rmsnorm_forward(float *out, float *rstd, const float *inp, const float *w, int N,
                          int C, float eps);
 void ops_rmsnorm_backward(float *dinp, float *dw, const float *dout, const float *inp,
@@ -61,6 +68,19 @@ void ops_rmsnorm_backward(float *dinp, float *dw, const float *dout, const float
 /* Tables cos, sin (T, HS/2) for positions 0..T-1, Hugging Face Llama
  * convention (rotate_half: pairs (i, i + HS/2)), frequency theta^(-2i/HS). */
 void ops_rope_tables(float *cos_t, float *sin_t, int T, int HS, float theta);
+/* Llama 3.1's frequency scaling (rope_scaling {"rope_type": "llama3"}):
+ * wavelengths 2*pi/f shorter than original_max/high_freq_factor keep f,
+ * those longer than original_max/low_freq_factor get f/factor, and the band
+ * between interpolates: s = (original_max/wavelength - low) / (high - low),
+ * f' = (1-s) f/factor + s f.  Computed in float step by step as
+ * transformers' _compute_llama3_parameters does. */
+typedef struct ops_rope_llama3 {
+    float factor, low_freq_factor, high_freq_factor;
+    int original_max_position;
+} ops_rope_llama3;
+/* ops_rope_tables with the llama3 scaling; s NULL: none (= ops_rope_tables). */
+void ops_rope_tables_scaled(float *cos_t, float *sin_t, int T, int HS, float theta,
+                            const ops_rope_llama3 *s);
 /* x (B,T,NH,HS) rotated in place; sequence b's position t is pos0 + t. */
 void ops_rope_forward(float *x, const float *cos_t, const float *sin_t, int B, int T, int NH,
                       int HS, int pos0);

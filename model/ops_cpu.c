@@ -186,6 +186,32 @@ void ops_pack_t(float *dst, const float *w, int R, int C) {
     }
 }
 
+/* ------------------------------------------------------------------ bias */
+
+// out += b   (F.linear's bias, added after the product)
+void ops_bias_forward(float *out, const float *b, int N, int OC) {
+#pragma omp parallel for schedule(static) if ((long)N * OC > 65536)
+    for (int n = 0; n < N; n++) {
+        float *o = out + (size_t)n * OC;
+        for (int j = 0; j < OC; j++) o[j] += b[j];
+    }
+}
+
+// db += dout.sum(0)
+void ops_bias_backward(float *db, const float *dout, int N, int OC) {
+    enum { CB = 256 };
+#pragma omp parallel for schedule(static) if ((long)N * OC > 65536)
+    for (int c0 = 0; c0 < OC; c0 += CB) {
+        int c1 = c0 + CB < OC ? c0 + CB : OC;
+        float acc[CB] = {0};
+        for (int n = 0; n < N; n++) {
+            const float *d = dout + (size_t)n * OC;
+            for (int c = c0; c < c1; c++) acc[c - c0] += d[c];
+        }
+        for (int c = c0; c < c1; c++) db[c] += acc[c - c0];
+    }
+}
+
 /* --------------------------------------------------------------- rmsnorm */
 
 // rstd = rsqrt(mean(x^2) + eps); out = x * rstd * w
@@ -231,18 +257,40 @@ void ops_rmsnorm_backward(float *dinp, float *dw, const float *dout, const float
 
 /* ------------------------------------------------------------------ rope */
 
-// inv_freq = 1 / theta^(2i/HS); angle = pos * inv_freq   (HF LlamaRotaryEmbedding)
-void ops_rope_tables(float *cos_t, float *sin_t, int T, int HS, float theta) {
+/* Llama 3.1's scaling of one frequency, each step rounded to float like
+ * the torch float32 ops of transformers (reciprocal-multiply where torch
+ * divides a Python number by a tensor). */
+static float llama3_inv_freq(float f, const ops_rope_llama3 *s) {
+    float old_len = (float)s->original_max_position;
+    float low_wavelen = (float)((double)s->original_max_position / s->low_freq_factor);
+    float high_wavelen = (float)((double)s->original_max_position / s->high_freq_factor);
+    float wavelen = (1.0f / f) * (float)(2 * M_PI);
+    float scaled = wavelen > low_wavelen ? f / s->factor : f;
+    if (wavelen < high_wavelen || wavelen > low_wavelen) return scaled;
+    volatile float smooth = ((1.0f / wavelen) * old_len - s->low_freq_factor) /
+                            (float)((double)s->high_freq_factor - s->low_freq_factor);
+    volatile float a = (1.0f - smooth) * scaled, b = smooth * scaled; /* no fused multiply-add */
+    return a / s->factor + b;
+}
+
+// inv_freq = 1 / theta^(2i/HS) (llama3-scaled if s); angle = pos * inv_freq   (HF LlamaRotaryEmbedding)
+void ops_rope_tables_scaled(float *cos_t, float *sin_t, int T, int HS, float theta,
+                            const ops_rope_llama3 *s) {
     int half = HS / 2;
     for (int i = 0; i < half; i++) {
         /* float inv_freq as HF computes it, the product in float as well */
         float inv_freq = 1.0f / powf(theta, (float)(2 * i) / (float)HS);
+        if (s) inv_freq = llama3_inv_freq(inv_freq, s);
         for (int t = 0; t < T; t++) {
             float angle = (float)t * inv_freq;
             cos_t[(size_t)t * half + i] = cosf(angle);
             sin_t[(size_t)t * half + i] = sinf(angle);
         }
     }
+}
+
+void ops_rope_tables(float *cos_t, float *sin_t, int T, int HS, float theta) {
+    ops_rope_tables_scaled(cos_t, sin_t, T, HS, theta, NULL);
 }
 
 /* Rotate every head of every token; sign -1 applies the transpose. */

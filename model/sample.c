@@ -105,57 +105,7 @@ typedef struct decode_work {
     float *drawn_lp; /* ... and its log-prob */
 } decode_work;
 
-/* Rows r0..r1-1 of a decode step: row r at position pos[r] in cache slot
- * slot[r] with input token tok[r] writes its k,v into the cache and leaves
- * its logits in s_logits row r.  Rows never read each other's data. */
-static void decode_rows(model *m, decode_work *w, int r0, int r1) {
-    const model_config *c = &m->c;
-    int C = c->dim, F = c->ffn_dim, T = c->max_seq, M = r1 - r0;
-    size_t cache_layer = (size_t)m->max_batch * T * m->kv_dim;
-    float *x = m->s_x + (size_t)r0 * C, *xn = m->s_xn + (size_t)r0 * C, *rstd = w->rstd + r0;
-    float *q = m->s_q + (size_t)r0 * m->q_dim, *k = m->s_k + (size_t)r0 * m->kv_dim;
-    float *v = m->s_v + (size_t)r0 * m->kv_dim, *att = m->s_att + (size_t)r0 * m->q_dim;
-    float *tmp = m->s_tmp + (size_t)r0 * C, *gate = m->s_gate + (size_t)r0 * F;
-    float *up = m->s_up + (size_t)r0 * F, *scores = m->s_scores + (size_t)r0 * c->n_heads * T;
-    const int *pos = w->pos + r0, *slot = w->slot + r0;
-    ops_embed_forward(x, w->tok + r0, m->p.embed, M, C);
-    for (int r = r0; r < r1; r++) w->n_ctx[r] = w->pos[r] + 1;
-    for (int l = 0; l < c->n_layers; l++) {
-        const layer_params *lp = &m->p.layers[l], *lt = &m->t.layers[l];
-        float *kc = m->kcache + l * cache_layer, *vc = m->vcache + l * cache_layer;
-        ops_rmsnorm_forward(xn, rstd, x, lp->attn_norm, M, C, c->norm_eps);
-        ops_matmul_rows_t(q, xn, lt->wq, M, C, m->q_dim);
-        ops_matmul_rows_t(k, xn, lt->wk, M, C, m->kv_dim);
-        ops_matmul_rows_t(v, xn, lt->wv, M, C, m->kv_dim);
-        ops_rope_rows(q, m->rope_cos, m->rope_sin, pos, M, c->n_heads, m->hs);
-        ops_rope_rows(k, m->rope_cos, m->rope_sin, pos, M, c->n_kv_heads, m->hs);
-        for (int r = 0; r < M; r++) {
-            size_t at = ((size_t)slot[r] * T + pos[r]) * m->kv_dim;
-            memcpy(kc + at, k + (size_t)r * m->kv_dim, sizeof(float) * m->kv_dim);
-            memcpy(vc + at, v + (size_t)r * m->kv_dim, sizeof(float) * m->kv_dim);
-        }
-        ops_attention_decode(att, q, kc, vc, slot, w->n_ctx + r0, M, T, c->n_heads,
-                             c->n_kv_heads, m->hs, scores);
-        ops_matmul_rows_t(tmp, att, lt->wo, M, m->q_dim, C);
-        for (size_t i = 0; i < (size_t)M * C; i++) x[i] += tmp[i];
-        ops_rmsnorm_forward(xn, rstd, x, lp->ffn_norm, M, C, c->norm_eps);
-        ops_matmul_rows_t(gate, xn, lt->w_gate, M, C, F);
-        ops_matmul_rows_t(up, xn, lt->w_up, M, C, F);
-        ops_swiglu_forward(gate, gate, up, M, F);
-        ops_matmul_rows_t(tmp, gate, lt->w_down, M, F, C);
-        for (size_t i = 0; i < (size_t)M * C; i++) x[i] += tmp[i];
-    }
-    ops_rmsnorm_forward(xn, rstd, x, m->p.final_norm, M, C, c->norm_eps);
-    ops_matmul_rows_t(m->s_logits + (size_t)r0 * c->vocab, xn, m->t.lm_head, M, C, c->vocab);
-}
-
-/* One decode step for M rows.  Small models with enough rows: each thread
- * runs whole rows through every layer in ONE parallel region (no barrier
- * per op: on 2 busy cores, barriers cost more than the work).  Large models
- * (weights well past the caches) or few rows: the kernels split each op
- * across threads instead, so each thread streams only its share of the
- * weights from memory. */
-/* ------------------------------------------- one sequence on many threads */
+/* ------------------------------------------------------ the decode block */
 
 /* A sense-reversing spin barrier for the threads of one decode step: far
  * cheaper than an OpenMP barrier under OMP_WAIT_POLICY=PASSIVE (a futex
@@ -173,79 +123,126 @@ static void spin_barrier_wait(spin_barrier *b, int *local_sense) {
         if (++spins > 4000) sched_yield(), spins = 0;
 }
 
-/* out (OC) = x @ w^T for one row, this thread's share of the panels. */
-static void share_matmul(float *out, const float *x, const float *wp, int C, int OC, int t, int n) {
-    int panels = (OC + OPS_PANEL - 1) / OPS_PANEL, per = (panels + n - 1) / n;
-    int p0 = t * per, p1 = p0 + per < panels ? p0 + per : panels;
+/* Who runs a decode block: one thread alone over its rows (n = 1), or
+ * thread t of a team of n sharing ONE row: each matrix product is split by
+ * output panels (each thread streams its share of the weights) and the
+ * small vector work runs on thread 0 between spin barriers. */
+typedef struct decode_team { int t, n, sense; spin_barrier *bar; } decode_team;
+
+static int team_lead(const decode_team *tm) { return tm->t == 0; }
+static void team_sync(decode_team *tm) {
+    if (tm->n > 1) spin_barrier_wait(tm->bar, &tm->sense);
+}
+
+/* out (M,OC) = x @ w^T.  In a team (M = 1) this thread computes its share
+ * of the panels: its outputs o0..o1 are contiguous, and the packed panels of
+ * a sub-range are the sub-matrix's own packing.  Either way each output
+ * element comes from the same kernel, so the bits do not depend on the team. */
+static void team_matmul(const decode_team *tm, float *out, const float *x, const float *wp, int M,
+                        int C, int OC) {
+    if (tm->n == 1) {
+        ops_matmul_rows_t(out, x, wp, M, C, OC);
+        return;
+    }
+    int panels = (OC + OPS_PANEL - 1) / OPS_PANEL, per = (panels + tm->n - 1) / tm->n;
+    int p0 = tm->t * per, p1 = p0 + per < panels ? p0 + per : panels;
     if (p0 >= p1) return;
     int o0 = p0 * OPS_PANEL, o1 = p1 * OPS_PANEL < OC ? p1 * OPS_PANEL : OC;
-    /* one row: its outputs o0..o1 are contiguous, and the packed panels of a
-     * sub-range are the sub-matrix's own packing */
     ops_matmul_rows_t(out + o0, x, wp + (size_t)p0 * C * OPS_PANEL, 1, C, o1 - o0);
 }
 
-/* One decode step of ONE row on all threads: every matrix product is split
- * by output panels (each thread streams its share of the weights); the
- * small vector work runs on thread 0 between spin barriers.  Each output
- * element is computed by the same kernel as in decode_rows, so the result
- * is bit-identical. */
-static void decode_one_row_shared(model *m, decode_work *w, int nt) {
+/* Rows r0..r1-1 of a decode step, the decode-time form of
+ * model_block_forward for every layer, then the head: row r at position
+ * pos[r] in cache slot slot[r] with input token tok[r] writes its k,v into
+ * the cache and leaves its logits in s_logits row r.  Rows never read each
+ * other's data, and every kernel computes a row on its own. */
+static void decode_rows(model *m, decode_work *w, int r0, int r1, decode_team *tm) {
     const model_config *c = &m->c;
-    int C = c->dim, F = c->ffn_dim, T = c->max_seq;
-    size_t cache_layer = (size_t)m->max_batch * T * m->kv_dim;
+    int C = c->dim, F = c->ffn_dim, T = c->max_seq, M = r1 - r0, NH = c->n_heads, NKV = c->n_kv_heads;
+    int Q = m->q_dim, KV = m->kv_dim, HS = m->hs;
+    size_t cache_layer = (size_t)m->max_batch * T * KV;
+    float *x = m->s_x + (size_t)r0 * C, *xn = m->s_xn + (size_t)r0 * C, *rstd = w->rstd + r0;
+    float *q = m->s_q + (size_t)r0 * Q, *k = m->s_k + (size_t)r0 * KV;
+    float *v = m->s_v + (size_t)r0 * KV, *att = m->s_att + (size_t)r0 * Q;
+    float *tmp = m->s_tmp + (size_t)r0 * C, *gate = m->s_gate + (size_t)r0 * F;
+    float *up = m->s_up + (size_t)r0 * F, *scores = m->s_scores + (size_t)r0 * NH * T;
+    float *head_rstd = m->s_head_rstd + (size_t)r0 * NH;
+    const int *pos = w->pos + r0, *slot = w->slot + r0;
+    int lead = team_lead(tm);
+    if (lead) {
+        ops_embed_forward(x, w->tok + r0, m->p.embed, M, C);
+        for (int r = r0; r < r1; r++) w->n_ctx[r] = w->pos[r] + 1;
+    }
+    for (int l = 0; l < c->n_layers; l++) {
+        const layer_params *lp = &m->p.layers[l], *lt = &m->t.layers[l];
+        float *kc = m->kcache + l * cache_layer, *vc = m->vcache + l * cache_layer;
+        if (lead) ops_rmsnorm_forward(xn, rstd, x, lp->attn_norm, M, C, c->norm_eps);
+        team_sync(tm);
+        team_matmul(tm, q, xn, lt->wq, M, C, Q);
+        team_matmul(tm, k, xn, lt->wk, M, C, KV);
+        team_matmul(tm, v, xn, lt->wv, M, C, KV);
+        team_sync(tm);
+        if (lead) {
+            if (c->qkv_bias) {
+                ops_bias_forward(q, lp->bq, M, Q);
+                ops_bias_forward(k, lp->bk, M, KV);
+                ops_bias_forward(v, lp->bv, M, KV);
+            }
+            if (c->qk_norm) { /* in place, rows of HS */
+                ops_rmsnorm_forward(q, head_rstd, q, lp->q_norm, M * NH, HS, c->norm_eps);
+                ops_rmsnorm_forward(k, head_rstd, k, lp->k_norm, M * NKV, HS, c->norm_eps);
+            }
+            ops_rope_rows(q, m->rope_cos, m->rope_sin, pos, M, NH, HS);
+            ops_rope_rows(k, m->rope_cos, m->rope_sin, pos, M, NKV, HS);
+            for (int r = 0; r < M; r++) {
+                size_t at = ((size_t)slot[r] * T + pos[r]) * KV;
+                memcpy(kc + at, k + (size_t)r * KV, sizeof(float) * KV);
+                memcpy(vc + at, v + (size_t)r * KV, sizeof(float) * KV);
+            }
+            ops_attention_decode(att, q, kc, vc, slot, w->n_ctx + r0, M, T, NH, NKV, HS, scores);
+        }
+        team_sync(tm);
+        team_matmul(tm, tmp, att, lt->wo, M, Q, C);
+        team_sync(tm);
+        if (lead) {
+            for (size_t i = 0; i < (size_t)M * C; i++) x[i] += tmp[i];
+            ops_rmsnorm_forward(xn, rstd, x, lp->ffn_norm, M, C, c->norm_eps);
+        }
+        team_sync(tm);
+        team_matmul(tm, gate, xn, lt->w_gate, M, C, F);
+        team_matmul(tm, up, xn, lt->w_up, M, C, F);
+        team_sync(tm);
+        if (lead) ops_swiglu_forward(gate, gate, up, M, F);
+        team_sync(tm);
+        team_matmul(tm, tmp, gate, lt->w_down, M, F, C);
+        team_sync(tm);
+        if (lead)
+            for (size_t i = 0; i < (size_t)M * C; i++) x[i] += tmp[i];
+    }
+    if (lead) ops_rmsnorm_forward(xn, rstd, x, m->p.final_norm, M, C, c->norm_eps);
+    team_sync(tm);
+    team_matmul(tm, m->s_logits + (size_t)r0 * c->vocab, xn, m->t.lm_head, M, C, c->vocab);
+}
+
+/* One decode step of ONE row on nt threads (decode_rows with a team). */
+static void decode_one_row_shared(model *m, decode_work *w, int nt) {
     spin_barrier bar = {.n = nt};
     atomic_init(&bar.count, 0), atomic_init(&bar.sense, 0);
 #pragma omp parallel num_threads(nt)
     {
-        int t = omp_get_thread_num(), n = omp_get_num_threads(), sense = 0;
-        if (t == 0) bar.n = n; /* the team may be smaller than asked */
+        decode_team tm = {.t = omp_get_thread_num(), .n = omp_get_num_threads(), .bar = &bar};
+        if (tm.t == 0) bar.n = tm.n; /* the team may be smaller than asked */
 #pragma omp barrier
-        if (t == 0) {
-            ops_embed_forward(m->s_x, w->tok, m->p.embed, 1, C);
-            w->n_ctx[0] = w->pos[0] + 1;
-        }
-        for (int l = 0; l < c->n_layers; l++) {
-            const layer_params *lp = &m->p.layers[l], *lt = &m->t.layers[l];
-            float *kc = m->kcache + l * cache_layer, *vc = m->vcache + l * cache_layer;
-            if (t == 0) ops_rmsnorm_forward(m->s_xn, w->rstd, m->s_x, lp->attn_norm, 1, C, c->norm_eps);
-            spin_barrier_wait(&bar, &sense);
-            share_matmul(m->s_q, m->s_xn, lt->wq, C, m->q_dim, t, n);
-            share_matmul(m->s_k, m->s_xn, lt->wk, C, m->kv_dim, t, n);
-            share_matmul(m->s_v, m->s_xn, lt->wv, C, m->kv_dim, t, n);
-            spin_barrier_wait(&bar, &sense);
-            if (t == 0) {
-                ops_rope_rows(m->s_q, m->rope_cos, m->rope_sin, w->pos, 1, c->n_heads, m->hs);
-                ops_rope_rows(m->s_k, m->rope_cos, m->rope_sin, w->pos, 1, c->n_kv_heads, m->hs);
-                size_t at = ((size_t)w->slot[0] * T + w->pos[0]) * m->kv_dim;
-                memcpy(kc + at, m->s_k, sizeof(float) * m->kv_dim);
-                memcpy(vc + at, m->s_v, sizeof(float) * m->kv_dim);
-                ops_attention_decode(m->s_att, m->s_q, kc, vc, w->slot, w->n_ctx, 1, T, c->n_heads,
-                                     c->n_kv_heads, m->hs, m->s_scores);
-            }
-            spin_barrier_wait(&bar, &sense);
-            share_matmul(m->s_tmp, m->s_att, lt->wo, m->q_dim, C, t, n);
-            spin_barrier_wait(&bar, &sense);
-            if (t == 0) {
-                for (int i = 0; i < C; i++) m->s_x[i] += m->s_tmp[i];
-                ops_rmsnorm_forward(m->s_xn, w->rstd, m->s_x, lp->ffn_norm, 1, C, c->norm_eps);
-            }
-            spin_barrier_wait(&bar, &sense);
-            share_matmul(m->s_gate, m->s_xn, lt->w_gate, C, F, t, n);
-            share_matmul(m->s_up, m->s_xn, lt->w_up, C, F, t, n);
-            spin_barrier_wait(&bar, &sense);
-            if (t == 0) ops_swiglu_forward(m->s_gate, m->s_gate, m->s_up, 1, F);
-            spin_barrier_wait(&bar, &sense);
-            share_matmul(m->s_tmp, m->s_gate, lt->w_down, F, C, t, n);
-            spin_barrier_wait(&bar, &sense);
-            if (t == 0)
-                for (int i = 0; i < C; i++) m->s_x[i] += m->s_tmp[i];
-        }
-        if (t == 0) ops_rmsnorm_forward(m->s_xn, w->rstd, m->s_x, m->p.final_norm, 1, C, c->norm_eps);
-        spin_barrier_wait(&bar, &sense);
-        share_matmul(m->s_logits, m->s_xn, m->t.lm_head, C, c->vocab, t, n);
+        decode_rows(m, w, 0, 1, &tm);
     }
 }
 
+/* One decode step for M rows.  A lone row with idle cores: one team shares
+ * it.  Small models with enough rows: each thread runs whole rows through
+ * every layer in ONE parallel region (no barrier per op: on 2 busy cores,
+ * barriers cost more than the work).  Large models (weights well past the
+ * caches) or few rows: the kernels split each op across threads instead,
+ * so each thread streams only its share of the weights from memory. */
 static void decode_step(model *m, decode_work *w, int M) {
     int nt = omp_get_max_threads();
     size_t weight_bytes = m->n_params * sizeof(float);
@@ -254,7 +251,8 @@ static void decode_step(model *m, decode_work *w, int M) {
         return;
     }
     if (nt < 2 || M < 2 * nt || weight_bytes > (16u << 20)) {
-        decode_rows(m, w, 0, M);
+        decode_team alone = {.n = 1};
+        decode_rows(m, w, 0, M, &alone);
         return;
     }
 #pragma omp parallel num_threads(nt)
@@ -262,7 +260,8 @@ static void decode_step(model *m, decode_work *w, int M) {
         int t = omp_get_thread_num(), n = omp_get_num_threads();
         int per = (M + n - 1) / n;
         int r0 = t * per, r1 = r0 + per < M ? r0 + per : M;
-        if (r0 < r1) decode_rows(m, w, r0, r1);
+        decode_team alone = {.n = 1};
+        if (r0 < r1) decode_rows(m, w, r0, r1, &alone);
     }
 }
 

@@ -5,9 +5,14 @@ test_oracle.c writes into FOLDER:
   grads/model.safetensors           our parameter gradients (same names)
   step/model.safetensors            our parameters after one AdamW step
   io.json                           tokens, loss coefficients, our log-probs and entropies, AdamW settings
-We recompute all of it in PyTorch (ref_llama.py) and, when the config is one
-transformers 4.30 supports (no GQA, theta 10000), load the folder with
-LlamaForCausalLM and compare its log-probs too.  Exit 0 agree, 1 differ, 77 skip.
+  io.json's "config" is the model config (our field names; the families'
+  variations included), which config.json cannot carry for every family.
+We recompute all of it in PyTorch (ref_llama.py) and, for the families
+transformers 4.47 has (LlamaForCausalLM: GQA, head_dim, rope_scaling
+llama3; Qwen2ForCausalLM: q/k/v biases), build that transformers model with
+the same weights and compare its log-probs, entropies and autograd
+gradients too.  Qwen3 (q/k norm) is not in 4.47: ref_llama.py is its
+reference.  Exit 0 agree, 1 differ, 77 skip.
 """
 import json
 import os
@@ -25,7 +30,7 @@ import ref_llama  # noqa: E402
 
 folder = sys.argv[1]
 io = json.load(open(os.path.join(folder, "io.json")))
-cfg = ref_llama.load_config(folder)
+cfg = ref_llama.with_defaults(io["config"] if "config" in io else ref_llama.load_config(folder))
 P = {k: v.clone().requires_grad_(True) for k, v in load_file(os.path.join(folder, "model.safetensors")).items()}
 ours_grad = load_file(os.path.join(folder, "grads", "model.safetensors"))
 ours_step = load_file(os.path.join(folder, "step", "model.safetensors"))
@@ -65,22 +70,51 @@ for name, p in P.items():
     close("adamw " + name, ours_step[name] - load_file(os.path.join(folder, "model.safetensors"))[name],
           p.detach() - load_file(os.path.join(folder, "model.safetensors"))[name], 1e-3)
 
-hf_ok = cfg["n_kv_heads"] == cfg["n_heads"] and cfg["rope_theta"] == 10000.0
-if hf_ok:
+
+
+def transformers_model(cfg):
+    """The transformers model of cfg's family with the folder's weights, or None."""
     try:
-        from transformers import LlamaForCausalLM
+        import transformers
     except ImportError as e:
         print(f"transformers not available ({e}): Hugging Face check skipped")
-        hf_ok = False
-if hf_ok:
-    hf = LlamaForCausalLM.from_pretrained(folder, torch_dtype=torch.float32).eval()
-    with torch.no_grad():
-        z = hf(tokens).logits
+        return None
+    common = dict(hidden_size=cfg["dim"], num_hidden_layers=cfg["n_layers"],
+                  num_attention_heads=cfg["n_heads"], num_key_value_heads=cfg["n_kv_heads"],
+                  intermediate_size=cfg["ffn_dim"], vocab_size=cfg["vocab"],
+                  max_position_embeddings=cfg["max_seq"], rope_theta=cfg["rope_theta"],
+                  rms_norm_eps=cfg["norm_eps"], tie_word_embeddings=cfg["tie"], hidden_act="silu",
+                  torch_dtype="float32")
+    if cfg["qk_norm"]:
+        print("Qwen3 (q/k norm) is not in transformers", transformers.__version__,
+              ": ref_llama.py is the reference")
+        return None
+    if cfg["qkv_bias"]:
+        cls = transformers.Qwen2ForCausalLM
+        hf_cfg = transformers.Qwen2Config(**common, use_sliding_window=False)
+    else:
+        cls = transformers.LlamaForCausalLM
+        hf_cfg = transformers.LlamaConfig(**common, head_dim=cfg["head_dim"], attention_bias=False,
+                                          rope_scaling=cfg["rope_scaling"])
+    model = cls(hf_cfg).float().eval()
+    state = {k: v.detach() for k, v in load_file(os.path.join(folder, "model.safetensors")).items()}
+    if cfg["tie"]:
+        state["lm_head.weight"] = state["model.embed_tokens.weight"]
+    model.load_state_dict(state, strict=True)
+    print(f"transformers {transformers.__version__} {cls.__name__}")
+    return model
+
+
+hf = transformers_model(cfg)
+if hf is not None:
+    z = hf(tokens).logits
     hlp, hent = ref_llama.logprob_entropy(z, tokens)
-    close("transformers LlamaForCausalLM logprob", torch.tensor(io["logprob"]).view(B, T), hlp, 2e-5)
-    close("transformers LlamaForCausalLM entropy", torch.tensor(io["entropy"]).view(B, T), hent, 2e-5)
-else:
-    print("Hugging Face check not applicable to this config (GQA or rope_theta != 10000 need transformers >= 4.31)")
+    name = type(hf).__name__
+    close(f"transformers {name} logprob", torch.tensor(io["logprob"]).view(B, T), hlp.detach(), 2e-5)
+    close(f"transformers {name} entropy", torch.tensor(io["entropy"]).view(B, T), hent.detach(), 2e-5)
+    ((c_lp * hlp).sum() + (c_ent * hent).sum()).backward()
+    for pname, p in hf.named_parameters():
+        close(f"transformers {name} grad {pname}", ours_grad[pname], p.grad, 2e-5)
 
 if failures:
     print("differences:", ", ".join(failures))

@@ -55,6 +55,24 @@ static void numeric_grad(double *g, float *x, size_t n, loss_fn loss, void *ctx,
         free(num_);                                                                 \
     } while (0)
 
+/* ------------------------------------------------------------------ bias */
+struct bi { float *out, *inp, *b, *r; int N, OC; };
+static double bi_loss(void *p) {
+    struct bi *c = p;
+    memcpy(c->out, c->inp, sizeof(float) * c->N * c->OC);
+    ops_bias_forward(c->out, c->b, c->N, c->OC);
+    return weighted_sum(c->out, c->r, (size_t)c->N * c->OC);
+}
+Test(grad, bias) {
+    struct bi c = {.N = 5, .OC = 300}; /* wider than one column block */
+    size_t n = (size_t)c.N * c.OC;
+    c.out = fnew(n), c.inp = fnew(n), c.b = fnew(c.OC), c.r = fnew(n);
+    fill_normal(c.inp, n, 1, 1), fill_normal(c.b, c.OC, 1, 2), fill_normal(c.r, n, 1, 3);
+    float *db = fnew(c.OC);
+    ops_bias_backward(db, c.r, c.N, c.OC);
+    EXPECT_CLOSE("bias db", db, c.b, c.OC, bi_loss, &c, 1e-3);
+}
+
 /* ---------------------------------------------------------------- matmul */
 struct mm { float *out, *inp, *w, *r; int N, C, OC; };
 static double mm_loss(void *p) {
@@ -301,6 +319,27 @@ Test(grad, whole_model_tied) {
     check_model_grads(mc);
 }
 
+/* Qwen2: q/k/v biases (their gradient is a sum over rows). */
+Test(grad, whole_model_qkv_bias) {
+    model_config mc = tiny_config();
+    mc.qkv_bias = 1;
+    check_model_grads(mc);
+}
+
+/* head_dim 8 though dim / n_heads = 4: q is 32 wide, o_proj (16, 32). */
+Test(grad, whole_model_head_dim_apart_tied) {
+    model_config mc = tiny_config();
+    mc.head_dim = 8, mc.tie_embeddings = 1;
+    check_model_grads(mc);
+}
+
+/* Qwen3: per-head q/k RMSNorm (and head_dim apart from dim / n_heads). */
+Test(grad, whole_model_qk_norm) {
+    model_config mc = tiny_config();
+    mc.qk_norm = 1, mc.head_dim = 6;
+    check_model_grads(mc);
+}
+
 Test(grad, grad_norm_and_scale) {
     model *m = tiny_model(tiny_config(), 1, 1, 0.02f);
     float *g = model_grads(m);
@@ -339,6 +378,25 @@ Test(grad, config_validation) {
     mc = tiny_config();
     mc.dim = 12, mc.n_heads = 4; /* head size 3: odd */
     cr_expect_eq(model_create(&m, &mc, 1, &err), CORE_EINPUT);
+    mc = tiny_config();
+    mc.head_dim = 5; /* odd */
+    cr_expect_eq(model_create(&m, &mc, 1, &err), CORE_EINPUT);
+    cr_expect(strstr(err.msg, "even"), "%s", err.msg);
+    mc = tiny_config();
+    mc.dim = 12, mc.n_heads = 4, mc.head_dim = 6; /* dim/n_heads odd, but head_dim set: fine */
+    cr_expect_eq(model_create(&m, &mc, 1, &err), 0, "%s", err.msg);
+    cr_expect_eq(model_config_n_params(&mc), model_n_params(m));
+    model_free(m);
+    mc = tiny_config();
+    mc.qkv_bias = 1, mc.head_dim = 6;
+    cr_expect_eq(model_create(&m, &mc, 1, &err), 0, "%s", err.msg);
+    cr_expect_eq(model_config_n_params(&mc), model_n_params(m));
+    const model_tensor *t = model_tensor_find(m, "model.layers.1.self_attn.k_proj.bias");
+    cr_assert(t);
+    cr_expect(t->rows == 2 * 6 && t->cols == 0, "k_proj.bias is (%d, %d)", t->rows, t->cols);
+    t = model_tensor_find(m, "model.layers.0.self_attn.o_proj.weight");
+    cr_expect(t->rows == 16 && t->cols == 4 * 6, "o_proj is (%d, %d)", t->rows, t->cols);
+    model_free(m);
     m = tiny_model(tiny_config(), 1, 1, 0.02f);
     int bad[3] = {1, 2, 300};
     float lp[3];

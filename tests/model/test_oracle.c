@@ -1,11 +1,12 @@
 /*
- * tests/model/test_oracle.c — the PyTorch oracle.  For three configs (GQA
- * with an untied head and rope_theta 500; plain multi-head with a tied and
- * with an untied head at theta 10000, which transformers 4.30's
- * LlamaForCausalLM can open) we
- * write the weights, tokens, loss coefficients, our log-probs, entropies,
- * gradients and the weights after one AdamW step, and tests/model/oracle.py
- * recomputes everything in PyTorch.  Skipped (with the reason) when
+ * tests/model/test_oracle.c — the PyTorch oracle.  For each config (Llama:
+ * GQA, multi-head, tied and untied heads, rope_theta, head_dim apart from
+ * dim/n_heads, llama3 rope scaling; Qwen2: q/k/v biases; Qwen3: per-head
+ * q/k norm with head_dim apart from dim/n_heads) we write the weights,
+ * tokens, loss coefficients, our log-probs, entropies, gradients and the
+ * weights after one AdamW step, and tests/model/oracle.py recomputes
+ * everything in PyTorch (tests/model/ref_llama.py) and, for Llama and Qwen2,
+ * with transformers' own model too.  Skipped (with the reason) when
  * $PYTHON or torch is missing.
  */
 #include <cjson/cJSON.h>
@@ -14,8 +15,10 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "helpers.h"
+#include "model/ops.h"
 
 static cJSON *float_array(const float *x, int n) {
     cJSON *a = cJSON_CreateArray();
@@ -30,6 +33,31 @@ static void write_text(const char *path, const char *text) {
     fclose(f);
 }
 
+/* The config under test, in ref_llama.py's field names. */
+static cJSON *config_json(const model_config *mc) {
+    cJSON *j = cJSON_CreateObject();
+    const char *keys[] = {"dim", "n_layers", "n_heads", "n_kv_heads", "head_dim", "ffn_dim", "vocab", "max_seq"};
+    int vals[] = {mc->dim, mc->n_layers, mc->n_heads, mc->n_kv_heads, mc->head_dim, mc->ffn_dim, mc->vocab, mc->max_seq};
+    for (int i = 0; i < 8; i++) cJSON_AddNumberToObject(j, keys[i], vals[i]);
+    cJSON_AddNumberToObject(j, "rope_theta", mc->rope_theta);
+    cJSON_AddNumberToObject(j, "norm_eps", mc->norm_eps);
+    cJSON_AddBoolToObject(j, "tie", mc->tie_embeddings);
+    cJSON_AddBoolToObject(j, "qkv_bias", mc->qkv_bias);
+    cJSON_AddBoolToObject(j, "qk_norm", mc->qk_norm);
+    if (mc->rope_scaling.type == MODEL_ROPE_LLAMA3) {
+        const model_rope_scaling *rs = &mc->rope_scaling;
+        cJSON *r = cJSON_AddObjectToObject(j, "rope_scaling");
+        cJSON_AddStringToObject(r, "rope_type", "llama3");
+        cJSON_AddNumberToObject(r, "factor", rs->factor);
+        cJSON_AddNumberToObject(r, "low_freq_factor", rs->low_freq_factor);
+        cJSON_AddNumberToObject(r, "high_freq_factor", rs->high_freq_factor);
+        cJSON_AddNumberToObject(r, "original_max_position_embeddings", rs->original_max_position);
+    } else {
+        cJSON_AddNullToObject(j, "rope_scaling");
+    }
+    return j;
+}
+
 static void run_oracle(model_config mc) {
     const char *py = getenv("PYTHON");
     if (!py || access(py, X_OK) != 0) cr_skip_test("no $PYTHON (make deps creates .venv)");
@@ -37,10 +65,13 @@ static void run_oracle(model_config mc) {
     cr_assert(mkdtemp(dir));
     enum { B = 2, T = 10 };
     model *m = tiny_model(mc, B, 17, 0.3f);
-    for (int i = 0; i < model_n_tensors(m); i++) { /* norm weights away from 1 */
+    for (int i = 0; i < model_n_tensors(m); i++) { /* norm weights away from 1, biases away from 0 */
         const model_tensor *t = model_tensor_at(m, i);
-        if (!t->cols)
-            for (size_t j = 0; j < t->numel; j++) model_params(m)[t->offset + j] = 1.0f + 0.1f * (float)((int)(j % 5) - 2);
+        float *x = model_params(m) + t->offset;
+        if (t->cols) continue;
+        if (strstr(t->name, ".bias")) fill_normal(x, t->numel, 0.3f, 40 + i);
+        else
+            for (size_t j = 0; j < t->numel; j++) x[j] = 1.0f + 0.1f * (float)((int)(j % 5) - 2);
     }
     int tok[B * T];
     float lp[B * T], ent[B * T], c1[B * T], c2[B * T];
@@ -71,6 +102,7 @@ static void run_oracle(model_config mc) {
     cJSON *io = cJSON_CreateObject();
     cJSON_AddNumberToObject(io, "B", B);
     cJSON_AddNumberToObject(io, "T", T);
+    cJSON_AddItemToObject(io, "config", config_json(&mc));
     cJSON *toks = cJSON_CreateArray();
     for (int i = 0; i < B * T; i++) cJSON_AddItemToArray(toks, cJSON_CreateNumber(tok[i]));
     cJSON_AddItemToObject(io, "tokens", toks);
@@ -118,4 +150,103 @@ Test(oracle, mha_untied_and_transformers, .timeout = 60) {
     model_config mc = tiny_config();
     mc.n_kv_heads = mc.n_heads;
     run_oracle(mc);
+}
+
+/* Qwen2: q/k/v biases, GQA, theta 1e6, untied and tied heads. */
+Test(oracle, qwen2_bias_gqa_untied, .timeout = 60) {
+    model_config mc = tiny_config();
+    mc.arch = MODEL_ARCH_QWEN2, mc.qkv_bias = 1, mc.rope_theta = 1e6f, mc.norm_eps = 1e-6f;
+    run_oracle(mc);
+}
+
+Test(oracle, qwen2_bias_tied, .timeout = 60) {
+    model_config mc = tiny_config();
+    mc.arch = MODEL_ARCH_QWEN2, mc.qkv_bias = 1, mc.tie_embeddings = 1;
+    run_oracle(mc);
+}
+
+/* Llama with head_dim 8 though dim / n_heads is 4 (q_dim 32 > dim 16). */
+Test(oracle, llama_head_dim_apart, .timeout = 60) {
+    model_config mc = tiny_config();
+    mc.head_dim = 8;
+    run_oracle(mc);
+}
+
+/* Qwen3: RMSNorm over each head of q and k before RoPE, head_dim 8 though
+ * dim / n_heads is 4, GQA, tied head (ref_llama.py only: not in 4.47). */
+Test(oracle, qwen3_qk_norm_head_dim_apart, .timeout = 60) {
+    model_config mc = tiny_config();
+    mc.arch = MODEL_ARCH_QWEN3, mc.qk_norm = 1, mc.head_dim = 8, mc.tie_embeddings = 1;
+    mc.rope_theta = 1e6f, mc.norm_eps = 1e-6f;
+    run_oracle(mc);
+}
+
+/* Llama 3.1's rope_scaling (llama3), GQA, head_dim 8, untied head.  With
+ * theta 100 the four frequencies' wavelengths are 6.3, 20, 63 and 200:
+ * original_max 64, low 1, high 4 put them in all three bands (kept below
+ * 16, interpolated, divided by factor above 64). */
+Test(oracle, llama3_rope_scaling, .timeout = 60) {
+    model_config mc = tiny_config();
+    mc.head_dim = 8, mc.rope_theta = 100;
+    mc.rope_scaling = (model_rope_scaling){.type = MODEL_ROPE_LLAMA3, .factor = 8, .low_freq_factor = 1,
+                                           .high_freq_factor = 4, .original_max_position = 64};
+    run_oracle(mc);
+}
+
+/* Our RoPE tables (with and without llama3 scaling) against transformers'
+ * LlamaRotaryEmbedding at positions up to 131071: tests/model/rope_oracle.py. */
+static cJSON *rope_case(int hs, float theta, const ops_rope_llama3 *s) {
+    enum { T = 131072, NP = 10 };
+    const int positions[NP] = {0, 1, 2, 7, 100, 4095, 8191, 8192, 65535, T - 1};
+    int half = hs / 2;
+    float *cs = malloc(sizeof(float) * T * half), *sn = malloc(sizeof(float) * T * half);
+    cr_assert(cs && sn);
+    ops_rope_tables_scaled(cs, sn, T, hs, theta, s);
+    cJSON *c = cJSON_CreateObject(), *pa = cJSON_AddArrayToObject(c, "positions");
+    cJSON *ca = cJSON_AddArrayToObject(c, "cos"), *sa = cJSON_AddArrayToObject(c, "sin");
+    cJSON_AddNumberToObject(c, "hs", hs);
+    cJSON_AddNumberToObject(c, "theta", theta);
+    if (s) {
+        cJSON *r = cJSON_AddObjectToObject(c, "rope_scaling");
+        cJSON_AddStringToObject(r, "rope_type", "llama3");
+        cJSON_AddNumberToObject(r, "factor", s->factor);
+        cJSON_AddNumberToObject(r, "low_freq_factor", s->low_freq_factor);
+        cJSON_AddNumberToObject(r, "high_freq_factor", s->high_freq_factor);
+        cJSON_AddNumberToObject(r, "original_max_position_embeddings", s->original_max_position);
+    } else {
+        cJSON_AddNullToObject(c, "rope_scaling");
+    }
+    for (int p = 0; p < NP; p++) {
+        cJSON_AddItemToArray(pa, cJSON_CreateNumber(positions[p]));
+        for (int i = 0; i < half; i++) {
+            cJSON_AddItemToArray(ca, cJSON_CreateNumber(cs[(size_t)positions[p] * half + i]));
+            cJSON_AddItemToArray(sa, cJSON_CreateNumber(sn[(size_t)positions[p] * half + i]));
+        }
+    }
+    free(cs), free(sn);
+    return c;
+}
+
+Test(oracle, rope_tables_match_transformers, .timeout = 60) {
+    const char *py = getenv("PYTHON");
+    if (!py || access(py, X_OK) != 0) cr_skip_test("no $PYTHON (make deps creates .venv)");
+    const ops_rope_llama3 llama31 = {8, 1, 4, 8192}, llama32 = {32, 1, 4, 8192};
+    cJSON *cases = cJSON_CreateArray();
+    cJSON_AddItemToArray(cases, rope_case(128, 500000, &llama31)); /* Llama 3.1 8B */
+    cJSON_AddItemToArray(cases, rope_case(64, 500000, &llama32));  /* Llama 3.2 1B */
+    cJSON_AddItemToArray(cases, rope_case(64, 1000000, NULL));     /* Qwen2.5 0.5B */
+    cJSON_AddItemToArray(cases, rope_case(128, 10000, NULL));
+    char path[] = "/tmp/grpo-rope-XXXXXX", cmd[256];
+    int fd = mkstemp(path);
+    cr_assert(fd >= 0);
+    char *text = cJSON_PrintUnformatted(cases);
+    cr_assert(write(fd, text, strlen(text)) == (ssize_t)strlen(text));
+    close(fd);
+    free(text), cJSON_Delete(cases);
+    snprintf(cmd, sizeof cmd, "OMP_NUM_THREADS=1 '%s' tests/model/rope_oracle.py %s 2>&1", py, path);
+    int rc = system(cmd);
+    int code = WIFEXITED(rc) ? WEXITSTATUS(rc) : 1;
+    if (code == 77) cr_skip_test("torch or transformers missing in $PYTHON");
+    cr_expect_eq(code, 0, "rope_oracle.py disagrees (tables kept in %s)", path);
+    if (code == 0) unlink(path);
 }

@@ -28,13 +28,28 @@ static void rngs(core_rng *r, int n, uint64_t seed, int first) {
     for (int i = 0; i < n; i++) r[i] = core_rng_stream(seed, CORE_RNG_SAMPLE, 0, first + i);
 }
 
-/* Head size 32 (the AVX-512 decode path), GQA with 2 query heads per kv
- * head, a large init so distributions are far from uniform. */
+/* Shapes of the families, a large init so distributions are far from uniform:
+ *   LLAMA: head size 32 (the AVX-512 decode path), GQA with 2 query heads per kv head
+ *   QWEN2: q/k/v biases, head size 16, GQA, rope_theta 1e6
+ *   QWEN3: per-head q/k norm, head_dim 24 though dim / n_heads = 16 (the portable
+ *          decode path; q is 96 wide, dim 64), GQA, tied head */
 enum { SDIM = 64 };
-static model *sampler_model(int max_batch) {
+enum sampler_shape { LLAMA, QWEN2, QWEN3 };
+static model *sampler_model(int shape, int max_batch) {
     model_config mc = tiny_config();
     mc.dim = SDIM, mc.n_heads = 2, mc.n_kv_heads = 1, mc.max_seq = 16;
-    return tiny_model(mc, max_batch, 11, 0.4f);
+    if (shape == QWEN2) mc.arch = MODEL_ARCH_QWEN2, mc.qkv_bias = 1, mc.n_heads = 4, mc.n_kv_heads = 2, mc.rope_theta = 1e6f;
+    if (shape == QWEN3)
+        mc.arch = MODEL_ARCH_QWEN3, mc.qk_norm = 1, mc.head_dim = 24, mc.n_heads = 4, mc.n_kv_heads = 2,
+        mc.tie_embeddings = 1;
+    model *m = tiny_model(mc, max_batch, 11, 0.4f);
+    for (int i = 0; shape != LLAMA && i < model_n_tensors(m); i++) { /* biases, norms away from 0, 1 */
+        const model_tensor *t = model_tensor_at(m, i);
+        if (!t->cols) fill_normal(model_params(m) + t->offset, t->numel, 0.3f, 70 + i);
+        if (!t->cols && !strstr(t->name, ".bias"))
+            for (size_t j = 0; j < t->numel; j++) model_params(m)[t->offset + j] += 1.0f;
+    }
+    return m;
 }
 
 /* Forward over prompt + completion; compare to the sample's log-probs. */
@@ -52,8 +67,8 @@ static void expect_matches_forward(model *m, const int *prompt, int plen, const 
     }
 }
 
-Test(sample, cache_decode_equals_full_forward) {
-    model *m = sampler_model(4);
+static void cache_decode_equals_full_forward(int shape) {
+    model *m = sampler_model(shape, 4);
     int prompt[5] = {TOK_BOS, 'Q', ':', '1', '+'};
     run r;
     bind(&r, 4);
@@ -68,9 +83,12 @@ Test(sample, cache_decode_equals_full_forward) {
     }
     model_free(m);
 }
+Test(sample, cache_decode_equals_full_forward_llama) { cache_decode_equals_full_forward(LLAMA); }
+Test(sample, cache_decode_equals_full_forward_qwen2) { cache_decode_equals_full_forward(QWEN2); }
+Test(sample, cache_decode_equals_full_forward_qwen3) { cache_decode_equals_full_forward(QWEN3); }
 
-Test(sample, temperature_zero_is_argmax) {
-    model *m = sampler_model(2);
+static void temperature_zero_is_argmax(int shape) {
+    model *m = sampler_model(shape, 2);
     int prompt[3] = {TOK_BOS, 'a', 'b'};
     run r;
     bind(&r, 2);
@@ -102,9 +120,12 @@ Test(sample, temperature_zero_is_argmax) {
     }
     model_free(m);
 }
+Test(sample, temperature_zero_is_argmax_llama) { temperature_zero_is_argmax(LLAMA); }
+Test(sample, temperature_zero_is_argmax_qwen2) { temperature_zero_is_argmax(QWEN2); }
+Test(sample, temperature_zero_is_argmax_qwen3) { temperature_zero_is_argmax(QWEN3); }
 
-Test(sample, group_equals_alone_bitwise) {
-    model *m = sampler_model(8);
+static void group_equals_alone_bitwise(int shape) {
+    model *m = sampler_model(shape, 8);
     int prompt[4] = {TOK_BOS, '7', '*', '8'};
     run group, alone;
     bind(&group, 8);
@@ -129,9 +150,12 @@ Test(sample, group_equals_alone_bitwise) {
     cr_expect(differ > 0, "different streams should give different samples");
     model_free(m);
 }
+Test(sample, group_equals_alone_bitwise_llama) { group_equals_alone_bitwise(LLAMA); }
+Test(sample, group_equals_alone_bitwise_qwen2) { group_equals_alone_bitwise(QWEN2); }
+Test(sample, group_equals_alone_bitwise_qwen3) { group_equals_alone_bitwise(QWEN3); }
 
 Test(sample, many_prompts_equal_each_alone) {
-    model *m = sampler_model(6);
+    model *m = sampler_model(LLAMA, 6);
     int p0[3] = {TOK_BOS, 'x', 'y'}, p1[6] = {TOK_BOS, '1', '2', '3', '4', '5'};
     const int *prompts[2] = {p0, p1};
     int lens[2] = {3, 6};
@@ -158,7 +182,7 @@ Test(sample, many_prompts_equal_each_alone) {
 }
 
 Test(sample, deterministic_for_a_seed) {
-    model *m = sampler_model(3);
+    model *m = sampler_model(LLAMA, 3);
     int prompt[2] = {TOK_BOS, 'z'};
     run a, b;
     bind(&a, 3), bind(&b, 3);
@@ -180,7 +204,7 @@ Test(sample, deterministic_for_a_seed) {
  * LM-head row of `id` via the final norm direction is awkward, so instead
  * zero every weight and set the untied head so that logits = e_id * 50. */
 static model *constant_model(int id) {
-    model *m = sampler_model(2);
+    model *m = sampler_model(LLAMA, 2);
     memset(model_params(m), 0, sizeof(float) * model_n_params(m));
     const model_tensor *fn = model_tensor_find(m, "model.norm.weight");
     const model_tensor *head = model_tensor_find(m, "lm_head.weight");
@@ -236,7 +260,7 @@ Test(sample, stop_string_across_tokens_and_length) {
 }
 
 Test(sample, bad_requests_are_refused) {
-    model *m = sampler_model(2);
+    model *m = sampler_model(LLAMA, 2);
     int prompt[2] = {TOK_BOS, 'a'};
     run r;
     bind(&r, 3);
@@ -256,7 +280,7 @@ Test(sample, bad_requests_are_refused) {
 }
 
 Test(sample, top_k_one_is_greedy_with_logprob_zero) {
-    model *m = sampler_model(1);
+    model *m = sampler_model(LLAMA, 1);
     int prompt[2] = {TOK_BOS, 'q'};
     run a, b;
     bind(&a, 1), bind(&b, 1);
@@ -297,8 +321,8 @@ Test(sample, packed_matmul_matches_and_rows_are_independent) {
 
 /* A lone sequence decoded on all threads (spin barriers, weights split by
  * panels) equals the same sequence decoded on one thread, bit for bit. */
-Test(sample, lone_row_on_all_threads_is_bit_identical) {
-    model *m = sampler_model(1);
+static void lone_row_on_all_threads_is_bit_identical(int shape) {
+    model *m = sampler_model(shape, 1);
     int prompt[3] = {TOK_BOS, 'k', '='};
     run a, b;
     bind(&a, 1), bind(&b, 1);
@@ -318,3 +342,6 @@ Test(sample, lone_row_on_all_threads_is_bit_identical) {
     expect_matches_forward(m, prompt, 3, &a.s[0]);
     model_free(m);
 }
+Test(sample, lone_row_on_all_threads_is_bit_identical_llama) { lone_row_on_all_threads_is_bit_identical(LLAMA); }
+Test(sample, lone_row_on_all_threads_is_bit_identical_qwen2) { lone_row_on_all_threads_is_bit_identical(QWEN2); }
+Test(sample, lone_row_on_all_threads_is_bit_identical_qwen3) { lone_row_on_all_threads_is_bit_identical(QWEN3); }
