@@ -58,11 +58,10 @@ static cJSON *config_json(const model_config *mc) {
     return j;
 }
 
-static void run_oracle(model_config mc) {
-    const char *py = getenv("PYTHON");
-    if (!py || access(py, X_OK) != 0) cr_skip_test("no $PYTHON (make deps creates .venv)");
-    char dir[64] = "/tmp/grpo-oracle-XXXXXX", path[160], sub[160];
-    cr_assert(mkdtemp(dir));
+/* Write one config's case into dir (see oracle.py). */
+static void write_case(model_config mc, const char *dir) {
+    char path[200], sub[200];
+    mkdir(dir, 0755);
     enum { B = 2, T = 10 };
     model *m = tiny_model(mc, B, 17, 0.3f);
     for (int i = 0; i < model_n_tensors(m); i++) { /* norm weights away from 1, biases away from 0 */
@@ -119,78 +118,62 @@ static void run_oracle(model_config mc) {
     write_text(path, text);
     free(text), cJSON_Delete(io);
 
-    char cmd[512];
-    snprintf(cmd, sizeof cmd, "OMP_NUM_THREADS=1 '%s' tests/model/oracle.py %s 2>&1", py, dir);
+    model_free(m), model_free(g);
+}
+
+/* Each config into its own folder, then one oracle.py process for all. */
+static void run_oracle(const model_config *mcs, int n) {
+    const char *py = getenv("PYTHON");
+    if (!py || access(py, X_OK) != 0) cr_skip_test("no $PYTHON (make deps creates .venv)");
+    char dir[64] = "/tmp/grpo-oracle-XXXXXX", cmd[1024], sub[100];
+    cr_assert(mkdtemp(dir));
+    int len = snprintf(cmd, sizeof cmd, "OMP_NUM_THREADS=1 '%s' tests/model/oracle.py", py);
+    for (int i = 0; i < n; i++) {
+        snprintf(sub, sizeof sub, "%s/%d", dir, i);
+        write_case(mcs[i], sub);
+        len += snprintf(cmd + len, sizeof cmd - len, " %s", sub);
+    }
+    snprintf(cmd + len, sizeof cmd - len, " 2>&1");
     int rc = system(cmd);
     int code = WIFEXITED(rc) ? WEXITSTATUS(rc) : 1;
     if (code == 0) {
         snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
         cr_expect_eq(system(cmd), 0);
     }
-    model_free(m), model_free(g);
     if (code == 77) cr_skip_test("torch or safetensors missing in $PYTHON");
     cr_expect_eq(code, 0, "oracle.py disagrees (files kept in %s)", dir);
 }
 
-Test(oracle, gqa_untied_theta500, .timeout = 60) {
-    model_config mc = tiny_config();
-    mc.rope_theta = 500;
-    run_oracle(mc);
+/* Llama: GQA with an untied head at theta 500; multi-head with a tied and
+ * an untied head; head_dim 8 though dim / n_heads is 4 (q_dim 32 > dim 16);
+ * Llama 3.1's rope_scaling (llama3).  With theta 100 and head_dim 8 the four
+ * frequencies' wavelengths are 6.3, 20, 63 and 200: original_max 64, low 1,
+ * high 4 put them in all three bands (kept below 16, interpolated, divided
+ * by factor above 64). */
+Test(oracle, llama, .timeout = 120) {
+    model_config mc[5];
+    for (int i = 0; i < 5; i++) mc[i] = tiny_config();
+    mc[0].rope_theta = 500;
+    mc[1].n_kv_heads = mc[1].n_heads, mc[1].tie_embeddings = 1, mc[1].norm_eps = 1e-6f;
+    mc[2].n_kv_heads = mc[2].n_heads;
+    mc[3].head_dim = 8;
+    mc[4].head_dim = 8, mc[4].rope_theta = 100;
+    mc[4].rope_scaling = (model_rope_scaling){.type = MODEL_ROPE_LLAMA3, .factor = 8, .low_freq_factor = 1,
+                                              .high_freq_factor = 4, .original_max_position = 64};
+    run_oracle(mc, 5);
 }
 
-Test(oracle, mha_tied_and_transformers, .timeout = 60) {
-    model_config mc = tiny_config();
-    mc.n_kv_heads = mc.n_heads;
-    mc.tie_embeddings = 1;
-    mc.norm_eps = 1e-6f;
-    run_oracle(mc);
-}
-
-Test(oracle, mha_untied_and_transformers, .timeout = 60) {
-    model_config mc = tiny_config();
-    mc.n_kv_heads = mc.n_heads;
-    run_oracle(mc);
-}
-
-/* Qwen2: q/k/v biases, GQA, theta 1e6, untied and tied heads. */
-Test(oracle, qwen2_bias_gqa_untied, .timeout = 60) {
-    model_config mc = tiny_config();
-    mc.arch = MODEL_ARCH_QWEN2, mc.qkv_bias = 1, mc.rope_theta = 1e6f, mc.norm_eps = 1e-6f;
-    run_oracle(mc);
-}
-
-Test(oracle, qwen2_bias_tied, .timeout = 60) {
-    model_config mc = tiny_config();
-    mc.arch = MODEL_ARCH_QWEN2, mc.qkv_bias = 1, mc.tie_embeddings = 1;
-    run_oracle(mc);
-}
-
-/* Llama with head_dim 8 though dim / n_heads is 4 (q_dim 32 > dim 16). */
-Test(oracle, llama_head_dim_apart, .timeout = 60) {
-    model_config mc = tiny_config();
-    mc.head_dim = 8;
-    run_oracle(mc);
-}
-
-/* Qwen3: RMSNorm over each head of q and k before RoPE, head_dim 8 though
- * dim / n_heads is 4, GQA, tied head (ref_llama.py only: not in 4.47). */
-Test(oracle, qwen3_qk_norm_head_dim_apart, .timeout = 60) {
-    model_config mc = tiny_config();
-    mc.arch = MODEL_ARCH_QWEN3, mc.qk_norm = 1, mc.head_dim = 8, mc.tie_embeddings = 1;
-    mc.rope_theta = 1e6f, mc.norm_eps = 1e-6f;
-    run_oracle(mc);
-}
-
-/* Llama 3.1's rope_scaling (llama3), GQA, head_dim 8, untied head.  With
- * theta 100 the four frequencies' wavelengths are 6.3, 20, 63 and 200:
- * original_max 64, low 1, high 4 put them in all three bands (kept below
- * 16, interpolated, divided by factor above 64). */
-Test(oracle, llama3_rope_scaling, .timeout = 60) {
-    model_config mc = tiny_config();
-    mc.head_dim = 8, mc.rope_theta = 100;
-    mc.rope_scaling = (model_rope_scaling){.type = MODEL_ROPE_LLAMA3, .factor = 8, .low_freq_factor = 1,
-                                           .high_freq_factor = 4, .original_max_position = 64};
-    run_oracle(mc);
+/* Qwen2: q/k/v biases, GQA, theta 1e6, untied and tied heads.  Qwen3: RMSNorm
+ * over each head of q and k before RoPE, head_dim 8 though dim / n_heads is
+ * 4, GQA, tied head (ref_llama.py only: Qwen3 is not in transformers 4.47). */
+Test(oracle, qwen2_qwen3, .timeout = 120) {
+    model_config mc[3];
+    for (int i = 0; i < 3; i++) mc[i] = tiny_config();
+    mc[0].arch = MODEL_ARCH_QWEN2, mc[0].qkv_bias = 1, mc[0].rope_theta = 1e6f, mc[0].norm_eps = 1e-6f;
+    mc[1].arch = MODEL_ARCH_QWEN2, mc[1].qkv_bias = 1, mc[1].tie_embeddings = 1;
+    mc[2].arch = MODEL_ARCH_QWEN3, mc[2].qk_norm = 1, mc[2].head_dim = 8, mc[2].tie_embeddings = 1;
+    mc[2].rope_theta = 1e6f, mc[2].norm_eps = 1e-6f;
+    run_oracle(mc, 3);
 }
 
 /* Our RoPE tables (with and without llama3 scaling) against transformers'
