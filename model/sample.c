@@ -151,6 +151,40 @@ static void team_matmul(const decode_team *tm, float *out, const float *x, const
     ops_matmul_rows_t(out + o0, x, wp + (size_t)p0 * C * OPS_PANEL, 1, C, o1 - o0);
 }
 
+/* The attention of layer l for rows r0..r1-1, from their projections
+ * q (M,Q), k and v (M,KV) in s_q, s_k, s_v: bias (Qwen2), per-head RMSNorm
+ * (Qwen3), RoPE at each row's position, k and v into the row's cache slot,
+ * attention over the row's cache into s_att (M,Q). */
+static void decode_attention(model *m, int l, decode_work *w, int r0, int r1) {
+    const model_config *c = &m->c;
+    const layer_params *lp = &m->p.layers[l];
+    int T = c->max_seq, M = r1 - r0, NH = c->n_heads, NKV = c->n_kv_heads;
+    int Q = m->q_dim, KV = m->kv_dim, HS = m->hs;
+    size_t cache_layer = (size_t)m->max_batch * T * KV;
+    float *kc = m->kcache + l * cache_layer, *vc = m->vcache + l * cache_layer;
+    float *q = m->s_q + (size_t)r0 * Q, *k = m->s_k + (size_t)r0 * KV, *v = m->s_v + (size_t)r0 * KV;
+    float *head_rstd = m->s_head_rstd + (size_t)r0 * NH;
+    const int *pos = w->pos + r0, *slot = w->slot + r0;
+    if (c->qkv_bias) {
+        ops_bias_forward(q, lp->bq, M, Q);
+        ops_bias_forward(k, lp->bk, M, KV);
+        ops_bias_forward(v, lp->bv, M, KV);
+    }
+    if (c->qk_norm) { /* in place, rows of HS */
+        ops_rmsnorm_forward(q, head_rstd, q, lp->q_norm, M * NH, HS, c->norm_eps);
+        ops_rmsnorm_forward(k, head_rstd, k, lp->k_norm, M * NKV, HS, c->norm_eps);
+    }
+    ops_rope_rows(q, m->rope_cos, m->rope_sin, pos, M, NH, HS);
+    ops_rope_rows(k, m->rope_cos, m->rope_sin, pos, M, NKV, HS);
+    for (int r = 0; r < M; r++) {
+        size_t at = ((size_t)slot[r] * T + pos[r]) * KV;
+        memcpy(kc + at, k + (size_t)r * KV, sizeof(float) * KV);
+        memcpy(vc + at, v + (size_t)r * KV, sizeof(float) * KV);
+    }
+    ops_attention_decode(m->s_att + (size_t)r0 * Q, q, kc, vc, slot, w->n_ctx + r0, M, T, NH, NKV, HS,
+                         m->s_scores + (size_t)r0 * NH * T);
+}
+
 /* Rows r0..r1-1 of a decode step, the decode-time form of
  * model_block_forward for every layer, then the head: row r at position
  * pos[r] in cache slot slot[r] with input token tok[r] writes its k,v into
@@ -158,16 +192,12 @@ static void team_matmul(const decode_team *tm, float *out, const float *x, const
  * other's data, and every kernel computes a row on its own. */
 static void decode_rows(model *m, decode_work *w, int r0, int r1, decode_team *tm) {
     const model_config *c = &m->c;
-    int C = c->dim, F = c->ffn_dim, T = c->max_seq, M = r1 - r0, NH = c->n_heads, NKV = c->n_kv_heads;
-    int Q = m->q_dim, KV = m->kv_dim, HS = m->hs;
-    size_t cache_layer = (size_t)m->max_batch * T * KV;
+    int C = c->dim, F = c->ffn_dim, M = r1 - r0, Q = m->q_dim, KV = m->kv_dim;
     float *x = m->s_x + (size_t)r0 * C, *xn = m->s_xn + (size_t)r0 * C, *rstd = w->rstd + r0;
     float *q = m->s_q + (size_t)r0 * Q, *k = m->s_k + (size_t)r0 * KV;
     float *v = m->s_v + (size_t)r0 * KV, *att = m->s_att + (size_t)r0 * Q;
     float *tmp = m->s_tmp + (size_t)r0 * C, *gate = m->s_gate + (size_t)r0 * F;
-    float *up = m->s_up + (size_t)r0 * F, *scores = m->s_scores + (size_t)r0 * NH * T;
-    float *head_rstd = m->s_head_rstd + (size_t)r0 * NH;
-    const int *pos = w->pos + r0, *slot = w->slot + r0;
+    float *up = m->s_up + (size_t)r0 * F;
     int lead = team_lead(tm);
     if (lead) {
         ops_embed_forward(x, w->tok + r0, m->p.embed, M, C);
@@ -175,32 +205,13 @@ static void decode_rows(model *m, decode_work *w, int r0, int r1, decode_team *t
     }
     for (int l = 0; l < c->n_layers; l++) {
         const layer_params *lp = &m->p.layers[l], *lt = &m->t.layers[l];
-        float *kc = m->kcache + l * cache_layer, *vc = m->vcache + l * cache_layer;
         if (lead) ops_rmsnorm_forward(xn, rstd, x, lp->attn_norm, M, C, c->norm_eps);
         team_sync(tm);
         team_matmul(tm, q, xn, lt->wq, M, C, Q);
         team_matmul(tm, k, xn, lt->wk, M, C, KV);
         team_matmul(tm, v, xn, lt->wv, M, C, KV);
         team_sync(tm);
-        if (lead) {
-            if (c->qkv_bias) {
-                ops_bias_forward(q, lp->bq, M, Q);
-                ops_bias_forward(k, lp->bk, M, KV);
-                ops_bias_forward(v, lp->bv, M, KV);
-            }
-            if (c->qk_norm) { /* in place, rows of HS */
-                ops_rmsnorm_forward(q, head_rstd, q, lp->q_norm, M * NH, HS, c->norm_eps);
-                ops_rmsnorm_forward(k, head_rstd, k, lp->k_norm, M * NKV, HS, c->norm_eps);
-            }
-            ops_rope_rows(q, m->rope_cos, m->rope_sin, pos, M, NH, HS);
-            ops_rope_rows(k, m->rope_cos, m->rope_sin, pos, M, NKV, HS);
-            for (int r = 0; r < M; r++) {
-                size_t at = ((size_t)slot[r] * T + pos[r]) * KV;
-                memcpy(kc + at, k + (size_t)r * KV, sizeof(float) * KV);
-                memcpy(vc + at, v + (size_t)r * KV, sizeof(float) * KV);
-            }
-            ops_attention_decode(att, q, kc, vc, slot, w->n_ctx + r0, M, T, NH, NKV, HS, scores);
-        }
+        if (lead) decode_attention(m, l, w, r0, r1);
         team_sync(tm);
         team_matmul(tm, tmp, att, lt->wo, M, Q, C);
         team_sync(tm);
