@@ -3,7 +3,8 @@
  * config before anything runs, record the sweep, and run each arm × seed as
  * a child `grpo train` of its own resolved config (one process per run: a
  * run owns its process, its MPI session and its signals, and a crash of one
- * arm leaves the others alone).
+ * arm leaves the others alone).  One run after another, or under mpirun a
+ * share of the runs on each rank, in parallel.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -43,12 +44,11 @@ static void trim_copy(char *dst, size_t cap, const char *start, const char *end)
 /* Check one value of an axis by applying it to a copy of the base config:
  * an unknown key or an out-of-range value is an error naming the key. */
 static int check_value(const sweep_plan *p, const char *key, const char *value, core_error *err) {
-    static core_config scratch; /* large; not reentrant, like the rest of cmd/ */
+    static core_config scratch; /* a core_config is large: kept off the stack */
     char assignment[CORE_STR_MAX + 160];
     scratch = p->base;
     snprintf(assignment, sizeof assignment, "%s=%s", key, value);
-    if (core_config_set(&scratch, assignment, err)) return core_fail_wrap(err, "--vary %s", key);
-    return 0;
+    return core_config_set(&scratch, assignment, err);
 }
 
 int sweep_add_axis(sweep_plan *p, const char *spec, core_error *err) {
@@ -72,7 +72,7 @@ int sweep_add_axis(sweep_plan *p, const char *spec, core_error *err) {
         if (a->n == SWEEP_MAX_VALUES)
             return core_fail(err, CORE_EINPUT, "--vary %s: at most %d values", a->key, SWEEP_MAX_VALUES);
         trim_copy(a->values[a->n], sizeof a->values[0], v, end);
-        if (check_value(p, a->key, a->values[a->n], err)) return err->code;
+        if (check_value(p, a->key, a->values[a->n], err)) return core_fail_wrap(err, "--vary %s", a->key);
         for (int i = 0; i < a->n; i++)
             if (!strcmp(a->values[i], a->values[a->n]))
                 return core_fail(err, CORE_EINPUT, "--vary %s: value '%s' given twice", a->key, a->values[i]);
