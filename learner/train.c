@@ -10,6 +10,7 @@
  * checkpoint, removes what the run wrote after it, and goes on from N + 1,
  * so no episode is lost or duplicated.
  */
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -425,6 +426,37 @@ static int open_run(learner_ctx *L, const char *config_ini, int flags, int64_t *
     return 0;
 }
 
+/* Every prompt of the dataset (of the held-out split: the first `limit`,
+ * those eval reads), as the template renders it, must leave room in
+ * model.max_seq for a completion: found now, with the file and line, rather
+ * than when the item is first drawn at some step of the run. */
+static int check_prompts_fit(const learner_ctx *L, const task_set *set, int limit, const char *which,
+                             core_error *err) {
+    int max_seq = model_get_config(L->policy)->max_seq, n_long = 0, first_len = 0, rc = 0;
+    int *ids = malloc(sizeof(int) * (size_t)max_seq);
+    char first[300] = "";
+    if (!ids) return core_fail(err, CORE_ERUNTIME, "out of memory");
+    for (int i = 0; i < set->n && i < limit && !rc; i++) {
+        char *text = tasks_render_prompt(L->cfg->tasks.template, set->items[i].question, err);
+        if (!text) { rc = err->code; break; }
+        int len = rollout_encode_prompt(model_tokenizer(L->policy), text, ids, max_seq);
+        free(text);
+        if (len >= 1 && len < max_seq) continue;
+        if (!n_long++) {
+            tasks_item_origin(&set->items[i], first, sizeof first);
+            first_len = len;
+        }
+    }
+    free(ids);
+    if (rc || !n_long) return rc;
+    char len_text[48] = "more than model.max_seq tokens";
+    if (first_len >= max_seq) snprintf(len_text, sizeof len_text, "%d tokens", first_len);
+    return core_fail(err, CORE_EINPUT,
+                     "%s: %d item(s) leave no room for a completion in model.max_seq = %d tokens "
+                     "with the template (the first: %s, %s); remove them or raise model.max_seq",
+                     which, n_long, max_seq, first, len_text);
+}
+
 static int setup_learner(learner_ctx *L, const core_config *cfg, core_error *err) {
     L->cfg = cfg;
     /* the update forwards LEARN_CHUNK sequences at a time; sampling a group needs G */
@@ -432,7 +464,9 @@ static int setup_learner(learner_ctx *L, const core_config *cfg, core_error *err
     L->lock_fd = -1;
     if (check_choices(L, err) ||
         load_base(cfg, L->max_batch, &L->policy, err) || load_base(cfg, LEARN_CHUNK, &L->ref, err) ||
-        reward_create(&L->reward, cfg, err) || tasks_open(cfg, &L->tasks, err))
+        reward_create(&L->reward, cfg, err) || tasks_open(cfg, &L->tasks, err) ||
+        check_prompts_fit(L, tasks_train(L->tasks), INT_MAX, "tasks.train", err) ||
+        check_prompts_fit(L, tasks_heldout(L->tasks), cfg->eval.items, "tasks.heldout (the eval.items evaluated)", err))
         return err->code;
     return 0;
 }

@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <cjson/cJSON.h>
+
 #include "tasks/tasks.h"
 
 /* ------------------------------------------------------------------ items */
@@ -111,6 +113,15 @@ struct task_source {
 };
 
 const task_set *tasks_heldout(const task_source *ts) { return &ts->heldout; }
+const task_set *tasks_train(const task_source *ts) { return &ts->train; }
+
+void tasks_item_origin(const task_item *t, char *out, size_t cap) {
+    cJSON *meta = t->meta ? cJSON_Parse(t->meta) : NULL;
+    const cJSON *src = cJSON_GetObjectItem(meta, "source"), *line = cJSON_GetObjectItem(meta, "line");
+    if (cJSON_IsString(src) && cJSON_IsNumber(line)) snprintf(out, cap, "%s:%d", src->valuestring, line->valueint);
+    else snprintf(out, cap, "%s", t->id);
+    cJSON_Delete(meta);
+}
 
 void tasks_close(task_source *ts) {
     if (!ts) return;

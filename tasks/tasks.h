@@ -103,6 +103,11 @@ int tasks_open(const core_config *cfg, task_source **out, core_error *err);
 void tasks_close(task_source *ts);
 /* The held-out items (tasks.heldout_items of them, fixed by tasks.heldout_seed). */
 const task_set *tasks_heldout(const task_source *ts);
+/* The training items of a JSONL source (empty for a generator, which draws
+ * them as it goes). */
+const task_set *tasks_train(const task_source *ts);
+/* Where an item came from, for messages: "FILE:LINE" for JSONL, else its id. */
+void tasks_item_origin(const task_item *t, char *out, size_t cap);
 /* Training item `index` of `step`, drawn from run.seed: deterministic for
  * (seed, step, index) on any rank, never a held-out question.  *out is the
  * caller's (free with task_item_free). */

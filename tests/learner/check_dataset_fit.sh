@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# A dataset item whose prompt leaves no room for a completion in
+# model.max_seq is found when the dataset is loaded, with its file:line and
+# the count, before any step (not when it is first drawn, mid-run).
+source "$(dirname "$0")/toy.sh"
+long=$(printf '1+%.0s' $(seq 1 60))1
+{
+    echo '{"question": "2+3", "answer": "5"}'
+    echo "{\"question\": \"$long\", \"answer\": \"61\"}"
+    echo '{"question": "4+4", "answer": "8"}'
+    echo "{\"question\": \"$long+1\", \"answer\": \"62\"}"
+    for i in $(seq 1 20); do echo "{\"question\": \"$i+$i\", \"answer\": \"$((2 * i))\"}"; done
+} >items.jsonl
+set +e
+toy_train --set tasks.kind=jsonl --set tasks.train=items.jsonl --set db.path=d.db --set run.name=d >d.log 2>&1
+rc=$?
+set -e
+[ $rc = 2 ] || { cat d.log; echo "exit $rc, expected 2"; exit 1; }
+grep -q "tasks.train: 2 item(s) leave no room for a completion in model.max_seq = 64 tokens with the template (the first: items.jsonl:2, " d.log ||
+    { cat d.log; exit 1; }
+[ ! -e d.db ] || [ "$(sql d.db "SELECT count(*) FROM steps")" = 0 ] || { echo "steps were run"; exit 1; }
+grep -v "$long" items.jsonl >fits.jsonl
+toy_train --set tasks.kind=jsonl --set tasks.train=fits.jsonl --set db.path=d.db --set run.name=d \
+    --set run.steps=1 >ok.log 2>&1 || { cat ok.log; echo "a dataset that fits was refused"; exit 1; }
+echo "over-long items found at load: file:line and count, before any step"
