@@ -457,6 +457,26 @@ static int check_prompts_fit(const learner_ctx *L, const task_set *set, int limi
                      which, n_long, max_seq, first, len_text);
 }
 
+/* Items that carry tests are graded by running them: a math reward alone
+ * would score them on something else, silently. */
+static int check_reward_fits_tasks(const learner_ctx *L, core_error *err) {
+    char parts[16][64];
+    int n = core_split_list(L->cfg->reward.components, parts, 16), grades_code = 0;
+    for (int i = 0; i < n; i++) grades_code |= !strcmp(parts[i], "accuracy_code");
+    const task_set *sets[2] = {tasks_train(L->tasks), tasks_heldout(L->tasks)};
+    for (int s = 0; s < 2 && !grades_code; s++)
+        for (int i = 0; i < sets[s]->n; i++)
+            if (sets[s]->items[i].kind == TASK_CODE) {
+                char where[300];
+                tasks_item_origin(&sets[s]->items[i], where, sizeof where);
+                return core_fail(err, CORE_EINPUT,
+                                 "reward.components: '%s' grades no code, but the items carry "
+                                 "tests (the first: %s); add accuracy_code",
+                                 L->cfg->reward.components, where);
+            }
+    return 0;
+}
+
 static int setup_learner(learner_ctx *L, const core_config *cfg, core_error *err) {
     L->cfg = cfg;
     /* the update forwards LEARN_CHUNK sequences at a time; sampling a group needs G */
@@ -466,7 +486,8 @@ static int setup_learner(learner_ctx *L, const core_config *cfg, core_error *err
         load_base(cfg, L->max_batch, &L->policy, err) || load_base(cfg, LEARN_CHUNK, &L->ref, err) ||
         reward_create(&L->reward, cfg, err) || tasks_open(cfg, &L->tasks, err) ||
         check_prompts_fit(L, tasks_train(L->tasks), INT_MAX, "tasks.train", err) ||
-        check_prompts_fit(L, tasks_heldout(L->tasks), cfg->eval.items, "tasks.heldout (the eval.items evaluated)", err))
+        check_prompts_fit(L, tasks_heldout(L->tasks), cfg->eval.items, "tasks.heldout (the eval.items evaluated)", err) ||
+        check_reward_fits_tasks(L, err))
         return err->code;
     return 0;
 }

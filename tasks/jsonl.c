@@ -13,6 +13,7 @@
  */
 #include <cjson/cJSON.h>
 #include <stdio.h>
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -66,6 +67,31 @@ static int field_text(const cJSON *f, const char *path, int line, const char *na
     return *out ? 0 : core_fail(err, CORE_ERUNTIME, "tasks: out of memory");
 }
 
+/* A HumanEval test is a program that defines check(candidate) and never
+ * calls it: run as is, every completion (even `pass`) would pass.  The call
+ * is appended with the item's entry_point; a program that defines check
+ * without an entry_point to call it with is refused.  malloc'd. */
+static char *humaneval_program(const cJSON *obj, const char *test, const char *path, int line,
+                               core_error *err) {
+    int defines_check = !strncmp(test, "def check(", 10) || strstr(test, "\ndef check(");
+    if (!defines_check) return strdup(test);
+    const cJSON *entry = cJSON_GetObjectItem(obj, "entry_point");
+    if (!cJSON_IsString(entry) || !entry->valuestring[0]) {
+        core_fail(err, CORE_EINPUT, "%s:%d: test: defines check(candidate) but the item has no "
+                  "entry_point to call it with (the tests would never run)", path, line);
+        return NULL;
+    }
+    for (const char *c = entry->valuestring; *c; c++)
+        if (!(isalnum((unsigned char)*c) || *c == '_')) {
+            core_fail(err, CORE_EINPUT, "%s:%d: entry_point: '%s' is not a Python name", path, line,
+                      entry->valuestring);
+            return NULL;
+        }
+    char *program = tasks_strf("%s\n\ncheck(%s)\n", test, entry->valuestring);
+    if (!program) core_fail(err, CORE_ERUNTIME, "tasks: out of memory");
+    return program;
+}
+
 static int parse_tests(const cJSON *obj, task_item *t, const char *path, int line,
                        core_error *err) {
     static const char *const names[] = {"test_list", "tests", "test", NULL};
@@ -73,10 +99,13 @@ static int parse_tests(const cJSON *obj, task_item *t, const char *path, int lin
     const cJSON *f = first_field(obj, names, &name);
     if (!f) return 0;
     if (cJSON_IsString(f)) { /* HumanEval: one test program */
+        char *program = humaneval_program(obj, f->valuestring, path, line, err);
+        if (!program) return err->code ? err->code : CORE_ERUNTIME;
         cJSON *arr = cJSON_CreateArray();
-        cJSON_AddItemToArray(arr, cJSON_CreateString(f->valuestring));
+        cJSON_AddItemToArray(arr, cJSON_CreateString(program));
         t->tests = cJSON_PrintUnformatted(arr);
         cJSON_Delete(arr);
+        free(program);
     } else if (cJSON_IsArray(f)) {
         const cJSON *e;
         int i = 0;

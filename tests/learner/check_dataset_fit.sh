@@ -23,3 +23,17 @@ grep -v "$long" items.jsonl >fits.jsonl
 toy_train --set tasks.kind=jsonl --set tasks.train=fits.jsonl --set db.path=d.db --set run.name=d \
     --set run.steps=1 >ok.log 2>&1 || { cat ok.log; echo "a dataset that fits was refused"; exit 1; }
 echo "over-long items found at load: file:line and count, before any step"
+
+# items that carry tests are never graded by a math reward alone
+{
+    echo '{"task_id": "HumanEval/1", "prompt": "add", "canonical_solution": "    return a + b\n", "test": "def check(candidate):\n    assert candidate(2, 3) == 5\n", "entry_point": "add"}'
+    cat fits.jsonl
+} >mixed.jsonl
+set +e
+toy_train --set tasks.kind=jsonl --set tasks.train=mixed.jsonl --set reward.components=format,accuracy_math \
+    --set db.path=m.db --set run.name=m >m.log 2>&1
+rc=$?
+set -e
+[ $rc = 2 ] && grep -q "reward.components: 'format,accuracy_math' grades no code, but the items carry tests (the first: mixed.jsonl:1); add accuracy_code" m.log ||
+    { cat m.log; echo "exit $rc: code items under a math reward"; exit 1; }
+echo "code items under a math-only reward refused, naming the first"

@@ -175,7 +175,8 @@ Test(jsonl, reads_gsm8k_math_mbpp_and_humaneval_layouts) {
     cr_assert_str_eq(s.items[3].gold, "def add(a,b): return a+b");
     cr_assert_eq(s.items[4].kind, TASK_CODE);
     cr_assert_str_eq(s.items[4].id, "HumanEval/0");
-    cr_assert_str_eq(s.items[4].tests, "[\"def check(c): assert c(1)==1\"]");
+    cr_assert_str_eq(s.items[4].tests, "[\"def check(c): assert c(1)==1\\n\\ncheck(f)\\n\"]",
+                     "the check(candidate) the test defines is called: %s", s.items[4].tests);
     cr_assert_str_eq(s.items[4].gold, "    return x\n");
     cr_assert_str_eq(s.items[5].gold, "4");
     cr_assert_str_eq(s.items[5].id, "n1");
@@ -197,6 +198,45 @@ static void expect_broken(const char *text, int line, const char *field) {
     unlink(path);
     free(path);
 }
+
+/* A HumanEval test defines check(candidate); run with a candidate, the
+ * program must call it, so `pass` fails and a right solution passes.
+ * tests_json is the item's ["program"]: Python decodes it itself. */
+static int run_python(const char *candidate, const char *tests_json) {
+    char dir[] = "/tmp/grpo-test-humaneval-XXXXXX", path[128], cmd[256];
+    cr_assert_not_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/tests.json", dir);
+    FILE *f = fopen(path, "w");
+    fputs(tests_json, f);
+    fclose(f);
+    snprintf(path, sizeof path, "%s/run.py", dir);
+    f = fopen(path, "w");
+    fprintf(f, "import json, os\n%s\nexec(json.load(open(os.path.join(os.path.dirname(__file__), "
+               "'tests.json')))[0])\n", candidate);
+    fclose(f);
+    snprintf(cmd, sizeof cmd, "python3 %s 2>/dev/null; rc=$?; rm -rf %s; exit $rc", path, dir);
+    return system(cmd);
+}
+
+Test(jsonl, humaneval_check_is_called_with_the_entry_point) {
+    char *path = write_temp(
+        "{\"task_id\": \"HumanEval/1\", \"prompt\": \"def add(a, b):\\n\", \"canonical_solution\": "
+        "\"    return a + b\\n\", \"test\": \"METADATA = {}\\n\\ndef check(candidate):\\n"
+        "    assert candidate(2, 3) == 5\\n\", \"entry_point\": \"add\"}\n");
+    task_set s = {0};
+    core_error err = {0};
+    cr_assert_eq(tasks_load_jsonl(path, &s, &err), 0, "%s", err.msg);
+    cr_assert_neq(run_python("def add(a, b):\n    pass", s.items[0].tests), 0, "`pass` passed the tests");
+    cr_assert_eq(run_python("def add(a, b):\n    return a + b", s.items[0].tests), 0,
+                 "a right solution failed");
+    task_set_free(&s);
+    unlink(path);
+    free(path);
+    expect_broken("{\"prompt\": \"def g():\\n\", \"canonical_solution\": \"  return 1\\n\", "
+                  "\"test\": \"def check(candidate):\\n    assert candidate() == 1\\n\"}\n",
+                  1, "test: defines check(candidate) but the item has no entry_point");
+}
+
 
 Test(jsonl, rejects_broken_lines_naming_file_line_and_field) {
     const char *ok = "{\"question\": \"1+1\", \"answer\": \"2\"}\n";
