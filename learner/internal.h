@@ -9,7 +9,10 @@
 #include "rollout/rollout.h"
 #include "tasks/tasks.h"
 
-/* Everything a run holds on rank 0. */
+struct step_batch;
+
+/* Everything a run holds on rank 0 (learners 1..L-1 fill cfg, policy, ref,
+ * max_batch, comm and the objective only). */
 typedef struct learner_ctx {
     const core_config *cfg;
     model *policy, *ref;
@@ -26,6 +29,9 @@ typedef struct learner_ctx {
     int nonfinite_streak;
     char run_dir[1024];         /* <out_dir>/<name>/run-<id> (checkpoints.h) */
     int lock_fd;                /* the run's lock, -1 before it is taken */
+    char resumed_from[1200];    /* checkpoint the run resumed from ("" if none) */
+    struct step_batch *ahead;   /* rollout.async: launched steps, slot step % (staleness + 1) */
+    int64_t launched;           /* rollout.async: the last step launched */
 } learner_ctx;
 
 /* Sequences per forward/backward in the update (see update.c). */
@@ -44,13 +50,14 @@ typedef struct learn_seq {
 
 typedef struct update_stats {
     double loss, kl, entropy, grad_norm, lr;
+    double lp_mismatch;         /* mean |old - sampler| log-prob over tokens (NAN: not computed) */
     double clip_low, clip_high; /* counts, then fractions */
     long n_tokens, n_clip_tokens;
     int n_minibatches, n_updates, skipped;
 } update_stats;
 
 /* 1 when the sampler draws from the policy itself (temperature 1, no top-k,
- * no top-p), so its log-probs are the old policy's. */
+ * no top-p, synchronous rollouts), so its log-probs are the old policy's. */
 int learner_sampler_is_policy(const core_config *cfg);
 
 /* resume.c: 1 when changing section.key ("learner.lr") on --resume alters
@@ -70,7 +77,47 @@ int learner_log_group(db *d, int64_t run_id, int64_t step, const task_item *item
                       const rollout_group *grp, char *const *texts, const double *adv,
                       int filtered, int log_text, core_error *err);
 
+/* On every learner rank: the same update from the same sequences (learner
+ * 0 first hands them to the others).  Gradients are summed exactly across
+ * learners (parallel.c), so the weights stay identical on all of them. */
 int learner_update(learner_ctx *L, const learn_seq *seqs, int n, int64_t step, update_stats *st,
                    core_error *err);
+
+/* ------------------------------------------- data parallel (parallel.c) */
+
+/* An exact, order-independent sum of float gradient vectors (fixed point). */
+typedef struct grad_sum {
+    __int128 *acc; /* n + 1: the last counts values out of range */
+    size_t n;
+} grad_sum;
+int grad_sum_init(grad_sum *s, size_t n, core_error *err);
+void grad_sum_free(grad_sum *s);
+void grad_sum_zero(grad_sum *s);
+void grad_sum_add(grad_sum *s, const float *g);
+/* Sum over the learners of c (NULL: this one only) into out (n floats);
+ * 1 when a value was out of range. */
+int grad_sum_finish(grad_sum *s, rollout_comm *c, float *out);
+
+/* Settings of run.learners and rollout.async that cannot work together
+ * with others: an error naming the keys. */
+int learner_check_parallel(const core_config *cfg, core_error *err);
+/* Rollouts of step s are sampled with the weights after step s - 1 - this. */
+int learner_staleness(const core_config *cfg);
+
+/* Learner 0 → the others, once before the first step: ok = 0 tells them to
+ * exit; resumed_from (may be "") is the checkpoint they load.  The others
+ * return 1 to go on (after loading it), 0 to exit (always when err is NULL:
+ * this learner's own set-up failed), -1 on error. */
+void learner_send_start(learner_ctx *L, int ok);
+int learner_recv_start(learner_ctx *L, core_error *err);
+
+/* Chunk j of an update belongs to learner j mod L. */
+int learner_owns_chunk(const learner_ctx *L, int chunk);
+/* Learner 0: send the step's sequences to the other learners (no-op at L = 1). */
+int learner_share_batch(learner_ctx *L, const learn_seq *seqs, int n, int64_t step, core_error *err);
+/* Learner 0: tell the other learners to exit. */
+void learner_stop_followers(learner_ctx *L);
+/* Learners 1..L-1: run the updates learner 0 sends until it says stop. */
+int learner_follow(learner_ctx *L, core_error *err);
 
 #endif

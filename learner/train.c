@@ -21,7 +21,9 @@
 #include "learner/pretrain.h"
 
 int learner_sampler_is_policy(const core_config *cfg) {
-    return cfg->rollout.temperature == 1.0 && cfg->rollout.top_p >= 1.0 && cfg->rollout.top_k == 0;
+    /* asynchronous rollouts come from an older policy than the one learning */
+    return !cfg->rollout.async && cfg->rollout.temperature == 1.0 && cfg->rollout.top_p >= 1.0 &&
+           cfg->rollout.top_k == 0;
 }
 
 /* ---------------------------------------------------------------- set-up */
@@ -49,7 +51,8 @@ static int load_base(const core_config *cfg, int max_batch, model **out, core_er
 
 static int check_choices(learner_ctx *L, core_error *err) {
     const core_config *cfg = L->cfg;
-    if (learner_objective_from_config(cfg, &L->obj, err)) return err->code;
+    if (learner_objective_from_config(cfg, &L->obj, err) || learner_check_parallel(cfg, err))
+        return err->code;
     L->adv = learner_adv_mode(cfg->learner.advantage);
     L->agg = learner_agg_kind(cfg->learner.loss_agg);
     return 0;
@@ -111,7 +114,10 @@ static int load_latest_checkpoint(learner_ctx *L, int64_t *step, core_error *err
     *step = 0;
     if (list_checkpoints(L, &c, &n, err)) return err->code;
     int rc = ckpt_load_newest(L->policy, c, n, &loaded, why, sizeof why, err);
-    if (!rc && loaded >= 0) *step = c[loaded].step;
+    if (!rc && loaded >= 0) {
+        *step = c[loaded].step;
+        snprintf(L->resumed_from, sizeof L->resumed_from, "%s", c[loaded].path);
+    }
     if (!rc && why[0]) {
         core_warn("resuming from the checkpoint of step %lld instead (%s)", (long long)*step, why);
         rc = db_run_event(L->db, L->run_id, "checkpoint_fallback", why, err);
@@ -161,10 +167,8 @@ static int batch_reserve(step_batch *b, int cap, core_error *err) {
     return ok ? 0 : core_fail(err, CORE_ERUNTIME, "out of memory for the step's batch");
 }
 
-/* Draw `count` more prompts (indices n_prompts..), sample and grade their
- * groups, and compute their advantages. */
-static int add_round(learner_ctx *L, int64_t step, step_batch *b, int count,
-                     const rollout_params *rp, core_error *err) {
+/* Draw `count` more prompts (indices n_prompts..) of the step. */
+static int draw_prompts(learner_ctx *L, int64_t step, step_batch *b, int count, core_error *err) {
     const core_config *cfg = L->cfg;
     int first = b->n_prompts, max_seq = model_get_config(L->policy)->max_seq;
     if (batch_reserve(b, first + count, err)) return err->code;
@@ -184,17 +188,62 @@ static int add_round(learner_ctx *L, int64_t step, step_batch *b, int count,
             return core_fail(err, CORE_EINPUT, "prompt of step %lld item %d does not fit model.max_seq",
                              (long long)step, i);
     }
-    double t0 = core_now();
-    if (rollout_step(L->comm, L->policy, L->reward, b->prompts + first, count, rp, 0,
-                     b->groups + first, err))
-        return err->code;
-    b->t_rollout += core_now() - t0;
+    return 0;
+}
+
+/* The advantages of groups first..first+count-1. */
+static void score_groups(learner_ctx *L, step_batch *b, int first, int count) {
+    const core_config *cfg = L->cfg;
     double *r = malloc(sizeof(double) * b->G);
     for (int i = first; i < first + count; i++) {
         for (int g = 0; g < b->G; g++) r[g] = b->groups[i].c[g].reward.total;
         b->zero_var[i] = learner_advantages(r, b->G, L->adv, cfg->learner.adv_eps, b->adv + (size_t)i * b->G);
     }
     free(r);
+}
+
+/* Draw `count` more prompts, sample and grade their groups, and compute
+ * their advantages. */
+static int add_round(learner_ctx *L, int64_t step, step_batch *b, int count,
+                     const rollout_params *rp, core_error *err) {
+    int first = b->n_prompts;
+    if (draw_prompts(L, step, b, count, err)) return err->code;
+    double t0 = core_now();
+    if (rollout_step(L->comm, L->policy, L->reward, b->prompts + first, count, rp, 0,
+                     b->groups + first, err))
+        return err->code;
+    b->t_rollout += core_now() - t0;
+    score_groups(L, b, first, count);
+    return 0;
+}
+
+/* Asynchronous rollouts (rollout.async, staleness k): before step s is
+ * collected, every step up to s + k is launched with the weights of now,
+ * the weights after step s - 1; so step j is always sampled by the weights
+ * after step j - 1 - k (the base weights while j <= k + 1), which depends on
+ * the step alone, never on timing, and sampling of the steps ahead overlaps
+ * the learning of step s. */
+static int collect_async(learner_ctx *L, int64_t step, step_batch *b, const rollout_params *rp,
+                         core_error *err) {
+    int k = learner_staleness(L->cfg), want = L->cfg->rollout.prompts_per_step;
+    int64_t last = step + k < L->cfg->run.steps ? step + k : L->cfg->run.steps;
+    double t0 = core_now();
+    while (L->launched < last) {
+        int64_t j = L->launched + 1;
+        step_batch *a = &L->ahead[j % (k + 1)];
+        a->G = b->G;
+        rollout_params rj = *rp;
+        rj.step = j;
+        if (draw_prompts(L, j, a, want, err) ||
+            rollout_launch(L->comm, L->policy, L->reward, a->prompts, want, &rj, 0, err))
+            return err->code;
+        L->launched = j;
+    }
+    *b = L->ahead[step % (k + 1)];
+    memset(&L->ahead[step % (k + 1)], 0, sizeof *b);
+    if (rollout_collect(L->comm, step, b->groups, b->n_prompts, err)) return err->code;
+    b->t_rollout = core_now() - t0;
+    score_groups(L, b, 0, b->n_prompts);
     return 0;
 }
 
@@ -212,6 +261,7 @@ static int collect_groups(learner_ctx *L, int64_t step, step_batch *b, const rol
                           core_error *err) {
     int want = L->cfg->rollout.prompts_per_step;
     b->G = L->cfg->rollout.group_size;
+    if (L->cfg->rollout.async) return collect_async(L, step, b, rp, err);
     if (add_round(L, step, b, want, rp, err)) return err->code;
     for (int round = 0; round < REFILL_ROUNDS && L->cfg->learner.filter_zero_var; round++) {
         int missing = want - groups_kept(L, b);
@@ -400,7 +450,7 @@ static int open_run(learner_ctx *L, const char *config_ini, int flags, int64_t *
         return core_fail(err, CORE_EINPUT, "--resume: no train run named '%s' in %s", cfg->run.name,
                          cfg->db.path);
     if (!run) {
-        int n_ranks = rollout_comm_workers(L->comm) + 1;
+        int n_ranks = rollout_comm_workers(L->comm) + rollout_comm_learners(L->comm);
         if (db_run_start(L->db, cfg->run.name, "train", config_ini, cfg->run.seed, n_ranks,
                          &L->run_id, err))
             return err->code;
@@ -493,6 +543,8 @@ static int setup_learner(learner_ctx *L, const core_config *cfg, core_error *err
 }
 
 static void teardown_learner(learner_ctx *L) {
+    for (int k = 0; L->ahead && k <= learner_staleness(L->cfg); k++) batch_free(&L->ahead[k]);
+    free(L->ahead);
     model_free(L->policy);
     model_free(L->ref);
     reward_free(L->reward);
@@ -545,6 +597,9 @@ static int train_loop(learner_ctx *L, int64_t first_step, run_end *end, core_err
     }
     *end = (run_end){"done", first_step - 1, "no steps left to run"};
     core_progress_start_at(&progress, "grpo step", first_step - 1, cfg->run.steps, stderr);
+    L->launched = first_step - 1;
+    L->ahead = calloc(learner_staleness(cfg) + 1, sizeof *L->ahead);
+    if (!L->ahead) return core_fail(err, CORE_ERUNTIME, "out of memory");
     for (int64_t step = first_step; step <= cfg->run.steps; step++) {
         db_step s;
         if (run_step(L, step, &s, err)) return err->code;
@@ -589,16 +644,32 @@ static int worker_main(const core_config *cfg, rollout_comm *comm, core_error *e
     return rc ? err->code : 0;
 }
 
+/* Learners 1..L-1: the same policy and reference as learner 0, then the
+ * updates it sends (parallel.c). */
+static int follower_main(const core_config *cfg, rollout_comm *comm, core_error *err) {
+    learner_ctx L = {.cfg = cfg, .comm = comm, .lock_fd = -1};
+    L.max_batch = LEARN_CHUNK > cfg->rollout.group_size ? LEARN_CHUNK : cfg->rollout.group_size;
+    int rc = check_choices(&L, err) || load_base(cfg, L.max_batch, &L.policy, err) ||
+             load_base(cfg, LEARN_CHUNK, &L.ref, err);
+    /* a bad config fails learner 0 too, which reports it and says stop */
+    int go = learner_recv_start(&L, rc ? NULL : err);
+    if (!rc && go != 0) rc = go < 0 || learner_follow(&L, err);
+    model_free(L.policy);
+    model_free(L.ref);
+    return rc ? err->code : 0;
+}
+
 int learner_train(const core_config *cfg, int flags, int *argc,
                   char ***argv, core_error *err) {
     rollout_comm *comm;
     int rank, n_ranks;
-    if (rollout_comm_init(&comm, argc, argv, &rank, &n_ranks, err)) return err->code;
+    if (rollout_comm_init(&comm, argc, argv, cfg->run.learners, &rank, &n_ranks, err)) return err->code;
     core_log_set_rank(rank, n_ranks);
     if (rank != 0) {
-        int rc = worker_main(cfg, comm, err);
-        if (rc) { /* the learner cannot go on without this worker */
-            core_log(CORE_LOG_ERROR, "rollout worker: %s", err->msg);
+        int learner = rollout_learner_rank(comm) > 0;
+        int rc = learner ? follower_main(cfg, comm, err) : worker_main(cfg, comm, err);
+        if (rc) { /* learner 0 cannot go on without this rank */
+            core_log(CORE_LOG_ERROR, "%s: %s", learner ? "learner" : "rollout worker", err->msg);
             rollout_comm_abort(comm, rc);
         }
         rollout_comm_finalize(comm);
@@ -609,6 +680,7 @@ int learner_train(const core_config *cfg, int flags, int *argc,
     char *ini = core_config_to_ini(cfg);
     int64_t first_step = 1;
     int rc = setup_learner(&L, cfg, err) || open_run(&L, ini, flags, &first_step, err);
+    learner_send_start(&L, !rc);
     if (rc) rc = err->code;
     else {
         run_end end;
@@ -620,6 +692,7 @@ int learner_train(const core_config *cfg, int flags, int *argc,
     }
     free(ini);
     rollout_stop_workers(comm);
+    learner_stop_followers(&L);
     teardown_learner(&L);
     if (rollout_comm_broken(comm)) { /* a hung worker never reaches MPI_Finalize */
         core_log(CORE_LOG_ERROR, "%s", err->msg);

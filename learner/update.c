@@ -13,6 +13,18 @@
  * accumulate over the chunks and one optimizer step follows.  Completions
  * vary a lot in length, so this saves much of the work padding would cost,
  * and the model's activations need room for one chunk only.
+ *
+ * Data parallel (run.learners = L): the chunks are the same for any L (the
+ * batch is sorted and cut the same way) and chunk j is learner j mod L's.
+ * Each chunk's gradient is computed from zero and added into an exact sum
+ * (parallel.c); the per-chunk statistics are added in chunk order.  So the
+ * update, and the run, are bitwise the same for any L.
+ *
+ * Asynchronous rollouts (rollout.async): the samples come from an older
+ * policy.  The old log-probs of the clipped ratio are then always the
+ * current policy's (recomputed, the "proximal" policy), and learner.tis =
+ * token|sequence weights each token by min(pi_old / pi_sampler, tis_cap),
+ * which corrects the expectation for the lag.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -149,37 +161,87 @@ static int forward_chunk(model *m, const learn_seq *seqs, const int *idx, int C,
     return model_forward(m, w->tokens, C, *T, w->lp, with_entropy ? w->ent : NULL, err);
 }
 
-/* Reference log-probs, and old ones when the sampler's own are not the
- * policy's (temperature, top-k or top-p changed the distribution). */
+static int chunk_len(int n, int c0) { return n - c0 < LEARN_CHUNK ? n - c0 : LEARN_CHUNK; }
+
+/* Old log-probs must be recomputed when the sampler's are not the current
+ * policy's: temperature, top-k or top-p changed the distribution, or the
+ * rollouts are asynchronous (sampled by an older policy). */
+static int need_old_logprobs(const core_config *cfg) { return !learner_sampler_is_policy(cfg); }
+
+/* Move the log-probs of the chunks each learner computed (in chunk order,
+ * per sequence: ref, then old when need_old) to every learner. */
+static int exchange_logprobs(learner_ctx *L, const learn_seq *seqs, int n, token_arrays *a,
+                             const int *sorted, int need_old, core_error *err) {
+    int nl = rollout_comm_learners(L->comm), per = need_old ? 2 : 1;
+    if (nl < 2) return 0;
+    size_t *lens = calloc(nl, sizeof *lens), mine = 0, total = 0;
+    float *send = malloc(sizeof(float) * per * (a->offset[n] + 1));
+    float *all = malloc(sizeof(float) * per * (a->offset[n] + 1));
+    if (!lens || !send || !all) return free(lens), free(send), free(all), core_fail(err, CORE_ERUNTIME, "out of memory");
+    for (int c0 = 0, j = 0; c0 < n; c0 += LEARN_CHUNK, j++)
+        for (int k = 0; k < chunk_len(n, c0); k++) {
+            const learn_seq *q = &seqs[sorted[c0 + k]];
+            lens[j % nl] += sizeof(float) * per * q->n_tok;
+            if (!learner_owns_chunk(L, j)) continue;
+            float *dst = send + mine / sizeof(float);
+            memcpy(dst, a->ref_lp + a->offset[sorted[c0 + k]], sizeof(float) * q->n_tok);
+            if (need_old) memcpy(dst + q->n_tok, a->old_lp + a->offset[sorted[c0 + k]], sizeof(float) * q->n_tok);
+            mine += sizeof(float) * per * q->n_tok;
+        }
+    int rc = rollout_learners_allgather(L->comm, send, lens, all, err);
+    for (int r = 0; r < nl && !rc; r++) /* learner r's chunks, in the order it packed them */
+        for (int c0 = r * LEARN_CHUNK; c0 < n; c0 += nl * LEARN_CHUNK)
+            for (int k = 0; k < chunk_len(n, c0); k++) {
+                const learn_seq *q = &seqs[sorted[c0 + k]];
+                const float *src = all + total / sizeof(float);
+                memcpy(a->ref_lp + a->offset[sorted[c0 + k]], src, sizeof(float) * q->n_tok);
+                if (need_old) memcpy(a->old_lp + a->offset[sorted[c0 + k]], src + q->n_tok, sizeof(float) * q->n_tok);
+                total += sizeof(float) * per * q->n_tok;
+            }
+    free(lens), free(send), free(all);
+    return rc;
+}
+
+/* Reference log-probs, and old ones when need_old_logprobs; each learner
+ * forwards its own chunks, then they exchange.  st->lp_mismatch: mean
+ * |old - sampler| log-prob (exactly 0 when the sampler was this policy). */
 static int fixed_logprobs(learner_ctx *L, const learn_seq *seqs, int n, token_arrays *a,
-                          workspace *w, core_error *err) {
-    int need_old = !learner_sampler_is_policy(L->cfg), T;
+                          workspace *w, update_stats *st, core_error *err) {
+    int need_old = need_old_logprobs(L->cfg), T;
     for (int i = 0; i < n; i++) w->idx[i] = i;
     sort_by_length(seqs, w->idx, n);
-    for (int c0 = 0; c0 < n; c0 += LEARN_CHUNK) {
-        int C = n - c0 < LEARN_CHUNK ? n - c0 : LEARN_CHUNK;
+    for (int c0 = 0, j = 0; c0 < n; c0 += LEARN_CHUNK, j++) {
+        int C = chunk_len(n, c0);
         const int *idx = w->idx + c0;
+        if (!learner_owns_chunk(L, j)) continue;
         if (forward_chunk(L->ref, seqs, idx, C, w, &T, 0, err)) return err->code;
         for (int k = 0; k < C; k++) gather_completion(&seqs[idx[k]], w->lp, k, T, a->ref_lp + a->offset[idx[k]]);
-        if (need_old && forward_chunk(L->policy, seqs, idx, C, w, &T, 0, err)) return err->code;
-        for (int k = 0; k < C; k++) {
-            const learn_seq *q = &seqs[idx[k]];
-            if (need_old) gather_completion(q, w->lp, k, T, a->old_lp + a->offset[idx[k]]);
-            else memcpy(a->old_lp + a->offset[idx[k]], q->sample_lp, sizeof(float) * q->n_tok);
-        }
+        if (!need_old) continue;
+        if (forward_chunk(L->policy, seqs, idx, C, w, &T, 0, err)) return err->code;
+        for (int k = 0; k < C; k++) gather_completion(&seqs[idx[k]], w->lp, k, T, a->old_lp + a->offset[idx[k]]);
     }
+    if (exchange_logprobs(L, seqs, n, a, w->idx, need_old, err)) return err->code;
+    double diff = 0;
+    for (int s = 0; s < n; s++)
+        for (int i = 0; i < seqs[s].n_tok; i++) {
+            float *old = a->old_lp + a->offset[s];
+            if (need_old) diff += fabs((double)old[i] - seqs[s].sample_lp[i]);
+            else old[i] = seqs[s].sample_lp[i];
+        }
+    st->lp_mismatch = need_old && a->offset[n] ? diff / a->offset[n] : NAN;
     return 0;
 }
 
+/* A chunk's statistics, summed over its tokens; chunks add up in order. */
+enum { CS_LOSS, CS_CLIP_LOW, CS_CLIP_HIGH, CS_CLIP_TOKENS, CS_KL, CS_ENTROPY, CS_TOKENS, CS_N };
+
 /* d(loss)/d(logprob) (and d/d(entropy)) of a chunk's forward into w->dlp,
- * w->dent; weight[k] is chunk row k's aggregation weight.  Returns the
- * chunk's share of the minibatch loss. */
-static double chunk_grads(learner_ctx *L, const learn_seq *seqs, const int *idx, const double *weight,
-                          int C, int T, const token_arrays *a, workspace *w, int first_epoch,
-                          update_stats *st) {
+ * w->dent; weight[k] is chunk row k's aggregation weight.  cs (CS_N) gets
+ * the chunk's share of the minibatch loss and its counts. */
+static void chunk_grads(learner_ctx *L, const learn_seq *seqs, const int *idx, const double *weight,
+                        int C, int T, const token_arrays *a, workspace *w, int first_epoch, double *cs) {
     memset(w->dlp, 0, sizeof(float) * C * T);
     memset(w->dent, 0, sizeof(float) * C * T);
-    double loss = 0;
     for (int k = 0; k < C; k++) {
         const learn_seq *q = &seqs[idx[k]];
         const float *old = a->old_lp + a->offset[idx[k]], *ref = a->ref_lp + a->offset[idx[k]];
@@ -195,38 +257,64 @@ static double chunk_grads(learner_ctx *L, const learn_seq *seqs, const int *idx,
         for (int i = 0; i < q->n_tok; i++) {
             size_t pos = row + i;
             double l = w->seq_loss[i] - L->obj.entropy_coef * w->ent[pos];
-            loss += weight[k] * l;
+            cs[CS_LOSS] += weight[k] * l;
             w->dlp[pos] = (float)(weight[k] * w->seq_dlp[i]);
             w->dent[pos] = (float)(-weight[k] * L->obj.entropy_coef);
-            st->clip_low += w->seq_clipped[i] < 0;
-            st->clip_high += w->seq_clipped[i] > 0;
-            st->n_clip_tokens++;
+            cs[CS_CLIP_LOW] += w->seq_clipped[i] < 0;
+            cs[CS_CLIP_HIGH] += w->seq_clipped[i] > 0;
+            cs[CS_CLIP_TOKENS]++;
             if (first_epoch) {
-                st->kl += w->seq_kl[i];
-                st->entropy += w->ent[pos];
-                st->n_tokens++;
+                cs[CS_KL] += w->seq_kl[i];
+                cs[CS_ENTROPY] += w->ent[pos];
+                cs[CS_TOKENS]++;
             }
         }
+    }
+}
+
+/* The chunks' statistics (n_chunks x CS_N, each row filled by its owner
+ * only), added to st in chunk order; returns the minibatch loss. */
+static double add_chunk_stats(learner_ctx *L, double *cs, int n_chunks, update_stats *st) {
+    rollout_learners_sum_doubles(L->comm, cs, (size_t)n_chunks * CS_N);
+    double loss = 0;
+    for (int j = 0; j < n_chunks; j++) {
+        const double *c = cs + (size_t)j * CS_N;
+        loss += c[CS_LOSS];
+        st->clip_low += c[CS_CLIP_LOW];
+        st->clip_high += c[CS_CLIP_HIGH];
+        st->n_clip_tokens += (long)c[CS_CLIP_TOKENS];
+        st->kl += c[CS_KL];
+        st->entropy += c[CS_ENTROPY];
+        st->n_tokens += (long)c[CS_TOKENS];
     }
     return loss;
 }
 
-/* One minibatch idx[0..S): gradients over its chunks, then one step. */
+/* One minibatch idx[0..S): each chunk's gradient from zero into the exact
+ * sum (this learner's chunks), the sum over learners, then one step. */
 static int minibatch_step(learner_ctx *L, const learn_seq *seqs, int *idx, int S, int64_t step,
-                          const token_arrays *a, workspace *w, int first_epoch, update_stats *st,
-                          core_error *err) {
+                          const token_arrays *a, workspace *w, grad_sum *gs, int first_epoch,
+                          update_stats *st, core_error *err) {
     sort_by_length(seqs, idx, S);
     for (int k = 0; k < S; k++) w->n_tok[k] = seqs[idx[k]].n_tok;
     grpo_token_weights(w->n_tok, S, L->agg, L->cfg->rollout.max_new_tokens, w->weight);
-    model_zero_grad(L->policy);
-    double loss = 0;
-    for (int c0 = 0; c0 < S; c0 += LEARN_CHUNK) {
-        int C = S - c0 < LEARN_CHUNK ? S - c0 : LEARN_CHUNK, T;
-        if (forward_chunk(L->policy, seqs, idx + c0, C, w, &T, 1, err)) return err->code;
-        loss += chunk_grads(L, seqs, idx + c0, w->weight + c0, C, T, a, w, first_epoch, st);
+    int n_chunks = (S + LEARN_CHUNK - 1) / LEARN_CHUNK;
+    double *cs = calloc((size_t)n_chunks * CS_N, sizeof *cs);
+    if (!cs) return core_fail(err, CORE_ERUNTIME, "out of memory");
+    grad_sum_zero(gs);
+    for (int c0 = 0, j = 0; c0 < S; c0 += LEARN_CHUNK, j++) {
+        int C = chunk_len(S, c0), T;
+        if (!learner_owns_chunk(L, j)) continue;
+        model_zero_grad(L->policy);
+        if (forward_chunk(L->policy, seqs, idx + c0, C, w, &T, 1, err)) return free(cs), err->code;
+        chunk_grads(L, seqs, idx + c0, w->weight + c0, C, T, a, w, first_epoch, cs + (size_t)j * CS_N);
         model_backward(L->policy, w->dlp, L->obj.entropy_coef != 0 ? w->dent : NULL);
+        grad_sum_add(gs, model_grads(L->policy));
     }
-    if (injected_nonfinite(step)) loss = NAN;
+    int out_of_range = grad_sum_finish(gs, L->comm, model_grads(L->policy));
+    double loss = add_chunk_stats(L, cs, n_chunks, st);
+    free(cs);
+    if (injected_nonfinite(step) || out_of_range) loss = NAN;
     apply_gradients(L, loss, st);
     st->loss += loss;
     st->n_minibatches++;
@@ -270,15 +358,19 @@ int learner_update(learner_ctx *L, const learn_seq *seqs, int n, int64_t step, u
                    core_error *err) {
     const core_config *cfg = L->cfg;
     memset(st, 0, sizeof *st);
+    st->lp_mismatch = NAN;
     st->lr = model_lr_schedule((float)cfg->learner.lr, (int)step, cfg->learner.warmup,
                                cfg->run.steps, 0.1f, !strcmp(cfg->learner.schedule, "cosine"));
+    if (rollout_learner_rank(L->comm) == 0 && learner_share_batch(L, seqs, n, step, err)) return err->code;
     if (n == 0) return 0;
     int mb = cfg->learner.minibatch > 0 && cfg->learner.minibatch < n ? cfg->learner.minibatch : n;
     token_arrays a = {0};
     workspace w = {0};
+    grad_sum gs = {0};
     int rc = arrays_alloc(&a, seqs, n, err) ||
              workspace_alloc(&w, n, model_get_config(L->policy)->max_seq, err) ||
-             fixed_logprobs(L, seqs, n, &a, &w, err) || kl_penalised_advantages(L, seqs, n, &a, err);
+             grad_sum_init(&gs, model_n_params(L->policy), err) ||
+             fixed_logprobs(L, seqs, n, &a, &w, st, err) || kl_penalised_advantages(L, seqs, n, &a, err);
     if (rc) rc = err->code;
     int *order = malloc(sizeof(int) * n);
     for (int epoch = 0; epoch < cfg->learner.epochs && !rc; epoch++) {
@@ -286,9 +378,10 @@ int learner_update(learner_ctx *L, const learn_seq *seqs, int n, int64_t step, u
         shuffle(order, n, &rng);
         for (int start = 0; start < n && !rc; start += mb)
             rc = minibatch_step(L, seqs, order + start, n - start < mb ? n - start : mb, step, &a, &w,
-                                epoch == 0, st, err);
+                                &gs, epoch == 0, st, err);
     }
     free(order);
+    grad_sum_free(&gs);
     if (st->n_tokens) {
         st->kl /= st->n_tokens;
         st->entropy /= st->n_tokens;

@@ -14,14 +14,23 @@
  * worker rank and policy version.  The
  * receiver validates every length before it uses the buffer.
  *
- * MPI protocol (rank 0 the learner, ranks 1..W the workers), per step:
+ * Ranks: world ranks 0..L-1 learn (run.learners = L), L..N-1 are the W
+ * rollout workers.  Three communicators: `learners` (0..L-1), `workers`
+ * (L..N-1) and `rollout` (world rank 0 with the workers; in it the learner
+ * is rank 0 and the workers 1..W).  Worker ranks in messages and in the
+ * episodes log are world ranks.
+ *
+ * MPI protocol on `rollout`, per launched step:
  *   rank 0 → all   MPI_Bcast  step header: command, step, policy version,
  *                             whether weights follow
  *   rank 0 → all   MPI_Bcast  the weights, only when they changed
  *   rank 0 → all   MPI_Bcast  the batch: prompt texts and gold answers
- *   worker → 0     MPI_Send   one packed group per prompt it owns
+ *   worker → 0     MPI_Isend  one packed group per prompt it owns
  *                             (prompt i belongs to worker 1 + i mod W),
- *                             or an error message naming the rank
+ *                             or an error message; the tag carries the step
+ * Several steps may be launched before the first is collected (asynchronous
+ * rollouts): each is sampled with the weights of its launch, and groups
+ * that arrive for a later step wait in its launch until it is collected.
  */
 #ifndef GRPO_ROLLOUT_H
 #define GRPO_ROLLOUT_H
@@ -107,24 +116,35 @@ int rollout_unpack(const void *buf, size_t len, int vocab, rollout_group *out, c
 
 typedef struct rollout_comm rollout_comm;
 
-/* Set up MPI (singleton when started without mpirun) and the communicators:
- * learner group (rank 0) and rollout group (ranks 1..W).  *rank and *n_ranks
- * are filled.  With one rank no message is ever sent. */
-int rollout_comm_init(rollout_comm **out, int *argc, char ***argv, int *rank, int *n_ranks,
-                      core_error *err);
+/* Set up MPI (singleton when started without mpirun) and the communicators
+ * for run.learners = n_learners.  *rank and *n_ranks (world) are filled.
+ * CORE_EINPUT when the job has fewer ranks than learners.  With one rank no
+ * message is ever sent. */
+int rollout_comm_init(rollout_comm **out, int *argc, char ***argv, int n_learners, int *rank,
+                      int *n_ranks, core_error *err);
 void rollout_comm_finalize(rollout_comm *c);
-int rollout_comm_workers(const rollout_comm *c); /* W, 0 when single rank */
+int rollout_comm_workers(const rollout_comm *c);  /* W, 0 when every rank learns */
+int rollout_comm_learners(const rollout_comm *c); /* L */
+int rollout_learner_rank(const rollout_comm *c);  /* 0..L-1, or -1 on a worker */
 /* Abort every rank (after a worker error the run cannot go on). */
 void rollout_comm_abort(rollout_comm *c, int code);
 
-/* Learner side: run a step's rollouts on the workers (or locally when there
- * are none).  Weights are broadcast only when weights_changed.  The prompts'
- * indices are consecutive; groups[i] receives prompts[i]'s group.  A worker error stops with a message naming
- * its rank. */
+/* Learner side (world rank 0).  rollout_launch starts a step's rollouts
+ * with the policy's weights as they are now: broadcast to the workers, or,
+ * when there are none, sampled here at once.  Weights travel only when
+ * weights_changed or rp->policy_version differs from the last sent.  The
+ * prompts' indices are consecutive.  rollout_collect waits for the oldest
+ * launched step (it must be `step`, with n prompts) and moves its groups
+ * into groups[0..n), groups[i] for the launch's prompts[i]; a worker error
+ * stops with a message naming its rank.  rollout_step is both at once. */
+int rollout_launch(rollout_comm *c, model *policy, const reward_fn *r, const rollout_prompt *prompts,
+                   int n, const rollout_params *rp, int weights_changed, core_error *err);
+int rollout_collect(rollout_comm *c, int64_t step, rollout_group *groups, int n, core_error *err);
+int rollout_in_flight(const rollout_comm *c); /* launched, not yet collected */
 int rollout_step(rollout_comm *c, model *policy, const reward_fn *r, const rollout_prompt *prompts,
                  int n_prompts, const rollout_params *rp, int weights_changed,
                  rollout_group *groups, core_error *err);
-/* Learner side: tell the workers to exit. */
+/* Learner side: drain the steps still in flight, then tell the workers to exit. */
 void rollout_stop_workers(rollout_comm *c);
 /* 1 after rollout_step found a worker that stopped answering (it waited
  * rollout.worker_timeout_s): the job can then only end by
@@ -133,5 +153,17 @@ int rollout_comm_broken(const rollout_comm *c);
 
 /* Worker side: serve steps until the learner says stop. */
 int rollout_worker_loop(rollout_comm *c, model *policy, const reward_fn *r, core_error *err);
+
+/* The learner group (no-ops with one learner).  bcast: from learner 0.
+ * allgather: learner r contributes lens[r] bytes; `all` receives them in
+ * rank order.  sum_i128: elementwise sum over the learners, in place;
+ * integer addition, so the result does not depend on the reduction order.
+ * sum_doubles: MPI_SUM, for vectors where every element is non-zero on at
+ * most one learner (then the order cannot matter either). */
+void rollout_learners_bcast(rollout_comm *c, void *buf, size_t len);
+int rollout_learners_allgather(rollout_comm *c, const void *mine, const size_t *lens, void *all,
+                               core_error *err);
+void rollout_learners_sum_i128(rollout_comm *c, __int128 *v, size_t n);
+void rollout_learners_sum_doubles(rollout_comm *c, double *v, size_t n);
 
 #endif
