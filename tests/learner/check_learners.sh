@@ -34,12 +34,12 @@ done
     { echo "workers are not world ranks 3 and 4"; exit 1; }
 echo "1 rank = 2 learners = 2 learners + 1 worker = 3 learners + 2 workers, bit for bit"
 
-MB=(--set learner.minibatch=24 --set learner.epochs=2)
+MB=(--set learner.minibatch=24 --set learner.epochs=2 --set learner.kl_reward=0.05)
 run mb1 toy_train "${MB[@]}"
 run mb3 "${MPI[@]}" -np 3 "$GRPO" train "$CONFIG" "${TOY[@]}" "${MB[@]}" --set run.learners=3
 same mb1 mb3
 [ "$(fingerprint one.db)" != "$(fingerprint mb1.db)" ] || { echo "minibatch settings changed nothing"; exit 1; }
-echo "3 minibatches x 2 epochs: 1 learner = 3 learners"
+echo "3 minibatches x 2 epochs, KL in the reward: 1 learner = 3 learners"
 
 # a worker fails at step 4 (checkpoint at step 2); resumed with 2 learners
 set +e
