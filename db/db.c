@@ -32,7 +32,8 @@ static const char *stmt_sql[ST_COUNT] = {
                 "reward_std, accuracy, format_rate, recheck_rate, response_len_mean, "
                 "response_len_max, kl, clip_frac, clip_frac_low, clip_frac_high, entropy, "
                 "grad_norm, lr, zero_var_frac, tokens_per_s, t_rollout, t_reward, t_learn, t_db, "
-                "skipped) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                "lp_mismatch, skipped, policy_version) "
+                "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
     [ST_PROMPT_FIND] = "SELECT id FROM prompts WHERE task = ? AND text = ?",
     [ST_PROMPT_ADD] = "INSERT INTO prompts(task, text, gold, tests) VALUES(?,?,?,?)",
     [ST_GROUP] = "INSERT INTO groups(run_id, step, prompt_id, reward_mean, reward_std, filtered) "
@@ -96,6 +97,18 @@ static const char migration_3[] =
     "CREATE INDEX run_events_run ON run_events(run_id);\n"
     "ALTER TABLE checkpoints ADD COLUMN pruned TEXT;  -- when retention removed its files\n";
 
+/* Version 5: asynchronous rollouts.  Per step, the policy version its
+ * update started from (an episode's staleness is that minus its own
+ * policy_version: view episode_staleness) and the sampler/learner log-prob
+ * mismatch (exactly 0 when the sampler was the policy being learned). */
+static const char migration_5[] =
+    "ALTER TABLE steps ADD COLUMN lp_mismatch REAL;\n"
+    "ALTER TABLE steps ADD COLUMN policy_version INTEGER;\n"
+    "CREATE VIEW episode_staleness AS\n"
+    "  SELECT e.id AS episode_id, e.run_id, e.step, e.policy_version,\n"
+    "         s.policy_version - e.policy_version AS staleness\n"
+    "  FROM episodes e JOIN steps s ON s.run_id = e.run_id AND s.step = e.step;\n";
+
 /* Migrations: migrations[v] takes a database from version v to v + 1.
  * Version 0 is an empty file; a later schema change appends an ALTER here. */
 static const char *const migrations[DB_SCHEMA_VERSION] = {
@@ -132,6 +145,7 @@ static const char *const migrations[DB_SCHEMA_VERSION] = {
     "  JOIN sweep_arms a ON a.sweep_id = r.sweep_id AND a.arm = r.arm;",
     migration_3,
     db_migration_distill_sql, /* 3 -> 4: distillation datasets (db/distill.c) */
+    migration_5,
 };
 
 static int newer_schema(db *d, int v, core_error *err) {
@@ -436,20 +450,23 @@ int db_truncate_after(db *d, int64_t run_id, int64_t step, core_error *err) {
 
 void db_step_init(db_step *s, int64_t step) {
     double *metrics = &s->loss;
-    int n = (int)((&s->t_db - metrics) + 1);
+    int n = (int)((&s->lp_mismatch - metrics) + 1);
     for (int i = 0; i < n; i++) metrics[i] = NAN;
     s->step = step;
     s->skipped = 0;
+    s->policy_version = -1;
 }
 
 int db_insert_step(db *d, int64_t run_id, const db_step *s, core_error *err) {
     sqlite3_stmt *st = d->stmt[ST_STEP];
     const double *metrics = &s->loss;
-    int n = (int)((&s->t_db - metrics) + 1);
+    int n = (int)((&s->lp_mismatch - metrics) + 1);
     sqlite3_bind_int64(st, 1, run_id);
     sqlite3_bind_int64(st, 2, s->step);
     for (int i = 0; i < n; i++) bind_real(st, 3 + i, metrics[i]);
     sqlite3_bind_int(st, 3 + n, s->skipped);
+    if (s->policy_version >= 0) sqlite3_bind_int(st, 4 + n, s->policy_version);
+    else sqlite3_bind_null(st, 4 + n);
     return step_done(d, st, err, "inserting step");
 }
 

@@ -15,7 +15,7 @@
 
 #include "core/core.h"
 
-#define DB_SCHEMA_VERSION 4
+#define DB_SCHEMA_VERSION 5
 
 typedef struct db db;
 typedef struct sqlite3 sqlite3;
@@ -58,8 +58,10 @@ typedef struct db_step {
     int64_t step;
     double loss, heldout_loss, reward_mean, reward_std, accuracy, format_rate, recheck_rate,
         response_len_mean, response_len_max, kl, clip_frac, clip_frac_low, clip_frac_high,
-        entropy, grad_norm, lr, zero_var_frac, tokens_per_s, t_rollout, t_reward, t_learn, t_db;
+        entropy, grad_norm, lr, zero_var_frac, tokens_per_s, t_rollout, t_reward, t_learn, t_db,
+        lp_mismatch; /* mean |old - sampler| token log-prob (NULL when old is the sampler's) */
     int skipped;
+    int policy_version; /* of the weights this step's update started from (-1: unknown) */
 } db_step;
 void db_step_init(db_step *s, int64_t step); /* every metric NAN */
 int db_insert_step(db *d, int64_t run_id, const db_step *s, core_error *err);

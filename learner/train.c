@@ -394,6 +394,8 @@ static int run_step(learner_ctx *L, int64_t step, db_step *s, core_error *err) {
     double t2 = core_now();
     if (!rc) {
         L->nonfinite_streak = u.skipped ? L->nonfinite_streak + 1 : 0;
+        s->policy_version = L->policy_version; /* the weights this update started from */
+        s->lp_mismatch = u.lp_mismatch;
         if (u.n_updates) L->policy_version++;
         fill_metrics(&b, &u, s);
         /* with no workers the grading happened inside the rollout time */

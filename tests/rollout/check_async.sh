@@ -37,6 +37,17 @@ same a again w1 w2 l2w2
 [ "$(versions sync.db)" = '1:0 2:1 3:2 4:3 5:4 6:5' ] || { echo "sync versions: $(versions sync.db)"; exit 1; }
 echo "async: same run twice, with 0, 1, 2 workers and 2 learners; versions lag by one"
 
+# staleness (view episode_staleness): 0 for step 1, then 1
+[ "$(sql a.db "SELECT group_concat(x, ' ') FROM (SELECT step || ':' || group_concat(DISTINCT staleness) AS x FROM episode_staleness GROUP BY step ORDER BY step)")" = '1:0 2:1 3:1 4:1 5:1 6:1' ] ||
+    { echo "staleness wrong"; exit 1; }
+# the sampler/learner log-prob mismatch: on-policy step 1 only float rounding
+# (decode vs the batched training forward), stale steps far more; not
+# computed (NULL) when the learner takes the sampler's log-probs as its own
+[ "$(sql a.db "SELECT lp_mismatch < 1e-5 FROM steps WHERE step = 1")" = 1 ] || { echo "on-policy mismatch too large"; exit 1; }
+[ "$(sql a.db "SELECT min(lp_mismatch) > 1e-3 FROM steps WHERE step > 1")" = 1 ] || { echo "stale steps show no mismatch"; exit 1; }
+[ "$(sql sync.db "SELECT count(lp_mismatch) FROM steps")" = 0 ] || { echo "sync run logged a mismatch it did not compute"; exit 1; }
+echo "staleness and log-prob mismatch logged per step"
+
 S2=(--set rollout.async=1 --set rollout.max_staleness=2 --set learner.tis=sequence)
 run s2 toy_train "${S2[@]}"
 run s2w2 "${MPI[@]}" -np 3 "$GRPO" train "$CONFIG" "${TOY[@]}" "${S2[@]}"
