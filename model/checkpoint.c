@@ -104,6 +104,10 @@ int ckpt_save_optimizer(const model *m, const char *path, core_error *err) {
 
 int model_save(const model *m, const char *path, int with_optimizer, core_error *err) {
     char cfg[4200], opt[4200];
+    if (m->tok || m->c.arch != MODEL_ARCH_LLAMA) /* this format reloads as a byte-level Llama */
+        return core_fail(err, CORE_EINPUT,
+                         "%s: a Hugging Face model (own tokenizer or another family) is saved as a model "
+                         "directory (model_save_hf), not as one .safetensors file", path);
     if (strlen(path) > 4000) return core_fail(err, CORE_EINPUT, "%.200s...: path too long", path);
     config_path(path, cfg, sizeof cfg);
     if (write_config_json(m, cfg, err)) return CORE_ERUNTIME;

@@ -189,7 +189,9 @@ void model_set_tokenizer(model *m, tokenizer *t);
  * data, verified on load.  with_optimizer: also PATH minus ".safetensors"
  * plus ".optim.safetensors" with the AdamW moments and step, for exact
  * resume.  Writes to a temporary name and renames, so a crash never leaves
- * a half-written checkpoint under the final name. */
+ * a half-written checkpoint under the final name.  Our own byte-level Llama
+ * models only: a model with a Hugging Face tokenizer or of another family
+ * is CORE_EINPUT here (it would reload wrong); model_save_hf writes it. */
 int model_save(const model *m, const char *path, int with_optimizer, core_error *err);
 /* Reads config.json beside path, creates the model (max_batch as in
  * model_create), loads and verifies the weights, and the optimizer state if
