@@ -290,44 +290,53 @@ int hf_load_into(model *m, const char *dir, core_error *err) {
 
 /* ----------------------------------------------------------------- export */
 
-static int write_json(const char *path, const cJSON *j, core_error *err) {
-    char *text = cJSON_Print(j);
+static int write_text(const char *path, const char *text, core_error *err) {
     FILE *f = fopen(path, "w");
-    int ok = f && text && fputs(text, f) >= 0 && fputc('\n', f) != EOF;
+    int ok = f && text && fputs(text, f) >= 0;
     if (f && fclose(f) != 0) ok = 0;
-    free(text);
     if (!ok) return core_fail(err, CORE_ERUNTIME, "%s: write failed: %s", path, strerror(errno));
     return 0;
 }
 
-/* The source's config.json (checked against the model) or one built from
- * the model's config, with torch_dtype set. */
-static int export_config(const model *m, const char *src_dir, const char *path, int dtype, core_error *err) {
-    char src[PATH_CAP];
+/* The source's config.json, checked against the model and kept byte for
+ * byte but for torch_dtype. */
+static int export_src_config(const model *m, const char *src, const char *path, const char *dtype,
+                             core_error *err) {
+    char *text, *out = NULL;
+    size_t n;
     cJSON *j = NULL;
-    if (src_dir && !join(src, src_dir, "config.json", err) && exists(src)) {
-        model_config mc;
-        if (hf_read_json(src, &j, err) || hf_config_parse(j, src, &mc, err)) {
-            cJSON_Delete(j);
-            return CORE_EINPUT;
-        }
-        if (!hf_config_same_shape(&mc, &m->c)) {
-            cJSON_Delete(j);
-            return core_fail(err, CORE_EINPUT, "%s: describes another model than the one being exported", src);
-        }
-    } else {
-        j = hf_config_build(&m->c);
-        if (!m->tok) { /* our byte-level model: its special ids, and how to reload it */
-            cJSON_AddNumberToObject(j, "bos_token_id", TOK_BOS);
-            cJSON_AddNumberToObject(j, "eos_token_id", TOK_EOS);
-            cJSON_AddNumberToObject(j, "pad_token_id", TOK_PAD);
-            cJSON_AddStringToObject(j, "grpo_tokenizer", "bytes");
-        }
-    }
-    cJSON_DeleteItemFromObject(j, "torch_dtype");
-    cJSON_AddStringToObject(j, "torch_dtype", dtype == MODEL_DTYPE_BF16 ? "bfloat16" : "float32");
-    int rc = write_json(path, j, err);
+    model_config mc;
+    if (hf_read_text(src, &text, &n, err)) return CORE_EINPUT;
+    int rc = hf_read_json(src, &j, err) || hf_config_parse(j, src, &mc, err) ? CORE_EINPUT : 0;
+    if (!rc && !hf_config_same_shape(&mc, &m->c))
+        rc = core_fail(err, CORE_EINPUT, "%s: describes another model than the one being exported", src);
+    if (!rc && !(out = hf_json_set_top_string(text, n, "torch_dtype", dtype)))
+        rc = core_fail(err, CORE_ERUNTIME, "%s: out of memory", src);
+    if (!rc) rc = write_text(path, out, err);
     cJSON_Delete(j);
+    free(text), free(out);
+    return rc;
+}
+
+/* config.json: the source's when it has one, else built from the model's
+ * config; torch_dtype set to what model.safetensors holds. */
+static int export_config(const model *m, const char *src_dir, const char *path, int dtype, core_error *err) {
+    const char *dtype_name = dtype == MODEL_DTYPE_BF16 ? "bfloat16" : "float32";
+    char src[PATH_CAP];
+    if (src_dir && !join(src, src_dir, "config.json", err) && exists(src))
+        return export_src_config(m, src, path, dtype_name, err);
+    cJSON *j = hf_config_build(&m->c);
+    if (!m->tok) { /* our byte-level model: its special ids, and how to reload it */
+        cJSON_AddNumberToObject(j, "bos_token_id", TOK_BOS);
+        cJSON_AddNumberToObject(j, "eos_token_id", TOK_EOS);
+        cJSON_AddNumberToObject(j, "pad_token_id", TOK_PAD);
+        cJSON_AddStringToObject(j, "grpo_tokenizer", "bytes");
+    }
+    cJSON_AddStringToObject(j, "torch_dtype", dtype_name);
+    char *text = cJSON_Print(j);
+    cJSON_Delete(j);
+    int rc = write_text(path, text, err);
+    free(text);
     return rc;
 }
 

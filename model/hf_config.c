@@ -21,7 +21,7 @@
 
 #include "model/hf_internal.h"
 
-int hf_read_json(const char *file, cJSON **out, core_error *err) {
+int hf_read_text(const char *file, char **out, size_t *len, core_error *err) {
     *out = NULL;
     FILE *f = fopen(file, "rb");
     if (!f) return core_fail(err, CORE_EINPUT, "%s: cannot open: %s", file, strerror(errno));
@@ -36,7 +36,7 @@ int hf_read_json(const char *file, cJSON **out, core_error *err) {
             }
             text = t;
         }
-        n += got = fread(text + n, 1, cap - n, f);
+        n += got = fread(text + n, 1, cap - n - 1, f);
     } while (got > 0);
     int bad = ferror(f);
     fclose(f);
@@ -44,6 +44,16 @@ int hf_read_json(const char *file, cJSON **out, core_error *err) {
         free(text);
         return core_fail(err, CORE_EINPUT, "%s: read error", file);
     }
+    text[n] = 0;
+    *out = text, *len = n;
+    return 0;
+}
+
+int hf_read_json(const char *file, cJSON **out, core_error *err) {
+    char *text;
+    size_t n;
+    *out = NULL;
+    if (hf_read_text(file, &text, &n, err)) return CORE_EINPUT;
     *out = cJSON_ParseWithLength(text, n);
     free(text);
     if (!cJSON_IsObject(*out)) {
@@ -52,6 +62,55 @@ int hf_read_json(const char *file, cJSON **out, core_error *err) {
         return core_fail(err, CORE_EINPUT, "%s: not a JSON object", file);
     }
     return 0;
+}
+
+/* End of the JSON string starting at s[i] == '"' (index past its closing quote). */
+static size_t skip_string(const char *s, size_t i, size_t n) {
+    for (i++; i < n && s[i] != '"'; i++)
+        if (s[i] == '\\') i++;
+    return i + 1;
+}
+
+char *hf_json_set_top_string(const char *text, size_t n, const char *key, const char *value) {
+    size_t klen = strlen(key), vb = 0, ve = 0;
+    int depth = 0, want_value = 0;
+    for (size_t i = 0; i < n && !ve; i++) {
+        char c = text[i];
+        if (c == '"') {
+            size_t e = skip_string(text, i, n);
+            if (want_value) vb = i, ve = e; /* the old value, a string */
+            else if (depth == 1 && e - i - 2 == klen && !memcmp(text + i + 1, key, klen)) {
+                size_t j = e;
+                while (j < n && strchr(" \t\r\n", text[j])) j++;
+                if (j < n && text[j] == ':') want_value = 1, i = j;
+                else i = e - 1;
+                continue;
+            }
+            i = e - 1;
+        } else if (want_value && !strchr(" \t\r\n", c)) { /* null, a number, ...: up to , or } */
+            vb = i;
+            for (ve = i; ve < n && text[ve] != ',' && text[ve] != '}' && !strchr(" \t\r\n", text[ve]); ve++) {}
+        } else if (c == '{' || c == '[') {
+            depth++;
+        } else if (c == '}' || c == ']') {
+            depth--;
+        }
+    }
+    size_t vlen = strlen(value), cap = n + klen + vlen + 16;
+    char *out = malloc(cap);
+    if (!out) return NULL;
+    if (ve) { /* replace the value in place */
+        snprintf(out, cap, "%.*s\"%s\"%s", (int)vb, text, value, text + ve);
+        return out;
+    }
+    const char *brace = memchr(text, '{', n); /* insert as the first field */
+    if (!brace) {
+        free(out);
+        return NULL;
+    }
+    size_t at = (size_t)(brace - text) + 1;
+    snprintf(out, cap, "%.*s\n  \"%s\": \"%s\",%s", (int)at, text, key, value, text + at);
+    return out;
 }
 
 /* ---------------------------------------------------------------- fields */

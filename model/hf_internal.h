@@ -87,6 +87,13 @@ uint16_t st_f32_to_bf16(float x);
 int hf_config_parse(const cJSON *j, const char *file, model_config *mc, core_error *err);
 /* Read and parse a JSON file (CORE_EINPUT naming it when missing or bad). */
 int hf_read_json(const char *file, cJSON **out, core_error *err);
+/* A whole file, NUL-terminated (malloc'd). */
+int hf_read_text(const char *file, char **out, size_t *len, core_error *err);
+/* text (a JSON object) with its top-level key set to the string value: the
+ * old value replaced, or the key inserted first; every other byte kept as
+ * it was (cJSON would reprint 8.0 as 8, which transformers warns about).
+ * malloc'd; NULL when out of memory or text has no object. */
+char *hf_json_set_top_string(const char *text, size_t n, const char *key, const char *value);
 /* A config.json for mc from scratch (our own models: LlamaConfig). */
 cJSON *hf_config_build(const model_config *mc);
 /* Do two configs describe the same tensors? */

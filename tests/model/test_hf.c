@@ -111,6 +111,26 @@ Test(hf, config_refusals_name_file_field_and_value) {
     }
 }
 
+Test(hf, json_set_top_string_keeps_every_other_byte) {
+    static const struct { const char *in, *out; } cases[] = {
+        {"{\"a\": 8.0, \"torch_dtype\": \"float32\", \"b\": 1}", "{\"a\": 8.0, \"torch_dtype\": \"bfloat16\", \"b\": 1}"},
+        {"{\"torch_dtype\":null}", "{\"torch_dtype\":\"bfloat16\"}"},
+        {"{\"x\": {\"torch_dtype\": \"float16\"}, \"s\": \"torch_dtype\"}",
+         "{\n  \"torch_dtype\": \"bfloat16\",\"x\": {\"torch_dtype\": \"float16\"}, \"s\": \"torch_dtype\"}"},
+        {"{\"k\\\"\": [1, {\"a\": 2}], \"torch_dtype\" : \"float32\" }",
+         "{\"k\\\"\": [1, {\"a\": 2}], \"torch_dtype\" : \"bfloat16\" }"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *out = hf_json_set_top_string(cases[i].in, strlen(cases[i].in), "torch_dtype", "bfloat16");
+        cr_assert(out);
+        cr_expect_str_eq(out, cases[i].out);
+        cJSON *j = cJSON_Parse(out);
+        cr_expect(cJSON_IsObject(j), "%s", out);
+        cJSON_Delete(j);
+        free(out);
+    }
+}
+
 static char dir[64];
 static void make_dir(void) {
     snprintf(dir, sizeof dir, "/tmp/grpo-hf-XXXXXX");
