@@ -195,11 +195,11 @@ def check_export(name, src, cls, tokens, tmp):
         measured.append(f"{name}: export {dtype} logits max abs diff {diff:.2e}")
         check(diff == 0, f"{name}: export {dtype}: transformers logits identical "
                          f"(to the {'fp32' if dtype == 'f32' else 'bf16-rounded'} source; max abs diff {diff:.2e})")
-        cfg_src, cfg_dst = (json.load(open(os.path.join(d, "config.json"))) for d in (src, dst))
-        torch_dtype = cfg_dst.pop("torch_dtype")
-        cfg_src.pop("torch_dtype")
-        check(cfg_src == cfg_dst and torch_dtype == ("float32" if dtype == "f32" else "bfloat16"),
-              f"{name}: export {dtype}: config.json fields kept, torch_dtype {torch_dtype}")
+        text_src, text_dst = (open(os.path.join(d, "config.json")).read() for d in (src, dst))
+        cfg_src = json.loads(text_src)
+        torch_dtype = "float32" if dtype == "f32" else "bfloat16"
+        want_text = text_src.replace(f'"torch_dtype": "{cfg_src["torch_dtype"]}"', f'"torch_dtype": "{torch_dtype}"')
+        check(text_dst == want_text, f"{name}: export {dtype}: config.json kept byte for byte, torch_dtype {torch_dtype}")
         same_tok = open(os.path.join(src, "tokenizer.json"), "rb").read() == open(os.path.join(dst, "tokenizer.json"), "rb").read()
         check(same_tok, f"{name}: export {dtype}: tokenizer.json copied")
         keys = set(load_file(os.path.join(dst, "model.safetensors")))
