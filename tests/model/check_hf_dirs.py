@@ -2,9 +2,9 @@
 """tests/model/check_hf_dirs.py — Hugging Face model directories in and out of model/.
 
 Builds tiny random models with transformers' save_pretrained (Llama: GQA, untied
-head, llama3 rope_scaling; Qwen2: q/k/v biases, tied head) in fp32, bf16, f16 and
-sharded, each with a small byte-level BPE tokenizer.json, and checks through
-build/tests/hf_tool (tests/model/hf_tool.c):
+head, with and without llama3 rope_scaling; Qwen2: q/k/v biases, tied head) in fp32,
+bf16, f16 and sharded, each with a small byte-level BPE tokenizer.json, and checks
+through build/tests/hf_tool (tests/model/hf_tool.c):
   - per-token log-probs within 1e-4 of transformers (weights as stored, fp32 compute);
   - greedy decoding of 32 tokens (or up to a stop id) identical to a hand-written
     greedy loop (generate() does not work with Debian's torch on Python 3.11);
@@ -13,6 +13,10 @@ build/tests/hf_tool (tests/model/hf_tool.c):
   - export (model_save_hf) in fp32 and bf16: transformers loads the result with
     identical logits (fp32) or the logits of the model rounded to bf16 (bf16);
     config fields and tokenizer files carried over, a tied head stored once;
+  - Qwen3 (transformers 4.47 has no Qwen3): a directory written here the way
+    Qwen3 ships (head_dim apart from hidden/heads, q_norm/k_norm, tied head) in
+    fp32, bf16 and two shards, against ref_llama.py's PyTorch forward; its exports
+    reload to the same log-probs;
   - bad directories are refused with exit code 2 (CORE_EINPUT) and a message that
     names the file and the field, tensor or shard.
 Exit 0 pass, 1 fail, 77 skip (no torch/transformers).
@@ -24,11 +28,14 @@ import subprocess
 import sys
 import tempfile
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
 try:
     import torch
     from safetensors.torch import load_file, save_file
     from tokenizers import Tokenizer, models, pre_tokenizers, decoders, trainers
     from transformers import LlamaConfig, LlamaForCausalLM, Qwen2Config, Qwen2ForCausalLM
+    import ref_llama
 except ImportError as e:
     print(f"skip: {e}")
     sys.exit(77)
@@ -211,6 +218,85 @@ def check_export(name, src, cls, tokens, tmp):
         check(rc == 2 and "exists" in msg, f"{name}: export onto an existing directory refused: {msg}")
 
 
+QWEN3_CONFIG = {"architectures": ["Qwen3ForCausalLM"], "model_type": "qwen3", "hidden_size": 32,
+                "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 2, "head_dim": 16,
+                "intermediate_size": 48, "vocab_size": VOCAB, "max_position_embeddings": 64,
+                "rope_theta": 1000000.0, "rms_norm_eps": 1e-06, "tie_word_embeddings": True,
+                "hidden_act": "silu", "attention_bias": False, "attention_dropout": 0.0,
+                "use_sliding_window": False, "sliding_window": None, "max_window_layers": 28,
+                "rope_scaling": None, "bos_token_id": 1, "eos_token_id": 2, "torch_dtype": "float32"}
+
+
+def write_qwen3(path, P, tokenizer, dtype, shards=1):
+    """A Qwen3 directory as Qwen3's own files look (save_pretrained's layout)."""
+    os.makedirs(path)
+    cfg = dict(QWEN3_CONFIG, torch_dtype={torch.float32: "float32", torch.bfloat16: "bfloat16"}[dtype])
+    json.dump(cfg, open(os.path.join(path, "config.json"), "w"), indent=2)
+    names = list(P)
+    if shards == 1:
+        save_file({k: P[k].to(dtype) for k in names}, os.path.join(path, "model.safetensors"), metadata={"format": "pt"})
+    else:
+        weight_map = {}
+        for i in range(shards):
+            part = names[i::shards]
+            f = f"model-{i + 1:05d}-of-{shards:05d}.safetensors"
+            save_file({k: P[k].to(dtype) for k in part}, os.path.join(path, f), metadata={"format": "pt"})
+            weight_map.update({k: f for k in part})
+        json.dump({"metadata": {}, "weight_map": weight_map}, open(os.path.join(path, "model.safetensors.index.json"), "w"))
+    shutil.copy(tokenizer, os.path.join(path, "tokenizer.json"))
+
+
+def qwen3_ref(path, tokens):
+    P = {}
+    for f in os.listdir(path):
+        if f.startswith("model") and f.endswith(".safetensors"):
+            P.update({k: v.float() for k, v in load_file(os.path.join(path, f)).items()})
+    cfg = ref_llama.load_config(path)
+    with torch.no_grad():
+        return ref_llama.logprob_entropy(ref_llama.logits(P, cfg, torch.tensor(tokens)), torch.tensor(tokens))[0], P, cfg
+
+
+def check_qwen3(tokens, tokfile, tmp):
+    shapes_cfg = dict(dim=32, n_layers=2, n_heads=4, n_kv_heads=2, head_dim=16, ffn_dim=48, vocab=VOCAB,
+                      tie=True, qkv_bias=False, qk_norm=True)
+    g = torch.Generator().manual_seed(5)
+    P = {k: (1 + 0.2 * torch.randn(shape, generator=g)) if len(shape) == 1 else 0.3 * torch.randn(shape, generator=g)
+         for k, shape in ref_llama.param_shapes(shapes_cfg).items()}
+    check(any("q_norm" in k for k in P) and not any(k.endswith(".bias") for k in P), "qwen3: q_norm/k_norm, no biases")
+    for variant, dtype, shards in (("f32", torch.float32, 1), ("bf16", torch.bfloat16, 1), ("sharded", torch.float32, 2)):
+        path = os.path.join(tmp, f"qwen3-{variant}")
+        write_qwen3(path, P, tokfile, dtype, shards)
+        ours, msg = our_logprobs(path, tokens, tmp)
+        if ours is None:
+            check(False, f"qwen3-{variant}: load: {msg}")
+            continue
+        ref, Pd, cfg = qwen3_ref(path, tokens)
+        diff = (ours - ref).abs().max().item()
+        measured.append(f"qwen3-{variant}: log-prob max abs diff {diff:.2e} (vs ref_llama.py)")
+        check(diff < 1e-4, f"qwen3-{variant}: log-probs within 1e-4 of ref_llama.py (max abs diff {diff:.2e})")
+        prompt, ids = tokens[0][:8], list(tokens[0][:8])
+        with torch.no_grad():
+            for _ in range(32):
+                ids.append(int(ref_llama.logits(Pd, cfg, torch.tensor([ids]))[0, -1].argmax()))
+                if ids[-1] in eos_ids(path):
+                    break
+        got, msg = our_greedy(path, prompt, 32, tmp)
+        check(got == ids[8:], f"qwen3-{variant}: greedy decoding identical ({len(ids) - 8} tokens) {msg}")
+    for dtype in ("f32", "bf16"):
+        dst = os.path.join(tmp, f"qwen3-export-{dtype}")
+        rc, msg = tool("export", os.path.join(tmp, "qwen3-f32"), dst, dtype)
+        got, msg2 = our_logprobs(dst, tokens, tmp) if rc == 0 else (None, msg)
+        if got is None:
+            check(False, f"qwen3: export {dtype}: {msg2}")
+            continue
+        ref, Pd, _ = qwen3_ref(dst, tokens)
+        exact = all(torch.equal(Pd[k], P[k].to(torch.bfloat16 if dtype == "bf16" else torch.float32).float()) for k in P)
+        how = "rounded to bf16 as torch rounds" if dtype == "bf16" else "bit for bit"
+        check(exact and set(Pd) == set(P), f"qwen3: export {dtype}: tensors are the source's ({how})")
+        diff = (got - ref).abs().max().item()
+        check(diff < 1e-4, f"qwen3: export {dtype}: reloads to ref_llama.py's log-probs (max abs diff {diff:.2e})")
+
+
 def expect_refused(name, path, *needles):
     rc, msg = tool("load", path)
     ok = rc == 2 and all(n in msg for n in needles)
@@ -222,6 +308,21 @@ def edit_config(path, **changes):
     c = json.load(open(p))
     c.update(changes)
     json.dump(c, open(p, "w"))
+
+
+def tied_head_saved_anyway(tied, tmp):
+    """A tied model's file may carry lm_head.weight: fine when it is the embedding."""
+    d = os.path.join(tmp, "tied-with-head")
+    shutil.copytree(tied, d)
+    w = load_file(os.path.join(d, "model.safetensors"))
+    w["lm_head.weight"] = w["model.embed_tokens.weight"].clone()
+    save_file(w, os.path.join(d, "model.safetensors"), metadata={"format": "pt"})
+    rc, msg = tool("load", d)
+    check(rc == 0, f"tied model with lm_head.weight equal to the embedding loads {msg}")
+    w["lm_head.weight"][3, 5] += 1
+    save_file(w, os.path.join(d, "model.safetensors"), metadata={"format": "pt"})
+    expect_refused("tied model whose lm_head.weight differs", d, "model.safetensors", "lm_head.weight",
+                   "tie_word_embeddings")
 
 
 def bad_dirs(good, sharded, tmp):
@@ -281,7 +382,8 @@ def main():
         make_tokenizer(tokfile)
         g = torch.Generator().manual_seed(7)
         tokens = torch.randint(0, VOCAB, (B, T), generator=g).tolist()
-        cases = [("llama-plain", llama_plain, LlamaForCausalLM)]
+        cases = [("llama-plain", llama_plain, LlamaForCausalLM), ("llama3", llama, LlamaForCausalLM),
+                 ("qwen2", qwen2, Qwen2ForCausalLM)]
         for name, build, cls in cases:
             model = build()
             for variant, dtype, shard in (("f32", torch.float32, None), ("bf16", torch.bfloat16, None),
@@ -296,6 +398,8 @@ def main():
                           f"{name}-{variant}: saved as shards")
                 check_load(f"{name}-{variant}", path, cls, tokens, tmp)
             check_export(name, os.path.join(tmp, f"{name}-f32"), cls, tokens, tmp)
+        check_qwen3(tokens, tokfile, tmp)
+        tied_head_saved_anyway(os.path.join(tmp, "qwen2-f32"), tmp)
         bad_dirs(os.path.join(tmp, "llama-plain-f32"), os.path.join(tmp, "llama-plain-sharded"), tmp)
     finally:
         shutil.rmtree(tmp)
