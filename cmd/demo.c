@@ -56,12 +56,15 @@ static void print_before_after(const core_config *cfg) {
     if (db_open_existing(&s, cfg->db.path, &err) || db_query_print(s, sql, DB_FORMAT_TABLE, stdout, &err))
         fprintf(stderr, "grpo demo: %s\n", err.msg);
     sqlite3_close(s);
+    char run[256];
+    snprintf(run, sizeof run, "(SELECT max(id) FROM runs WHERE name = '%s' AND kind = 'train')",
+             cfg->run.name);
     printf("\nLook deeper (the run is in %s):\n"
            "  ./grpo query %s \"SELECT step, reward_mean, accuracy, format_rate, response_len_mean, kl "
-           "FROM learning_curve WHERE run = '%s' AND kind = 'train'\"\n"
-           "  ./grpo query %s \"SELECT * FROM worst_prompts LIMIT 5\"\n"
-           "  sqlite3 %s \"SELECT completion, reward FROM episodes ORDER BY id DESC LIMIT 5\"\n",
-           cfg->db.path, cfg->db.path, cfg->run.name, cfg->db.path, cfg->db.path);
+           "FROM learning_curve WHERE run_id = %s\"\n"
+           "  ./grpo query %s \"SELECT * FROM worst_prompts WHERE run_id = %s LIMIT 5\"\n"
+           "  sqlite3 %s \"SELECT completion, reward FROM episodes WHERE run_id = %s ORDER BY id DESC LIMIT 5\"\n",
+           cfg->db.path, cfg->db.path, run, cfg->db.path, run, cfg->db.path, run);
 }
 
 int cmd_demo(int argc, char **argv) {

@@ -290,6 +290,17 @@ int core_config_load(core_config *cfg, const char *path, core_error *err) {
     return 0;
 }
 
+int core_config_is_default(const core_config *cfg, const char *section, const char *name) {
+    static core_config defaults;
+    static int ready;
+    if (!ready) core_config_defaults(&defaults), ready = 1;
+    const key_def *k = find_key(section, name);
+    if (!k) return 1;
+    const char *a = (const char *)cfg + k->offset, *b = (const char *)&defaults + k->offset;
+    if (k->type == KEY_STR || k->type == KEY_CHOICE) return !strcmp(a, b);
+    return !memcmp(a, b, k->size);
+}
+
 int core_config_set(core_config *cfg, const char *assignment, core_error *err) {
     const char *dot = strchr(assignment, '.'), *eq = strchr(assignment, '=');
     if (!dot || !eq || dot > eq)

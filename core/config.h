@@ -37,6 +37,9 @@ void core_config_defaults(core_config *cfg);
 int core_config_load(core_config *cfg, const char *path, struct core_error *err);
 /* Apply one "section.key=value" override with the same checks. */
 int core_config_set(core_config *cfg, const char *assignment, struct core_error *err);
+/* 1 when section.name holds its default value (for "a setting the chosen
+ * mode does not read is an error"; an unknown key counts as default). */
+int core_config_is_default(const core_config *cfg, const char *section, const char *name);
 /* The resolved config as INI text (every key); loading it back gives the
  * same config.  Returns a malloc'd string. */
 char *core_config_to_ini(const core_config *cfg);

@@ -529,6 +529,36 @@ static int check_reward_fits_tasks(const learner_ctx *L, core_error *err) {
     return 0;
 }
 
+/* [model] keys set in the config must agree with the base model they
+ * describe (the checkpoint's shape wins; a disagreement would otherwise be
+ * recorded in runs.config as the wrong shape). */
+static int check_model_keys(const core_config *cfg, const model_config *mc, core_error *err) {
+    const struct { const char *name; int config, file; } keys[] = {
+        {"dim", cfg->model.dim, mc->dim},           {"n_layers", cfg->model.n_layers, mc->n_layers},
+        {"n_heads", cfg->model.n_heads, mc->n_heads}, {"n_kv_heads", cfg->model.n_kv_heads, mc->n_kv_heads},
+        {"ffn_dim", cfg->model.ffn_dim, mc->ffn_dim}, {"vocab", cfg->model.vocab, mc->vocab},
+        {"max_seq", cfg->model.max_seq, mc->max_seq}};
+    char path[1024];
+    base_checkpoint(cfg, path, sizeof path);
+    for (size_t i = 0; i < sizeof keys / sizeof *keys; i++)
+        if (keys[i].config != keys[i].file && !core_config_is_default(cfg, "model", keys[i].name))
+            return core_fail(err, CORE_EINPUT, "model.%s = %d in the config, but the base model %s "
+                             "has %d; remove the key or make the two agree",
+                             keys[i].name, keys[i].config, path, keys[i].file);
+    return 0;
+}
+
+/* The config as the run uses it (runs.config): the model's shape as loaded. */
+static int resolved_ini(const learner_ctx *L, char **ini, core_error *err) {
+    core_config used = *L->cfg;
+    const model_config *mc = model_get_config(L->policy);
+    used.model.dim = mc->dim, used.model.n_layers = mc->n_layers, used.model.n_heads = mc->n_heads;
+    used.model.n_kv_heads = mc->n_kv_heads, used.model.ffn_dim = mc->ffn_dim;
+    used.model.vocab = mc->vocab, used.model.max_seq = mc->max_seq;
+    *ini = core_config_to_ini(&used);
+    return *ini ? 0 : core_fail(err, CORE_ERUNTIME, "out of memory");
+}
+
 static int setup_learner(learner_ctx *L, const core_config *cfg, core_error *err) {
     L->cfg = cfg;
     /* the update forwards LEARN_CHUNK sequences at a time; sampling a group needs G */
@@ -536,6 +566,7 @@ static int setup_learner(learner_ctx *L, const core_config *cfg, core_error *err
     L->lock_fd = -1;
     if (check_choices(L, err) ||
         load_base(cfg, L->max_batch, &L->policy, err) || load_base(cfg, LEARN_CHUNK, &L->ref, err) ||
+        check_model_keys(cfg, model_get_config(L->policy), err) ||
         reward_create(&L->reward, cfg, err) || tasks_open(cfg, &L->tasks, err) ||
         check_prompts_fit(L, tasks_train(L->tasks), INT_MAX, "tasks.train", err) ||
         check_prompts_fit(L, tasks_heldout(L->tasks), cfg->eval.items, "tasks.heldout (the eval.items evaluated)", err) ||
@@ -679,9 +710,10 @@ int learner_train(const core_config *cfg, int flags, int *argc,
     }
     learner_ctx L = {0};
     L.comm = comm;
-    char *ini = core_config_to_ini(cfg);
+    char *ini = NULL;
     int64_t first_step = 1;
-    int rc = setup_learner(&L, cfg, err) || open_run(&L, ini, flags, &first_step, err);
+    int rc = setup_learner(&L, cfg, err) || resolved_ini(&L, &ini, err) ||
+             open_run(&L, ini, flags, &first_step, err);
     learner_send_start(&L, !rc);
     if (rc) rc = err->code;
     else {

@@ -187,9 +187,23 @@ static int split_jsonl(task_source *ts, const core_config *cfg, core_error *err)
     return rc;
 }
 
+/* A setting the chosen tasks.kind does not read is an error, not ignored. */
+static int check_keys_read(const core_config *cfg, core_error *err) {
+    int jsonl = !strcmp(cfg->tasks.kind, "jsonl");
+    static const char *const jsonl_only[] = {"train", "heldout"};
+    for (int i = 0; i < 2 && !jsonl; i++)
+        if (!core_config_is_default(cfg, "tasks", jsonl_only[i]))
+            return core_fail(err, CORE_EINPUT, "tasks.%s is set, but tasks.kind=%s does not read "
+                             "it (only tasks.kind=jsonl does)", jsonl_only[i], cfg->tasks.kind);
+    if (jsonl && !core_config_is_default(cfg, "tasks", "difficulty"))
+        return core_fail(err, CORE_EINPUT, "tasks.difficulty is set, but tasks.kind=jsonl does not "
+                         "read it (only the generators do)");
+    return 0;
+}
+
 int tasks_open(const core_config *cfg, task_source **out, core_error *err) {
     *out = NULL;
-    if (tasks_check_template(cfg->tasks.template, err)) return CORE_EINPUT;
+    if (tasks_check_template(cfg->tasks.template, err) || check_keys_read(cfg, err)) return CORE_EINPUT;
     task_source *ts = calloc(1, sizeof *ts);
     if (!ts) return core_fail(err, CORE_ERUNTIME, "tasks: out of memory");
     snprintf(ts->gen, sizeof ts->gen, "%s", cfg->tasks.kind);

@@ -37,3 +37,20 @@ set -e
 [ $rc = 2 ] && grep -q "reward.components: 'format,accuracy_math' grades no code, but the items carry tests (the first: mixed.jsonl:1); add accuracy_code" m.log ||
     { cat m.log; echo "exit $rc: code items under a math reward"; exit 1; }
 echo "code items under a math-only reward refused, naming the first"
+
+# a setting the chosen mode does not read, and [model] keys that disagree
+# with the base model, are errors naming both; runs.config records the shape used
+set +e
+toy_train --set tasks.train=fits.jsonl --set db.path=k.db --set run.name=k >k.log 2>&1; rc=$?
+set -e
+[ $rc = 2 ] && grep -q "tasks.train is set, but tasks.kind=arith does not read it" k.log || { cat k.log; echo "exit $rc"; exit 1; }
+set +e
+toy_train --set model.dim=64 --set db.path=k.db --set run.name=k >k.log 2>&1; rc=$?
+set -e
+[ $rc = 2 ] && grep -q "model.dim = 64 in the config, but the base model runs/base/base.safetensors has 32" k.log ||
+    { cat k.log; echo "exit $rc"; exit 1; }
+toy_train --set model.n_layers=2 --set run.steps=1 --set db.path=k.db --set run.name=k >k.log 2>&1 &&
+    { echo "model.n_layers=2 against a 1-layer base accepted"; exit 1; }
+toy_train --set model.dim=96 --set run.steps=1 --set db.path=k.db --set run.name=k >k.log 2>&1 || { cat k.log; exit 1; }
+grep -q "^dim = 32$" <(sql k.db "SELECT config FROM runs") || { echo "runs.config does not record the base model's dim 32"; exit 1; }
+echo "unread keys and [model] keys against the base model refused; runs.config has the shape used"
