@@ -79,7 +79,9 @@ int cmd_eval(int argc, char **argv) {
     int rc = model_load(&m, a.checkpoint, max_batch, &err);
     if (!rc) rc = reward_create(&r, &cfg, &err);
     if (!rc) rc = eval_run(m, r, &cfg, NULL, &res, &err);
+    if (!rc) snprintf(res.checkpoint, sizeof res.checkpoint, "%s", a.checkpoint);
     if (!rc && cfg.db.path[0]) rc = log_to_db(&cfg, model_adamw_t(m), &res, &err);
+    if (!rc) eval_result_free(&res);
     reward_free(r);
     model_free(m);
     if (rc) return cmd_report_error("eval", &err);

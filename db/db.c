@@ -58,6 +58,7 @@ struct db {
     double lock_wait_s;   /* waiting longer than this fails the statement */
     double busy_since;    /* core_now() when the current wait began */
     int warned;           /* the current wait was reported */
+    sqlite3_stmt *stmt_eval_sample; /* prepared on first use */
 };
 
 sqlite3 *db_sqlite(db *d) { return d->sql; }
@@ -109,6 +110,38 @@ static const char migration_5[] =
     "         s.policy_version - e.policy_version AS staleness\n"
     "  FROM episodes e JOIN steps s ON s.run_id = e.run_id AND s.step = e.step;\n";
 
+/* Version 6: what each evaluation read and wrote, per held-out item and
+ * sample, and the checkpoint it evaluated, so "which items went from always
+ * wrong to always right, and when" is one query. */
+static const char migration_6[] =
+    "CREATE TABLE eval_runs (\n"
+    "    run_id     INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,\n"
+    "    step       INTEGER NOT NULL,\n"
+    "    split      TEXT NOT NULL,\n"
+    "    checkpoint TEXT,      -- the weights evaluated, when they are in a file\n"
+    "    items      INTEGER NOT NULL,\n"
+    "    k          INTEGER NOT NULL,\n"
+    "    PRIMARY KEY (run_id, step, split)\n"
+    ");\n"
+    "CREATE TABLE eval_samples (\n"
+    "    run_id     INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,\n"
+    "    step       INTEGER NOT NULL,\n"
+    "    split      TEXT NOT NULL,\n"
+    "    prompt_id  INTEGER NOT NULL REFERENCES prompts(id),\n"
+    "    sample     INTEGER NOT NULL,  -- 0..k-1 sampled, -1 the greedy completion\n"
+    "    completion TEXT,\n"
+    "    answer     TEXT,             -- the extracted, normalised answer ('' if none)\n"
+    "    correct    INTEGER NOT NULL,\n"
+    "    format_ok  INTEGER NOT NULL,\n"
+    "    n_tokens   INTEGER NOT NULL,\n"
+    "    PRIMARY KEY (run_id, step, split, prompt_id, sample)\n"
+    ");\n"
+    "CREATE VIEW eval_items AS\n"
+    "  SELECT e.run_id, e.step, e.split, e.prompt_id, p.text, p.gold,\n"
+    "         sum(e.correct) AS correct, count(*) AS k\n"
+    "  FROM eval_samples e JOIN prompts p ON p.id = e.prompt_id\n"
+    "  WHERE e.sample >= 0 GROUP BY e.run_id, e.step, e.split, e.prompt_id;\n";
+
 /* Migrations: migrations[v] takes a database from version v to v + 1.
  * Version 0 is an empty file; a later schema change appends an ALTER here. */
 static const char *const migrations[DB_SCHEMA_VERSION] = {
@@ -146,6 +179,7 @@ static const char *const migrations[DB_SCHEMA_VERSION] = {
     migration_3,
     db_migration_distill_sql, /* 3 -> 4: distillation datasets (db/distill.c) */
     migration_5,
+    migration_6,
 };
 
 static int newer_schema(db *d, int v, core_error *err) {
@@ -250,6 +284,7 @@ int db_open(db **out, const char *path, int busy_timeout_ms, core_error *err) {
 void db_close(db *d) {
     if (!d) return;
     for (int i = 0; i < ST_COUNT; i++) sqlite3_finalize(d->stmt[i]);
+    sqlite3_finalize(d->stmt_eval_sample);
     sqlite3_close(d->sql);
     free(d);
 }
@@ -430,7 +465,8 @@ int db_checkpoint_list(db *d, int64_t run_id, db_checkpoint **out, int *n, core_
 }
 
 int db_truncate_after(db *d, int64_t run_id, int64_t step, core_error *err) {
-    static const char *tables[] = {"steps", "episodes", "groups", "evals", "checkpoints"};
+    static const char *tables[] = {"steps", "episodes", "groups", "evals", "checkpoints",
+                                   "eval_runs", "eval_samples"};
     for (int i = 0; i < (int)(sizeof tables / sizeof *tables); i++) {
         char sql[128];
         sqlite3_stmt *st;
@@ -564,6 +600,45 @@ int db_insert_eval(db *d, int64_t run_id, int64_t step, const char *split, const
     bind_text(st, 4, metric);
     sqlite3_bind_double(st, 5, value);
     return step_done(d, st, err, "inserting eval");
+}
+
+int db_insert_eval_run(db *d, int64_t run_id, int64_t step, const char *split,
+                       const char *checkpoint, int items, int k, core_error *err) {
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(d->sql, "INSERT OR REPLACE INTO eval_runs(run_id, step, split, checkpoint, "
+                                   "items, k) VALUES(?,?,?,?,?,?)", -1, &st, NULL) != SQLITE_OK)
+        return sql_fail(d, err, "inserting an eval run");
+    sqlite3_bind_int64(st, 1, run_id);
+    sqlite3_bind_int64(st, 2, step);
+    bind_text(st, 3, split);
+    bind_text(st, 4, checkpoint && checkpoint[0] ? checkpoint : NULL);
+    sqlite3_bind_int(st, 5, items);
+    sqlite3_bind_int(st, 6, k);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? 0 : sql_fail(d, err, "inserting an eval run");
+}
+
+int db_insert_eval_sample(db *d, int64_t run_id, int64_t step, const char *split,
+                          const db_eval_sample *e, core_error *err) {
+    if (!d->stmt_eval_sample &&
+        sqlite3_prepare_v3(d->sql, "INSERT OR REPLACE INTO eval_samples(run_id, step, split, prompt_id, "
+                                   "sample, completion, answer, correct, format_ok, n_tokens) "
+                                   "VALUES(?,?,?,?,?,?,?,?,?,?)", -1, SQLITE_PREPARE_PERSISTENT,
+                           &d->stmt_eval_sample, NULL) != SQLITE_OK)
+        return sql_fail(d, err, "preparing eval samples");
+    sqlite3_stmt *st = d->stmt_eval_sample;
+    sqlite3_bind_int64(st, 1, run_id);
+    sqlite3_bind_int64(st, 2, step);
+    bind_text(st, 3, split);
+    sqlite3_bind_int64(st, 4, e->prompt_id);
+    sqlite3_bind_int(st, 5, e->sample);
+    bind_text(st, 6, e->completion);
+    bind_text(st, 7, e->answer);
+    sqlite3_bind_int(st, 8, e->correct);
+    sqlite3_bind_int(st, 9, e->format_ok);
+    sqlite3_bind_int(st, 10, e->n_tokens);
+    return step_done(d, st, err, "inserting an eval sample");
 }
 
 int db_insert_checkpoint(db *d, int64_t run_id, int64_t step, const char *path,

@@ -15,7 +15,7 @@
 
 #include "core/core.h"
 
-#define DB_SCHEMA_VERSION 5
+#define DB_SCHEMA_VERSION 6
 
 typedef struct db db;
 typedef struct sqlite3 sqlite3;
@@ -96,6 +96,17 @@ int db_insert_eval(db *d, int64_t run_id, int64_t step, const char *split, const
                    double value, core_error *err);
 int db_insert_checkpoint(db *d, int64_t run_id, int64_t step, const char *path,
                          const char *sha256, core_error *err);
+/* One evaluation (eval_runs) and its per-item, per-sample rows (eval_samples). */
+int db_insert_eval_run(db *d, int64_t run_id, int64_t step, const char *split,
+                       const char *checkpoint, int items, int k, core_error *err);
+typedef struct db_eval_sample {
+    int64_t prompt_id;
+    int sample;                 /* 0..k-1, -1 greedy */
+    const char *completion, *answer;
+    int correct, format_ok, n_tokens;
+} db_eval_sample;
+int db_insert_eval_sample(db *d, int64_t run_id, int64_t step, const char *split,
+                          const db_eval_sample *e, core_error *err);
 /* The run's checkpoints not removed by retention, oldest first (*out malloc'd). */
 typedef struct db_checkpoint {
     int64_t step;

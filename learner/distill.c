@@ -247,9 +247,10 @@ static void on_sigint(int sig) {
 
 static int evaluate(distill_ctx *D, int step, core_error *err) {
     eval_result r;
-    if (eval_run(D->student, D->reward, D->cfg, tasks_heldout(D->tasks), &r, err) ||
-        eval_log(D->db, D->run_id, step, "heldout", &r, err))
-        return err->code;
+    if (eval_run(D->student, D->reward, D->cfg, tasks_heldout(D->tasks), &r, err)) return err->code;
+    int rc = eval_log(D->db, D->run_id, step, "heldout", &r, err);
+    eval_result_free(&r);
+    if (rc) return rc;
     core_info("distill eval @ step %d: pass@1 %.3f  pass@%d %.3f  maj@%d %.3f  format %.3f  (%.1fs)",
               step, r.pass1, r.k, r.pass_k, r.k, r.maj_k, r.format_rate, r.seconds);
     return 0;

@@ -141,8 +141,21 @@ typedef struct eval_sums {
     long samples;
 } eval_sums;
 
+/* Keep the completion just graded (w->text) as a row of out. */
+static int keep_row(eval_result *out, const eval_work *w, int item, int sample, const graded *g,
+                    core_error *err) {
+    eval_row *row = &out->rows[out->n_rows];
+    *row = (eval_row){.item = item, .sample = sample, .completion = strdup(w->text),
+                      .correct = g->correct, .format_ok = g->format_ok, .n_tokens = g->n_tokens};
+    snprintf(row->answer, sizeof row->answer, "%s", g->answer);
+    if (!row->completion) return core_fail(err, CORE_ERUNTIME, "eval: out of memory");
+    out->n_rows++;
+    return 0;
+}
+
 static int eval_chunk(eval_work *w, model *m, const reward_fn *r, const core_config *cfg,
-                      const task_set *items, int i0, int n, eval_sums *sum, core_error *err) {
+                      const task_set *items, int i0, int n, eval_sums *sum, eval_result *out,
+                      core_error *err) {
     int k = w->k, rc = encode_prompts(w, cfg, items, i0, n, err);
     if (rc) return rc;
     model_sample_params sp = {.temperature = (float)cfg->eval.temperature, .top_p = 1.0f,
@@ -159,6 +172,7 @@ static int eval_chunk(eval_work *w, model *m, const reward_fn *r, const core_con
         int c = 0;
         for (int j = 0; j < k; j++) {
             grade_one(w, r, cfg, &items->items[i0 + p], &w->samples[p * k + j], &g[j]);
+            if ((rc = keep_row(out, w, i0 + p, j, &g[j], err))) return rc;
             c += g[j].correct;
             sum->format += g[j].format_ok;
             sum->len += g[j].n_tokens;
@@ -175,9 +189,32 @@ static int eval_chunk(eval_work *w, model *m, const reward_fn *r, const core_con
     for (int p = 0; !rc && p < n; p++) {
         graded g;
         grade_one(w, r, cfg, &items->items[i0 + p], &w->samples[p], &g);
+        rc = keep_row(out, w, i0 + p, -1, &g, err);
         sum->greedy += g.correct;
     }
     return rc;
+}
+
+/* Room for every row, and copies of the items (they may belong to a task
+ * source eval_run closes). */
+static int alloc_rows(eval_result *out, const task_set *items, int n_items, int k, core_error *err) {
+    out->rows = calloc((size_t)n_items * (size_t)(k + 1), sizeof *out->rows);
+    out->evaluated = calloc((size_t)n_items, sizeof *out->evaluated);
+    if (!out->rows || !out->evaluated) return core_fail(err, CORE_ERUNTIME, "eval: out of memory");
+    for (int i = 0; i < n_items; i++)
+        if (task_item_copy(&out->evaluated[i], &items->items[i], err)) return err->code;
+    out->items = n_items;
+    return 0;
+}
+
+void eval_result_free(eval_result *res) {
+    for (int i = 0; i < res->n_rows; i++) free(res->rows[i].completion);
+    for (int i = 0; res->evaluated && i < res->items; i++) task_item_free(&res->evaluated[i]);
+    free(res->rows);
+    free(res->evaluated);
+    res->rows = NULL;
+    res->evaluated = NULL;
+    res->n_rows = 0;
 }
 
 int eval_run(model *m, const reward_fn *r, const core_config *cfg, const task_set *items,
@@ -202,11 +239,12 @@ int eval_run(model *m, const reward_fn *r, const core_config *cfg, const task_se
     int rc = n_items > 0 ? work_alloc(&w, P, k, max_new, max_seq - 1, err)
                          : core_fail(err, CORE_EINPUT, "eval: no held-out items to evaluate");
     w.tok = model_tokenizer(m);
+    if (!rc) rc = alloc_rows(out, items, n_items, k, err);
     for (int i0 = 0; !rc && i0 < n_items; i0 += P)
-        rc = eval_chunk(&w, m, r, cfg, items, i0, n_items - i0 < P ? n_items - i0 : P, &sum, err);
+        rc = eval_chunk(&w, m, r, cfg, items, i0, n_items - i0 < P ? n_items - i0 : P, &sum, out, err);
     if (n_items > 0) work_free(&w);
     tasks_close(ts);
-    if (rc) return rc;
+    if (rc) return eval_result_free(out), rc;
     out->items = n_items;
     out->k = k;
     out->pass1 = sum.pass1 / n_items;
@@ -234,6 +272,19 @@ int eval_log(db *d, int64_t run_id, int64_t step, const char *split, const eval_
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
         int rc = db_insert_eval(d, run_id, step, split, rows[i].name, rows[i].value, err);
         if (rc) return rc;
+    }
+    if (db_insert_eval_run(d, run_id, step, split, res->checkpoint, res->items, res->k, err))
+        return err->code;
+    int64_t prompt_id = 0;
+    for (int i = 0; i < res->n_rows; i++) {
+        const eval_row *row = &res->rows[i];
+        const task_item *t = &res->evaluated[row->item];
+        if ((i == 0 || row->item != res->rows[i - 1].item) &&
+            db_prompt_id(d, t->gen, t->question, t->gold, t->tests, &prompt_id, err))
+            return err->code;
+        db_eval_sample e = {prompt_id, row->sample, row->completion, row->answer, row->correct,
+                            row->format_ok, row->n_tokens};
+        if (db_insert_eval_sample(d, run_id, step, split, &e, err)) return err->code;
     }
     return 0;
 }

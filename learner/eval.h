@@ -30,11 +30,27 @@
 #include "reward/reward.h"
 #include "tasks/tasks.h"
 
+/* One graded completion of one held-out item. */
+typedef struct eval_row {
+    int item;          /* index into eval_result.evaluated */
+    int sample;        /* 0..k-1 sampled, -1 the greedy completion */
+    char *completion;  /* as the rewards read it (malloc'd) */
+    char answer[128];  /* extracted and normalised ("" if none) */
+    int correct, format_ok, n_tokens;
+} eval_row;
+
 typedef struct eval_result {
     int items, k;
     double pass1, pass_k, maj_k, greedy, format_rate, response_len, recheck_rate;
     double seconds;
+    task_item *evaluated;   /* copies of the `items` items evaluated */
+    eval_row *rows;         /* items * (k + 1) graded completions */
+    int n_rows;
+    char checkpoint[1024];  /* set by the caller before eval_log: the file evaluated ("": none) */
 } eval_result;
+
+/* Free the rows and item copies (the figures stay). */
+void eval_result_free(eval_result *res);
 
 /* Evaluate m on items (NULL: the held-out split of cfg's tasks).  Needs
  * model_max_batch(m) >= 1; prompts are batched up to max_batch / eval.k at a
@@ -47,7 +63,9 @@ double eval_pass_at_k(int n, int c, int k);
 
 /* One row per metric in evals(run_id, step, split, metric, value); metric
  * names "pass@1", "pass@K", "maj@K", "greedy", "format", "response_len",
- * "recheck" (K = eval.k).  Inside the caller's transaction, if any. */
+ * "recheck" (K = eval.k); one row in eval_runs (with res->checkpoint) and
+ * one per graded completion in eval_samples (item, sample, completion,
+ * extracted answer, correct).  Inside the caller's transaction, if any. */
 int eval_log(db *d, int64_t run_id, int64_t step, const char *split, const eval_result *res,
              core_error *err);
 

@@ -355,9 +355,16 @@ static int write_step(learner_ctx *L, const step_batch *b, db_step *s, core_erro
     return db_commit(L->db, err);
 }
 
-static int evaluate(learner_ctx *L, int64_t step, eval_result *res, core_error *err) {
+/* Evaluate the policy of `step`; checkpoint: the file that holds these
+ * weights (the base at step 0, the step's checkpoint when one is written),
+ * or "" when none will. */
+static int evaluate(learner_ctx *L, int64_t step, const char *checkpoint, eval_result *res,
+                    core_error *err) {
     if (eval_run(L->policy, L->reward, L->cfg, tasks_heldout(L->tasks), res, err)) return err->code;
-    return eval_log(L->db, L->run_id, step, "heldout", res, err);
+    snprintf(res->checkpoint, sizeof res->checkpoint, "%s", checkpoint);
+    int rc = eval_log(L->db, L->run_id, step, "heldout", res, err);
+    eval_result_free(res); /* the figures stay for the log line */
+    return rc;
 }
 
 static void show_progress(core_progress *p, int64_t step, const db_step *s) {
@@ -625,7 +632,9 @@ static int train_loop(learner_ctx *L, int64_t first_step, run_end *end, core_err
     eval_result ev;
     double started = core_now();
     if (first_step == 1) {
-        if (evaluate(L, 0, &ev, err)) return err->code;
+        char base[1024];
+        base_checkpoint(cfg, base, sizeof base);
+        if (evaluate(L, 0, base, &ev, err)) return err->code;
         log_eval(0, &ev);
     }
     *end = (run_end){"done", first_step - 1, "no steps left to run"};
@@ -642,12 +651,14 @@ static int train_loop(learner_ctx *L, int64_t first_step, run_end *end, core_err
                              (long long)step, L->nonfinite_streak);
         if (s.skipped) core_warn("step %lld: non-finite loss or gradient, update skipped", (long long)step);
         int last = should_stop(L, step, started, end);
+        int due = cfg->learner.checkpoint_every > 0 && step % cfg->learner.checkpoint_every == 0;
         if ((cfg->eval.every > 0 && step % cfg->eval.every == 0) || last) {
-            if (evaluate(L, step, &ev, err)) return err->code;
+            char ckpt[1200] = "";
+            if (due || last) ckpt_path(L->run_dir, "policy", step, ckpt, sizeof ckpt);
+            if (evaluate(L, step, ckpt, &ev, err)) return err->code;
             if (progress.is_tty) fputc('\n', stderr);
             log_eval(step, &ev);
         }
-        int due = cfg->learner.checkpoint_every > 0 && step % cfg->learner.checkpoint_every == 0;
         if ((due || last) && save_checkpoint(L, step, err)) return err->code;
         if (last) break;
     }

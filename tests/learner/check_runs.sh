@@ -71,3 +71,20 @@ toy_train --set run.steps=14 --resume --allow-changed >h.log 2>&1 || { cat h.log
 dups=$(sql runs.db "SELECT count(*) FROM (SELECT 1 FROM episodes WHERE run_id = 2 GROUP BY step, group_id, sample HAVING count(*) > 1)")
 [ "$dups" = 0 ] || { echo "$dups episodes written twice"; exit 1; }
 echo "lock: a second --resume refused with the holder's pid; a killed holder leaves no lock"
+
+# --- evaluations keep per-item rows and name the checkpoint they evaluated -----------------
+toy_train --set run.name=ev --set run.steps=4 --set eval.every=2 --set learner.checkpoint_every=4 >ev.log 2>&1 || { cat ev.log; exit 1; }
+ev=$(sql runs.db "SELECT max(id) FROM runs WHERE name = 'ev'")
+[ "$(sql runs.db "SELECT count(*) FROM eval_samples WHERE run_id = $ev AND step = 2")" = 12 ] ||
+    { echo "expected 4 items x (2 samples + greedy) at step 2"; exit 1; }
+[ "$(sql runs.db "SELECT checkpoint FROM eval_runs WHERE run_id = $ev AND step = 0")" = runs/base/base.safetensors ] ||
+    { echo "the step-0 eval does not name the base model"; exit 1; }
+[ -z "$(sql runs.db "SELECT checkpoint FROM eval_runs WHERE run_id = $ev AND step = 2")" ] ||
+    { echo "step 2 has no checkpoint file, yet one is named"; exit 1; }
+[ "$(sql runs.db "SELECT checkpoint FROM eval_runs WHERE run_id = $ev AND step = 4")" = out/ev/run-$ev/policy-step000004.safetensors ] ||
+    { sql runs.db "SELECT * FROM eval_runs"; echo "the step-4 eval does not name its checkpoint"; exit 1; }
+# "which held-out items went from always wrong to always right, and when" is one query
+sql runs.db "SELECT a.prompt_id, min(b.step) FROM eval_items a JOIN eval_items b USING (run_id, prompt_id)
+             WHERE a.run_id = $ev AND a.step = 0 AND a.correct = 0 AND b.correct = b.k GROUP BY a.prompt_id" >/dev/null ||
+    { echo "the items query fails"; exit 1; }
+echo "evals: per-item rows and the checkpoint evaluated"

@@ -34,6 +34,15 @@ if [ -x "${PYTHON:-}" ]; then
 fi
 n=$(sqlite3 "$dir/runs.db" "SELECT count(*) FROM evals WHERE split = 'heldout' AND step = 60")
 [ "$n" = 7 ] || fail "expected 7 eval rows at step 60, got $n"
+# per item and sample: 8 items x (4 samples + 1 greedy), and the checkpoint evaluated
+n=$(sqlite3 "$dir/runs.db" "SELECT count(*) FROM eval_samples WHERE step = 60")
+[ "$n" = 40 ] || fail "expected 40 eval_samples rows, got $n"
+n=$(sqlite3 "$dir/runs.db" "SELECT count(*) FROM eval_samples WHERE step = 60 AND completion IS NOT NULL AND sample BETWEEN -1 AND 3")
+[ "$n" = 40 ] || fail "eval_samples rows lack completions"
+[ "$(sqlite3 "$dir/runs.db" "SELECT checkpoint FROM eval_runs WHERE step = 60")" = "$ckpt" ] || fail "eval_runs does not name $ckpt"
+[ "$(sqlite3 "$dir/runs.db" "SELECT sum(correct) FROM eval_items WHERE step = 60")" = \
+  "$(sqlite3 "$dir/runs.db" "SELECT round(value * 8 * 4) FROM evals WHERE step = 60 AND metric = 'pass@1'" | cut -d. -f1)" ] ||
+    fail "per-item rows disagree with pass@1"
 
 # Bad input: exit 2 and a message that names the file and the key.
 printf '[tasks]\nslip_rate = 2\n' >"$dir/bad.ini"
