@@ -155,6 +155,34 @@ static int rule_gsm8k(const char *text, size_t len, span *out) {
 
 /* ------------------------------------------------------------ answer_is */
 
+/* "12 apples", "15 because 3*5=15": the value before the first word, when
+ * there is one (a word is two or more letters that are not a command, at
+ * the top level; "and"/"or" join values and do not count).  Prose with no
+ * value before its first word ("for sure C, not A") is kept whole. */
+static span leading_value(span s) {
+    int depth = 0;
+    for (size_t i = 0; i < s.n; i++) {
+        char c = s.s[i];
+        if (c == '{' || c == '(' || c == '[') depth++;
+        else if ((c == '}' || c == ')' || c == ']') && depth > 0) depth--;
+        if (!isalpha((unsigned char)c) || depth > 0) continue;
+        size_t j = i;
+        while (j < s.n && isalpha((unsigned char)s.s[j])) j++;
+        int command = i > 0 && s.s[i - 1] == '\\';
+        int joiner = (j - i == 3 && !strncasecmp(s.s + i, "and", 3)) || (j - i == 2 && !strncasecmp(s.s + i, "or", 2));
+        if (j - i < 2 || command || joiner) {
+            i = j - 1;
+            continue;
+        }
+        span prefix = span_trim(s.s, i);
+        while (prefix.n && strchr("([,:;", prefix.s[prefix.n - 1])) prefix = span_trim(prefix.s, prefix.n - 1);
+        char norm[2 * 256 + 64];
+        int n = prefix.n && prefix.n <= 256 ? reward_math_normalize(prefix.s, prefix.n, norm, sizeof norm) : -1;
+        return n > 0 && reward_math_is_value(norm, (size_t)n) ? prefix : s;
+    }
+    return s;
+}
+
 /* Phrases that introduce the final answer, in the languages models answer
  * in; each may be followed by ':' (matched case-insensitively for ASCII). */
 static const char *const answer_phrases[] = {
@@ -201,7 +229,7 @@ static int rule_answer_is(const char *text, size_t len, span *out) {
         else if (*q == '.' && depth <= 0 && (q + 1 == end || !isdigit((unsigned char)q[1]))) break;
         else if (end - q >= 3 && !memcmp(q, "\xe3\x80\x82", 3)) break;
     }
-    *out = span_trim(best, (size_t)(q - best));
+    *out = leading_value(span_trim(best, (size_t)(q - best)));
     return out->n ? 0 : -1;
 }
 

@@ -109,6 +109,12 @@ static const extract_case extract_cases[] = {
     {"So the answer is \\(\\frac{3}{4}\\).", 0, "\\(\\frac{3}{4}\\)", "answer_is"},
     {"Thus, the solutions are $x = 1$ and $x = 2$.", 0, "x = 1$ and $x = 2", "latex_math"},
     {"Since $a = 1$, we get $b = 2$.", 0, "b = 2", "latex_math"},
+    {"So the answer is 12 apples.", 0, "12", "answer_is"},
+    {"The answer is 15 because 3*5=15.", 0, "15", "answer_is"},
+    {"The answer is 3 and 4 in some order.", 0, "3 and 4", "answer_is"},
+    {"The answer is $\\frac{1}{2}$ of the pie.", 0, "$\\frac{1}{2}$", "answer_is"},
+    {"The answer is for sure C, not A.", 0, "for sure C, not A", "answer_is"},
+    {"The answer is x = 5 when y = 2.", 0, "x = 5", "answer_is"},
     /* the answer follows the reasoning */
     {"<think>maybe \\boxed{4}</think>The answer is 5.", 0, "5", "answer_is"},
     {"<think>maybe \\boxed{4}", 0, "4", "boxed"},
