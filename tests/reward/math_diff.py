@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Differential test of grpo's math verifier against Math-Verify on generated pairs.
 
-usage: math_diff.py [N] [--seed S] [--report FILE] [--no-peer]
+usage: math_diff.py [N] [--seed S] [--report FILE] [--no-peer] [--write-tsv FILE]
 
 Generates N (default 10000) answer pairs over the kinds of issue 14, each
 labelled by construction (the answer is the gold's value respelled, or a
@@ -348,6 +348,10 @@ def main():
     n = int(args[0]) if args and args[0].isdigit() else 10000
     seed = int(args[args.index("--seed") + 1]) if "--seed" in args else 14
     rows = generate(n, seed)
+    if "--write-tsv" in args:  # the pairs in math_pairs.tsv's format, for other graders
+        with open(args[args.index("--write-tsv") + 1], "w", encoding="utf-8") as f:
+            for r in rows:
+                f.write(f"{r['label']}\t{r['kind']}\t{r['gold']}\t{r['response'].replace(chr(10), '⏎')}\n")
     got, why = ours(rows)
     fp = [r for r, v in zip(rows, got) if v == 1 and r["label"] == 0]
     print(f"pairs: {n} (seed {seed}), {sum(r['label'] for r in rows)} right, {sum(1 - r['label'] for r in rows)} wrong")
