@@ -15,8 +15,28 @@ response, then verify), and prints:
   - every kind of disagreement with up to three examples (--report FILE
     writes them all).
 
-Not part of `make test` (Math-Verify grades ~100 pairs a second); run by
+Not part of `make test` (Math-Verify grades ~40 pairs a CPU-second); run by
 hand: .venv/bin/python3 tests/reward/math_diff.py 10000
+
+Last run (10,000 pairs, seed 14, math-verify 0.9.0): grpo 100.0% with the
+labels, 0 false positives; Math-Verify 94.3% with the labels, 0 false
+positives; the same verdict on 94.3%.  Every one of the 568 differences is
+a right answer that Math-Verify marks wrong, and each is a reasoned
+difference of kind (the failure kinds issue 14 asks us to accept):
+  extract (217)   choice letters after an answer phrase in French, Spanish,
+                  German or Chinese ("答案是 E。"), or in prose ("for sure C,
+                  it can't be A"); Math-Verify's default extraction misses them
+  relation (120)  an inequality scaled by a positive factor ("2x < -18" vs
+                  "x < -9"): we compare relations up to a factor
+  several (119)   answers separated by \quad ("6 \quad 3 \quad 5")
+  number (65)     decimal commas ("9,6", "0{,}5") and thin-space thousands
+                  ("8\,144\,632")
+  symbolic (47)   identities that hold for positive variables, where answers
+                  live ("\sqrt[3]{x^2}" vs "x^{2/3}", "\ln(xy)" vs
+                  "\ln x + \ln y"): we sample variables in [1, 3.5),
+                  sympy proves them only with positivity assumptions
+Not generated because they are ambiguous: "2,375" (three digits after the
+comma) is read as thousands, never as 2.375.
 """
 import collections
 import json
