@@ -7,6 +7,7 @@
 #   make asan       the tests under AddressSanitizer and UBSan
 #   make fuzz       the libFuzzer targets for a bounded time
 #   make deps       install the Debian (and test-only PyPI) packages that are missing
+#   make deps-run   only those `make run` needs (no test-only packages)
 #   make CUDA=1     also build the CUDA kernels (nvcc from /usr/local/cuda)
 #   make cuda-check compile the CUDA objects only (they are not run here)
 
@@ -50,7 +51,7 @@ TEST_BINS := $(TEST_DIRS:%=$(BUILD)/tests/test_%)
 # Helper programs that tests' scripts drive (tests/<dir>/<name>_tool.c -> $(BUILD)/tests/<name>_tool).
 TOOL_BINS := $(foreach f,$(wildcard tests/*/*_tool.c),$(BUILD)/tests/$(basename $(notdir $(f))))
 
-.PHONY: all grpo run test bench asan fuzz deps clean cuda-check
+.PHONY: all grpo run test bench asan fuzz deps deps-run clean cuda-check
 all: $(BIN)
 ifneq ($(BIN),grpo)
 grpo: $(BIN)
@@ -91,7 +92,7 @@ $(TOOL_BINS): $(BUILD)/tests/%: $$(wildcard tests/*/$$*.c) $(BUILD)/libgrpo.a $(
 test: deps $(BIN) $(TEST_BINS) $(TOOL_BINS)
 	@BUILD=$(BUILD) PYTHON=$(PYTHON) GRPO=$(abspath $(BIN)) tests/run.sh $(TEST_DIRS)
 
-run: deps $(BIN)
+run: deps-run $(BIN)
 	./grpo demo configs/r1zero-arith.ini
 
 bench: deps $(BIN)
@@ -120,6 +121,18 @@ DEB_PKGS := build-essential libopenmpi-dev openmpi-bin libsqlite3-dev sqlite3 li
             python3-torch python3-numpy python3-venv clang libclang-rt-14-dev bubblewrap util-linux \
             chromium python3-pil
 PIP_PKGS := transformers==4.47.1 safetensors math-verify
+# What `make run` needs: building grpo and running the demo (no test-only
+# packages: no torch, transformers, clang, Criterion, Chromium).
+DEB_RUN_PKGS := build-essential libopenmpi-dev openmpi-bin libsqlite3-dev sqlite3 libpcre2-dev \
+                libopenblas-openmp-dev libseccomp-dev libinih-dev libcjson-dev libutf8proc-dev
+deps-run:
+	@missing=$$(for p in $(DEB_RUN_PKGS); do \
+	  dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "deps-run: installing Debian packages:" $$missing; \
+	  sudo=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq --no-install-recommends $$missing; \
+	else echo "deps-run: all Debian packages present"; fi
 deps:
 	@missing=$$(for p in $(DEB_PKGS); do \
 	  dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
