@@ -605,6 +605,7 @@ typedef struct run_end {
     const char *status; /* done | stopped | time_limit */
     int64_t step;       /* the last step done (and checkpointed) */
     char why[160];
+    eval_result eval;   /* the held-out figures at that step (eval.items = 0: none) */
 } run_end;
 
 /* Stop after this step?  Fills e when so. */
@@ -637,7 +638,8 @@ static int train_loop(learner_ctx *L, int64_t first_step, run_end *end, core_err
         if (evaluate(L, 0, base, &ev, err)) return err->code;
         log_eval(0, &ev);
     }
-    *end = (run_end){"done", first_step - 1, "no steps left to run"};
+    memset(end, 0, sizeof *end);
+    *end = (run_end){.status = "done", .step = first_step - 1, .why = "no steps left to run"};
     core_progress_start_at(&progress, "grpo step", first_step - 1, cfg->run.steps, stderr);
     L->launched = first_step - 1;
     L->ahead = calloc(learner_staleness(cfg) + 1, sizeof *L->ahead);
@@ -658,6 +660,7 @@ static int train_loop(learner_ctx *L, int64_t first_step, run_end *end, core_err
             if (evaluate(L, step, ckpt, &ev, err)) return err->code;
             if (progress.is_tty) fputc('\n', stderr);
             log_eval(step, &ev);
+            if (last) end->eval = ev;
         }
         if ((due || last) && save_checkpoint(L, step, err)) return err->code;
         if (last) break;
@@ -668,13 +671,36 @@ static int train_loop(learner_ctx *L, int64_t first_step, run_end *end, core_err
 
 /* The run's last words: why it ended, where its checkpoint is, how to go on. */
 static void report_end(const learner_ctx *L, const run_end *e) {
+    const core_config *cfg = L->cfg;
     char path[1200];
     ckpt_path(L->run_dir, "policy", e->step, path, sizeof path);
-    core_info("run %lld '%s' %s at step %lld of %d: %s", (long long)L->run_id, L->cfg->run.name,
-              strcmp(e->status, "done") ? "stopped" : "finished", (long long)e->step, L->cfg->run.steps,
+    core_info("run %lld '%s' %s at step %lld of %d: %s", (long long)L->run_id, cfg->run.name,
+              strcmp(e->status, "done") ? "stopped" : "finished", (long long)e->step, cfg->run.steps,
               e->why);
-    if (e->step > 0) core_info("checkpoint: %s", path);
+    if (e->eval.items)
+        core_info("held-out (%d items): pass@1 %.3f  pass@%d %.3f  maj@%d %.3f  format %.3f",
+                  e->eval.items, e->eval.pass1, e->eval.k, e->eval.pass_k, e->eval.k, e->eval.maj_k,
+                  e->eval.format_rate);
     if (strcmp(e->status, "done")) core_info("continue it with: grpo train CONFIG --resume");
+    if (e->step <= 0) return;
+    core_info("checkpoint: %s", path);
+    core_info("curves:     grpo report %s --runs %lld --out report.html", cfg->db.path, (long long)L->run_id);
+    /* the prompt exactly as training renders it, as a shell $'...' string */
+    const task_set *held = tasks_heldout(L->tasks);
+    core_error ignored;
+    char *prompt = held->n ? tasks_render_prompt(cfg->tasks.template, held->items[0].question, &ignored) : NULL;
+    if (!prompt) return;
+    char quoted[600];
+    size_t q = 0;
+    for (const char *c = prompt; *c && q + 4 < sizeof quoted; c++) {
+        if (*c == '\n') quoted[q++] = '\\', quoted[q++] = 'n';
+        else if (*c == '\'' || *c == '\\') quoted[q++] = '\\', quoted[q++] = *c;
+        else quoted[q++] = *c;
+    }
+    quoted[q] = 0;
+    core_info("samples:    grpo sample --checkpoint %s --prompt $'%s' -n 4 --stop '%s'", path, quoted,
+              cfg->rollout.stop);
+    free(prompt);
 }
 
 static int worker_main(const core_config *cfg, rollout_comm *comm, core_error *err) {

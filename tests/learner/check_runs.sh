@@ -87,4 +87,9 @@ ev=$(sql runs.db "SELECT max(id) FROM runs WHERE name = 'ev'")
 sql runs.db "SELECT a.prompt_id, min(b.step) FROM eval_items a JOIN eval_items b USING (run_id, prompt_id)
              WHERE a.run_id = $ev AND a.step = 0 AND a.correct = 0 AND b.correct = b.k GROUP BY a.prompt_id" >/dev/null ||
     { echo "the items query fails"; exit 1; }
+# the end of the run: why, the held-out figures, the checkpoint, the commands to look at it
+grep -q "run $ev 'ev' finished at step 4 of 4: all 4 steps done" ev.log && grep -q "held-out (4 items): pass@1 " ev.log &&
+    grep -q "curves:     grpo report runs.db --runs $ev" ev.log || { cat ev.log; echo "no end-of-run summary"; exit 1; }
+cmd=$(grep -o "grpo sample --checkpoint .*" ev.log)
+eval "\"\$GRPO\" ${cmd#grpo }" >sample.log 2>&1 || { cat sample.log; echo "the printed sample command fails: $cmd"; exit 1; }
 echo "evals: per-item rows and the checkpoint evaluated"
