@@ -91,7 +91,7 @@ int main(int argc, char **argv) {
     double c0 = cpu_now();
     for (int k = 0; k < repeat; k++)
         for (int i = 0; i < n; i++) {
-            reward_input in = {pairs[i].response, strlen(pairs[i].response), pairs[i].gold, 20, 64, 0, NULL};
+            reward_input in = {pairs[i].response, strlen(pairs[i].response), pairs[i].gold, 20, 64, 0, NULL, NULL};
             reward_result res;
             reward_score(r, &in, &res);
             if (k == 0) agree += res.correct == pairs[i].label;

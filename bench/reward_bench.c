@@ -73,7 +73,7 @@ int main(int argc, char **argv) {
     double checksum = 0, c0 = cpu_now(), w0 = core_now();
     for (int k = 0; k < repeat; k++)
         for (int i = 0; i < n; i++) {
-            reward_input in = {items[i].response, strlen(items[i].response), items[i].gold, 20, 64, 0, NULL};
+            reward_input in = {items[i].response, strlen(items[i].response), items[i].gold, 20, 64, 0, NULL, NULL};
             reward_result res;
             reward_score(r, &in, &res);
             checksum += res.total;

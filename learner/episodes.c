@@ -15,7 +15,7 @@ static int log_completion(db *d, const db_episode *e, const rollout_completion *
         rc = db_insert_reward_part(d, episode_id, c->reward.parts[p].name, c->reward.parts[p].value,
                                    c->reward.parts[p].detail, err);
     for (int t = 0; t < c->n_code_runs && !rc; t++) {
-        const rollout_code_run *cr = &c->code_runs[t];
+        const reward_code_run *cr = &c->code_runs[t];
         db_sandbox_run row = {cr->test, cr->exit_code, cr->signal, cr->verdict, cr->output,
                               cr->cpu_ms, cr->wall_ms, cr->rss_kb};
         rc = db_insert_sandbox_run(d, episode_id, &row, err);

@@ -190,6 +190,10 @@ static void excerpt(char *dst, const char *text, size_t len, int tail) {
     dst[n] = 0;
 }
 
+static void set_verdict(reward_code_run *run, const char *name) {
+    snprintf(run->verdict, sizeof run->verdict, "%s", name ? name : "?");
+}
+
 static void judge(const test_case *c, const sandbox_job *j, const char *nonce, int index, reward_code_run *run) {
     const sandbox_result *r = &j->result;
     memset(run, 0, sizeof *run);
@@ -199,15 +203,15 @@ static void judge(const test_case *c, const sandbox_job *j, const char *nonce, i
     run->cpu_ms = r->cpu_ms;
     run->wall_ms = r->wall_ms;
     run->rss_kb = r->max_rss_kb;
-    run->verdict = sandbox_verdict_name(r->verdict);
+    set_verdict(run, sandbox_verdict_name(r->verdict));
     if (c->is_assert) {
         run->passed = r->verdict == SANDBOX_OK && last_line_is(r->out, nonce);
         if (!run->passed && (r->verdict == SANDBOX_OK ||
                              (r->verdict == SANDBOX_RUNTIME_ERROR && strstr(r->err, "AssertionError"))))
-            run->verdict = "WRONG_ANSWER";
+            set_verdict(run, "WRONG_ANSWER");
     } else {
         run->passed = r->verdict == SANDBOX_OK && same_output(r->out, c->expected);
-        if (!run->passed && r->verdict == SANDBOX_OK) run->verdict = "WRONG_ANSWER";
+        if (!run->passed && r->verdict == SANDBOX_OK) set_verdict(run, "WRONG_ANSWER");
     }
     if (!run->passed && r->err_len) excerpt(run->output, r->err, r->err_len, 1);
     else excerpt(run->output, r->out, r->out_len, 0);
@@ -233,7 +237,7 @@ static int build_c_once(const reward_code_opts *o, const char *program, int n, c
         for (int i = 0; i < n; i++) {
             memset(&rows[i], 0, sizeof rows[i]);
             rows[i].test = i;
-            rows[i].verdict = sandbox_verdict_name(r.verdict == SANDBOX_OK ? SANDBOX_OUTPUT_LIMIT : r.verdict);
+            set_verdict(&rows[i], sandbox_verdict_name(r.verdict == SANDBOX_OK ? SANDBOX_OUTPUT_LIMIT : r.verdict));
             rows[i].exit_code = r.exit_code;
             rows[i].signal = r.signal;
             excerpt(rows[i].output, r.err, r.err_len, 1);
@@ -345,16 +349,6 @@ int reward_code_run_tests(const char *completion, size_t len, const char *tests_
 
 /* ------------------------------------------------------------- component */
 
-/* The rows of the last score on this thread (reward_code_last_runs). */
-static _Thread_local reward_code_run t_last[REWARD_CODE_MAX_TESTS];
-static _Thread_local int t_last_n;
-
-int reward_code_last_runs(reward_code_run *out, int max) {
-    int n = t_last_n < max ? t_last_n : max;
-    if (n > 0) memcpy(out, t_last, (size_t)n * sizeof *out);
-    return n > 0 ? n : 0;
-}
-
 int reward_code_init(void **state, const core_config *cfg, core_error *err) {
     reward_code_opts *o = malloc(sizeof *o);
     if (!o) return core_fail(err, CORE_ERUNTIME, "code reward: out of memory");
@@ -369,14 +363,16 @@ int reward_code_score(const reward_fn *r, void *state, const reward_input *in, r
     (void)r;
     const reward_code_opts *o = state;
     part->value = 0;
-    t_last_n = 0;
+    reward_runs_out *out = in->runs_out;
+    if (out) out->n = 0;
     if (!in->tests) {
         snprintf(part->detail, sizeof part->detail, "no tests");
         return 0;
     }
     core_error err = {0};
     int rc = reward_code_run_tests(in->response, in->response_len, in->tests, o, &part->value, part->detail,
-                                   sizeof part->detail, t_last, REWARD_CODE_MAX_TESTS, &t_last_n, &err);
+                                   sizeof part->detail, out ? out->rows : NULL, out ? out->max : 0,
+                                   out ? &out->n : NULL, &err);
     if (rc) {
         snprintf(part->detail, sizeof part->detail, "%s", err.msg);
         return CORE_ERUNTIME;

@@ -3,8 +3,8 @@
  * against the task's tests, in the sandbox.  Internal to reward/; reward.c
  * registers the component
  *     {"accuracy_code", 1, reward_code_init, reward_code_free, reward_code_score}
- * and the learner may call reward_code_run_tests directly to get the
- * per-test rows of the sandbox_runs table.
+ * and hands its per-test rows (reward_code_run, reward.h) to the caller's
+ * reward_input.runs_out.
  *
  * The program: inside the last <answer>...</answer> if there is one, the
  * last fenced block there (or the whole answer); otherwise the last fenced
@@ -32,20 +32,6 @@
 
 #include "reward/reward.h"
 #include "sandbox/sandbox.h"
-
-#define REWARD_CODE_MAX_TESTS 64
-#define REWARD_CODE_EXCERPT 256
-
-/* One test's run: a row of sandbox_runs. */
-typedef struct reward_code_run {
-    int test;                 /* index in the tests array */
-    const char *verdict;      /* "OK" (passed), "WRONG_ANSWER", or a sandbox verdict name */
-    int passed;
-    int exit_code, signal;
-    double cpu_ms, wall_ms;
-    long rss_kb;
-    char output[REWARD_CODE_EXCERPT]; /* start of stdout, or of stderr when it failed */
-} reward_code_run;
 
 typedef struct reward_code_opts {
     sandbox_limits lim;
@@ -76,11 +62,5 @@ int reward_code_run_tests(const char *completion, size_t len, const char *tests_
 int reward_code_init(void **state, const core_config *cfg, core_error *err);
 void reward_code_free(void *state);
 int reward_code_score(const reward_fn *r, void *state, const reward_input *in, reward_part *part);
-
-/* The per-test rows of the last accuracy_code score computed on the calling
- * thread (by reward_score), for the sandbox_runs table without running the
- * tests twice: copies up to max rows into out and returns how many (0 when
- * that score ran no test). */
-int reward_code_last_runs(reward_code_run *out, int max);
 
 #endif

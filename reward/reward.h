@@ -23,6 +23,7 @@
 #define GRPO_REWARD_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "core/core.h"
 
@@ -36,6 +37,28 @@ typedef struct reward_part {
     char detail[160];  /* short human-readable reason, e.g. "answer_tag: 80 == 80" */
 } reward_part;
 
+/* One run of one test of the code reward: a row of sandbox_runs.  Plain
+ * fixed-size data, so the same row is what rollout workers send to the
+ * learner and what the learner logs. */
+#define REWARD_CODE_MAX_TESTS 64
+#define REWARD_CODE_EXCERPT 256
+typedef struct reward_code_run {
+    int32_t test;             /* index in the tests array */
+    int32_t passed;
+    int32_t exit_code, signal;
+    double cpu_ms, wall_ms;
+    int64_t rss_kb;
+    char verdict[24];         /* "OK" (passed), "WRONG_ANSWER", or a sandbox verdict name */
+    char output[REWARD_CODE_EXCERPT]; /* start of stdout, or of stderr when it failed */
+} reward_code_run;
+
+/* The caller's buffer for those rows (reward_input.runs_out): the code
+ * reward writes up to max rows and sets n (0 when it ran no test). */
+typedef struct reward_runs_out {
+    reward_code_run *rows;
+    int max, n;
+} reward_runs_out;
+
 typedef struct reward_input {
     const char *response;  /* decoded completion text (tags spelled out) */
     size_t response_len;
@@ -44,6 +67,7 @@ typedef struct reward_input {
     int max_new_tokens;    /* the sampling limit the completion ran under */
     int truncated;         /* 1 when sampling stopped at max_new_tokens */
     const char *tests;     /* code tests (JSON) for accuracy_code; may be NULL */
+    reward_runs_out *runs_out; /* where accuracy_code puts its per-test rows; may be NULL */
 } reward_input;
 
 typedef struct reward_result {

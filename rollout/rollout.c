@@ -46,22 +46,14 @@ static int group_alloc(rollout_group *g, int G, int max_new, core_error *err) {
     return 0;
 }
 
-/* The sandbox runs of the code reward that just scored c on this thread. */
-static int keep_code_runs(rollout_completion *c) {
-    reward_code_run rows[REWARD_CODE_MAX_TESTS];
-    int n = reward_code_last_runs(rows, REWARD_CODE_MAX_TESTS);
+/* Keep the code reward's per-test rows (the sandbox_runs of c). */
+static int keep_code_runs(rollout_completion *c, const reward_runs_out *out) {
     c->n_code_runs = 0;
-    if (n == 0) return 0;
-    c->code_runs = calloc(n, sizeof *c->code_runs);
+    if (out->n <= 0) return 0;
+    c->code_runs = malloc(sizeof *c->code_runs * (size_t)out->n);
     if (!c->code_runs) return CORE_ERUNTIME;
-    for (int i = 0; i < n; i++) {
-        rollout_code_run *o = &c->code_runs[i];
-        *o = (rollout_code_run){rows[i].test, rows[i].passed, rows[i].exit_code, rows[i].signal,
-                                rows[i].cpu_ms, rows[i].wall_ms, rows[i].rss_kb, "", ""};
-        snprintf(o->verdict, sizeof o->verdict, "%s", rows[i].verdict ? rows[i].verdict : "?");
-        snprintf(o->output, sizeof o->output, "%s", rows[i].output);
-    }
-    c->n_code_runs = n;
+    memcpy(c->code_runs, out->rows, sizeof *c->code_runs * (size_t)out->n);
+    c->n_code_runs = out->n;
     return 0;
 }
 
@@ -74,9 +66,12 @@ static int grade_completion(const tokenizer *tok, const reward_fn *r, const roll
     reward_input in = {.response = text, .response_len = need, .gold = p->gold,
                        .n_tokens = c->n_tokens, .max_new_tokens = rp->sample.max_new_tokens,
                        .truncated = c->finish == MODEL_FINISH_LENGTH, .tests = p->tests};
+    reward_code_run rows[REWARD_CODE_MAX_TESTS];
+    reward_runs_out runs = {rows, REWARD_CODE_MAX_TESTS, 0};
+    in.runs_out = &runs;
     int rc = reward_score(r, &in, &c->reward);
     free(text);
-    if (!rc) rc = keep_code_runs(c);
+    if (!rc) rc = keep_code_runs(c, &runs);
     c->t_reward = core_now() - t0;
     return rc;
 }
@@ -159,7 +154,7 @@ typedef struct pack_completion {
 
 static uint64_t packed_size(int G, uint64_t tokens, uint64_t code_runs) {
     return sizeof(pack_header) + sizeof(pack_completion) * (uint64_t)G +
-           tokens * (sizeof(int32_t) + sizeof(float)) + code_runs * sizeof(rollout_code_run);
+           tokens * (sizeof(int32_t) + sizeof(float)) + code_runs * sizeof(reward_code_run);
 }
 
 int rollout_pack(const rollout_group *g, void **buf, size_t *len, core_error *err) {
@@ -192,7 +187,7 @@ int rollout_pack(const rollout_group *g, void **buf, size_t *len, core_error *er
         }
     }
     for (int i = 0; i < g->G; i++) {
-        size_t bytes = sizeof(rollout_code_run) * g->c[i].n_code_runs;
+        size_t bytes = sizeof(reward_code_run) * g->c[i].n_code_runs;
         if (bytes) memcpy(data, g->c[i].code_runs, bytes);
         data += bytes;
     }
@@ -234,10 +229,10 @@ static int unpack_code_runs(rollout_group *g, const pack_completion *pc, const c
         rollout_completion *c = &g->c[i];
         c->n_code_runs = pc[i].n_code_runs;
         if (!c->n_code_runs) continue;
-        c->code_runs = malloc(sizeof(rollout_code_run) * c->n_code_runs);
+        c->code_runs = malloc(sizeof(reward_code_run) * c->n_code_runs);
         if (!c->code_runs) return core_fail(err, CORE_ERUNTIME, "out of memory");
-        memcpy(c->code_runs, data, sizeof(rollout_code_run) * c->n_code_runs);
-        data += sizeof(rollout_code_run) * c->n_code_runs;
+        memcpy(c->code_runs, data, sizeof(reward_code_run) * c->n_code_runs);
+        data += sizeof(reward_code_run) * c->n_code_runs;
         for (int r = 0; r < c->n_code_runs; r++) { /* strings from another rank: terminate them */
             c->code_runs[r].verdict[sizeof c->code_runs[r].verdict - 1] = 0;
             c->code_runs[r].output[sizeof c->code_runs[r].output - 1] = 0;

@@ -40,7 +40,6 @@
 
 #include "core/core.h"
 #include "model/model.h"
-#include "reward/code.h"
 #include "reward/reward.h"
 
 #define ROLLOUT_MAGIC 0x47525030u /* "GRP0" */
@@ -54,15 +53,6 @@ typedef struct rollout_prompt {
     const char *tests;  /* code tests (JSON); may be NULL */
 } rollout_prompt;
 
-/* One sandbox run of a code reward's test, as it travels and is logged. */
-typedef struct rollout_code_run {
-    int32_t test, passed, exit_code, signal;
-    double cpu_ms, wall_ms;
-    int64_t rss_kb;
-    char verdict[24];
-    char output[REWARD_CODE_EXCERPT];
-} rollout_code_run;
-
 typedef struct rollout_completion {
     int n_tokens;
     int *tokens;        /* n_tokens ids (owned by the group) */
@@ -71,7 +61,7 @@ typedef struct rollout_completion {
     reward_result reward;
     double t_sample, t_reward; /* seconds: this sample's share of the group's decode, its grading */
     int n_code_runs;           /* the code reward's test runs (sandbox_runs rows) */
-    rollout_code_run *code_runs;
+    reward_code_run *code_runs; /* as the reward returned them (reward.h) */
 } rollout_completion;
 
 typedef struct rollout_group {

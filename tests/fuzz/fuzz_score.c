@@ -39,7 +39,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     size_t ng = nl ? size - nr - 1 : 0;
     memcpy(gold, nl ? nl + 1 : data, ng);
     gold[ng] = 0;
-    reward_input in = {resp, nr, gold, (int)(size % 200), 128, (int)(size & 1), NULL};
+    reward_input in = {resp, nr, gold, (int)(size % 200), 128, (int)(size & 1), NULL, NULL};
     reward_result a, b;
     reward_score(r, &in, &a);
     reward_score(r, &in, &b);

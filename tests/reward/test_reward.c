@@ -39,7 +39,7 @@ static int create_error(const char *set, core_error *err) {
 }
 
 static reward_input input(const char *response, const char *gold) {
-    reward_input in = {response, strlen(response), gold, 20, 64, 0, NULL};
+    reward_input in = {response, strlen(response), gold, 20, 64, 0, NULL, NULL};
     return in;
 }
 

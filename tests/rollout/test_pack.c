@@ -33,7 +33,7 @@ static void make_group(rollout_group *g, int G) {
         if (i == 1) { /* a code reward's sandbox runs travel too */
             c->n_code_runs = 2;
             c->code_runs = calloc(2, sizeof *c->code_runs);
-            c->code_runs[1] = (rollout_code_run){1, 0, 1, 0, 2.5, 3.5, 1024, "RUNTIME_ERROR", "Traceback"};
+            c->code_runs[1] = (reward_code_run){1, 0, 1, 0, 2.5, 3.5, 1024, "RUNTIME_ERROR", "Traceback"};
         }
     }
 }
@@ -97,7 +97,7 @@ Test(pack, corruption_is_refused) {
     }
     /* a token id past the vocabulary: the first token starts right after the records */
     memcpy(copy, buf, len);
-    size_t first_token = len - 2 * sizeof(rollout_code_run) - 2 * sizeof(int32_t) * (1 + 2 + 3 + 4);
+    size_t first_token = len - 2 * sizeof(reward_code_run) - 2 * sizeof(int32_t) * (1 + 2 + 3 + 4);
     int32_t bad = 100000;
     memcpy(copy + first_token, &bad, sizeof bad);
     cr_assert_neq(unpack_rc(copy, len), 0);

@@ -284,22 +284,23 @@ Test(code_reward, component_scores_and_keeps_its_rows, .timeout = 60) {
     core_error err = {0};
     cr_assert_eq(reward_create(&r, &cfg, &err), 0, "%s", err.msg);
     const char *resp = "<think>add</think><answer>```python\ndef add(a, b):\n    return 2 * a\n```</answer>";
-    reward_input in = {.response = resp, .response_len = strlen(resp), .tests = ADD_TESTS};
+    reward_code_run rows[REWARD_CODE_MAX_TESTS];
+    reward_runs_out runs = {rows, REWARD_CODE_MAX_TESTS, -1};
+    reward_input in = {.response = resp, .response_len = strlen(resp), .tests = ADD_TESTS,
+                       .runs_out = &runs};
     reward_result out;
     int rc = reward_score(r, &in, &out);
     if (rc == CORE_ERUNTIME) skip_without_namespaces(out.parts[0].detail);
     cr_assert_eq(rc, 0, "%s", out.parts[0].detail);
     cr_assert_str_eq(out.parts[0].name, "accuracy_code");
     cr_assert_float_eq(out.parts[0].value, 1.0 / 3.0, 1e-12, "%s", out.parts[0].detail);
-    reward_code_run rows[REWARD_CODE_MAX_TESTS];
-    int n = reward_code_last_runs(rows, REWARD_CODE_MAX_TESTS);
-    cr_assert_eq(n, 3);
+    cr_assert_eq(runs.n, 3, "the rows come back in the caller's buffer");
     cr_assert_str_eq(rows[0].verdict, "WRONG_ANSWER");
     cr_assert_str_eq(rows[2].verdict, "OK");
     cr_assert_eq(rows[2].test, 2);
     /* no tests: no rows */
     in.tests = NULL;
     cr_assert_eq(reward_score(r, &in, &out), 0);
-    cr_assert_eq(reward_code_last_runs(rows, REWARD_CODE_MAX_TESTS), 0);
+    cr_assert_eq(runs.n, 0);
     reward_free(r);
 }
