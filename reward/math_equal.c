@@ -496,6 +496,22 @@ static int compare_pieces(cmp_ctx *c, piece a, piece b, int level);
 
 #define INTERVAL_BUF (2 * REWARD_ANSWER_MAX + 96)
 
+/* \{x \mid x > 1\} (also with '|' or ':') is its condition, x > 1, which
+ * then reads as an interval. */
+static piece set_builder_condition(piece p) {
+    if (p.n < 6 || memcmp(p.s, "\\{", 2) || memcmp(p.s + p.n - 2, "\\}", 2) || match_close(p.s, p.n) != p.n - 2)
+        return p;
+    piece inner = trim_piece(p.s + 2, p.n - 4);
+    for (size_t i = 0; i < inner.n; i++) {
+        size_t k = inner.s[i] == '|' || inner.s[i] == ':' ? 1
+                   : inner.n - i >= 4 && !memcmp(inner.s + i, "\\mid", 4) ? 4 : 0;
+        if (!k) continue;
+        piece var = trim_piece(inner.s, i);
+        return is_variable_name(var) ? trim_piece(inner.s + i + k, inner.n - i - k) : p;
+    }
+    return p;
+}
+
 /* "(C)" against prose whose first stand-alone letter A-E is C. */
 static int compare_choice(cmp_ctx *c, piece a, piece b) {
     int la = math_choice_letter(a.s, a.n), lb = math_choice_letter(b.s, b.n);
@@ -524,6 +540,8 @@ static int compare(cmp_ctx *c, piece a, piece b, int level) {
         if (ch >= 0) return ch;
     }
     if (level > 1) return compare_pieces(c, a, b, level);
+    a = set_builder_condition(a);
+    b = set_builder_condition(b);
     /* the answer and the elements of a list may be inequalities */
     char ia[INTERVAL_BUF], ib[INTERVAL_BUF];
     return compare_pieces(c, inequality_to_interval(a, ia, sizeof ia), inequality_to_interval(b, ib, sizeof ib),

@@ -101,7 +101,7 @@ static const struct { const char *utf8, *to; } utf8_rules[] = {
     {"\xc2\xa0", " "},          {"\xe2\x80\x89", " "},    {"\xe2\x88\xaa", "\\cup"},
     {"\xe2\x80\xaf", " "},      {"\xe2\x80\x8a", " "},    {"\xe2\x89\xa0", "\\ne"},
     {"\xe3\x80\x82", "."},      {"\xef\xbc\x8c", ","},    {"\xef\xbc\x9a", ":"},
-    {"\xef\xbc\x8e", "."},      {"\xef\xbc\x88", "("},    {"\xef\xbc\x89", ")"},
+    {"\xe2\x84\x9d", "(-\\infty, \\infty)"}, {"\xef\xbc\x8e", "."},      {"\xef\xbc\x88", "("},    {"\xef\xbc\x89", ")"},
 };
 
 /* Plain words with a command spelling, and separators between answers. */
@@ -214,6 +214,11 @@ static void lex_command(lex *lx) {
         return;
     }
     if (lex_matrix(lx, name, n)) return;
+    if (n == 6 && !memcmp(name, "mathbb", 6) && lx->end - q >= 3 && !memcmp(q, "{R}", 3)) { /* the reals */
+        lx->p = q + 3;
+        puts_(lx->o, "(-\\infty, \\infty)");
+        return;
+    }
     const cmd_rule *rule = find_cmd(name, n);
     lx->p = q;
     if (!rule) { /* unknown: keep verbatim (\{ \} \sqrt \frac \pi \le ...) */
@@ -507,6 +512,9 @@ size_t reward_math_strip_lhs(const char *s, size_t n) {
     if (!r) return 0;
     /* a chain "x = \frac{6}{2} = 3": the last value, when it is a number */
     if (count >= 2) return equals == count && is_constant(s + r, n - r) ? r : 0;
+    size_t lead = 0;
+    while (lead < eq && s[lead] == ' ') lead++;
+    if (lead == eq) return r; /* nothing before it: "= 5", "\approx 3.14" */
     if (is_label(s, eq)) return r;
     /* a computation and its result, "4 \cdot 3 = 12" */
     return eq_len == 1 && is_constant(s, eq) && is_constant(s + r, n - r) ? r : 0;

@@ -483,6 +483,19 @@ Test(kinds, several_answers) {
     expect_pairs("several", c, N(c));
 }
 
+Test(kinds, reals_set_builder_and_bare_relations) {
+    static const equal_case c[] = {
+        {"\\mathbb{R}", "(-\\infty, \\infty)", 1}, {"\xe2\x84\x9d", "(-\\infty,\\infty)", 1},
+        {"x \\in \\mathbb{R}", "(-\\infty, \\infty)", 1}, {"\\{x \\mid x > 1\\}", "(1, \\infty)", 1},
+        {"\\{x | x \\le 2\\}", "x \\le 2", 1}, {"\\{x : -1 < x < 1\\}", "(-1, 1)", 1}, {"\\approx 3.14", "3.14", 1},
+        {"= 5", "5", 1},
+        {"\\mathbb{R}", "(0, \\infty)", 0}, {"\\{x \\mid x > 1\\}", "[1, \\infty)", 0},
+        {"\\{x | x \\le 2\\}", "x < 2", 0}, {"\\{x : -1 < x < 1\\}", "(-1, 2)", 0}, {"\\approx 3.14", "3.15", 0},
+        {"\\{1 | 2\\}", "(2, \\infty)", 0},
+    };
+    expect_pairs("reals/set-builder", c, N(c));
+}
+
 Test(kinds, choice_letters) {
     static const equal_case c[] = {
         {"C", "for sure C, it can't be A or B", 1}, {"(C)", "the third one, C", 1}, {"B", "(B)", 1},
