@@ -8,6 +8,9 @@
 #   (c) base distilled from the teacher's correct traces: rejection sampling
 #       (512 prompts x 8 samples) then SFT (600 steps of 32)
 #   (d) (c) followed by a short GRPO (100 steps)
+#   (e) (c)'s traces with distill.objective = forward_kl (the teacher's
+#       whole next-token distribution on them), (f) on_policy (the student
+#       samples on (c)'s prompts, the teacher scores every token, reverse KL)
 # Every figure is read back from the database; wall times are the runs'
 # started..finished.  Run from the repository root:
 #   configs/distill-experiment.sh            (GRPO=path/to/grpo to pick the binary)
@@ -39,6 +42,11 @@ c_secs=$(( $(secs student-distill-teacher) + $(secs student-distill) ))
 DISTILLED=$(q "SELECT path FROM checkpoints WHERE run_id = (SELECT max(id) FROM runs WHERE name = 'student-distill')
                ORDER BY step DESC LIMIT 1")
 "$G" train $S --set run.name=student-distill-grpo --set model.checkpoint="$DISTILLED" --set run.steps=100  # (d)
+SAMPLES_RUN=$(q "SELECT max(id) FROM runs WHERE name = 'student-distill-teacher'")
+for obj in forward_kl on_policy; do                                             # (e), (f)
+    "$G" distill $S --from-db $DB --where "run_id = $SAMPLES_RUN AND correct = 1" --teacher "$TEACHER" \
+        --set distill.samples=0 --set distill.objective=$obj --set run.name=student-$obj
+done
 
 echo
 echo "held-out split: 200 items, pass@1 and pass@8 from 8 samples at T=1, maj@8, format"
@@ -48,6 +56,8 @@ WITH arms(arm, run, at_step, secs) AS (VALUES
     ('(b) base + GRPO', 'student-grpo', NULL, $(secs student-grpo)),
     ('(c) distilled (sft on teacher traces)', 'student-distill', NULL, $c_secs),
     ('(d) (c) + GRPO', 'student-distill-grpo', NULL, $c_secs + $(secs student-distill-grpo)),
+    ('(e) forward KL on (c)''s traces', 'student-forward_kl', NULL, $(secs student-distill-teacher) + $(secs student-forward_kl)),
+    ('(f) on-policy reverse KL', 'student-on_policy', NULL, $(secs student-distill-teacher) + $(secs student-on_policy)),
     ('teacher (demo policy)', 'r1zero-arith', NULL, NULL)),
 last AS (SELECT a.arm, a.secs, r.id AS run_id, coalesce(a.at_step, (SELECT max(step) FROM evals
          WHERE run_id = r.id)) AS step FROM arms a JOIN runs r ON r.id = (SELECT max(id) FROM runs

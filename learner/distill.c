@@ -102,6 +102,7 @@ static void teardown(distill_ctx *D) {
     for (int i = 0; D->prompts && i < D->n_rows; i++) free(D->prompts[i]);
     free(D->prompts);
     free(D->order);
+    free(D->batch_rows);
     free(D->dlogits);
     db_distill_rows_free(D->rows, D->n_rows);
     sft_batch_free(&D->bt);
@@ -168,8 +169,9 @@ static int load_dataset(distill_ctx *D, core_error *err) {
     if (D->n_rows == 0) return core_fail(err, CORE_EINPUT, "run %lld has an empty dataset", (long long)D->run_id);
     D->prompts = calloc((size_t)D->n_rows, sizeof *D->prompts);
     D->order = malloc(sizeof *D->order * (size_t)D->n_rows);
+    D->batch_rows = malloc(sizeof *D->batch_rows * (size_t)D->cfg->distill.batch);
     D->order_epoch = -1;
-    if (!D->prompts || !D->order) return core_fail(err, CORE_ERUNTIME, "out of memory");
+    if (!D->prompts || !D->order || !D->batch_rows) return core_fail(err, CORE_ERUNTIME, "out of memory");
     for (int i = 0; i < D->n_rows; i++)
         if (!(D->prompts[i] = tasks_render_prompt(D->cfg->tasks.template, D->rows[i].question, err)))
             return err->code;

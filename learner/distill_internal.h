@@ -18,6 +18,7 @@ typedef struct distill_ctx {
     int n_rows;
     char **prompts;             /* rows[i].question rendered with tasks.template */
     int *order, order_epoch;    /* row order of one pass over the dataset */
+    int *batch_rows;            /* (distill.batch) the dataset rows of the step */
     sft_batch bt;
     float *dlogits;             /* (distill.batch * max_seq, V): KL objectives */
     char run_dir[1024];         /* learner/checkpoints.h: the run's own folder */

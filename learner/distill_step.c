@@ -125,7 +125,7 @@ static int objective_backward(distill_ctx *D, distill_step_stats *st, core_error
 
 int distill_step(distill_ctx *D, int step, distill_step_stats *st, core_error *err) {
     const core_config *cfg = D->cfg;
-    int B = cfg->distill.batch, rows[B];
+    int B = cfg->distill.batch, *rows = D->batch_rows;
     const tokenizer *tok = model_tokenizer(D->student);
     st->accuracy = NAN;
     D->bt.B = B;
