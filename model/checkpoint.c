@@ -47,23 +47,10 @@ static void optim_path(const char *path, char *out, size_t cap) {
 
 /* ---------------------------------------------------------------- write */
 
+/* config.json of the model's family (hf_config.c), with our byte-level
+ * tokenizer's special ids. */
 static int write_config_json(const model *m, const char *path, core_error *err) {
-    const model_config *c = &m->c;
-    cJSON *j = cJSON_CreateObject();
-    cJSON *arch = cJSON_AddArrayToObject(j, "architectures");
-    cJSON_AddItemToArray(arch, cJSON_CreateString("LlamaForCausalLM"));
-    cJSON_AddStringToObject(j, "model_type", "llama");
-    cJSON_AddNumberToObject(j, "hidden_size", c->dim);
-    cJSON_AddNumberToObject(j, "num_hidden_layers", c->n_layers);
-    cJSON_AddNumberToObject(j, "num_attention_heads", c->n_heads);
-    cJSON_AddNumberToObject(j, "num_key_value_heads", c->n_kv_heads);
-    cJSON_AddNumberToObject(j, "intermediate_size", c->ffn_dim);
-    cJSON_AddNumberToObject(j, "vocab_size", c->vocab);
-    cJSON_AddNumberToObject(j, "max_position_embeddings", c->max_seq);
-    cJSON_AddNumberToObject(j, "rope_theta", c->rope_theta);
-    cJSON_AddNumberToObject(j, "rms_norm_eps", c->norm_eps);
-    cJSON_AddBoolToObject(j, "tie_word_embeddings", c->tie_embeddings);
-    cJSON_AddStringToObject(j, "hidden_act", "silu");
+    cJSON *j = hf_config_build(&m->c);
     cJSON_AddStringToObject(j, "torch_dtype", "float32");
     cJSON_AddNumberToObject(j, "bos_token_id", TOK_BOS);
     cJSON_AddNumberToObject(j, "eos_token_id", TOK_EOS);
@@ -104,10 +91,10 @@ int ckpt_save_optimizer(const model *m, const char *path, core_error *err) {
 
 int model_save(const model *m, const char *path, int with_optimizer, core_error *err) {
     char cfg[4200], opt[4200];
-    if (m->tok || m->c.arch != MODEL_ARCH_LLAMA) /* this format reloads as a byte-level Llama */
+    if (m->tok) /* this format reloads with the byte-level tokenizer */
         return core_fail(err, CORE_EINPUT,
-                         "%s: a Hugging Face model (own tokenizer or another family) is saved as a model "
-                         "directory (model_save_hf), not as one .safetensors file", path);
+                         "%s: a model with a Hugging Face tokenizer is saved as a model directory "
+                         "(model_save_hf), not as one .safetensors file", path);
     if (strlen(path) > 4000) return core_fail(err, CORE_EINPUT, "%.200s...: path too long", path);
     config_path(path, cfg, sizeof cfg);
     if (write_config_json(m, cfg, err)) return CORE_ERUNTIME;
@@ -184,9 +171,16 @@ static int json_int(const cJSON *j, const char *file, const char *key, int *out,
     return 0;
 }
 
+/* Our config.json: the family's fields (hf_config.c) when it names one, else
+ * the bare Llama fields of older checkpoints (tied unless it says not). */
 static int read_config_json(model_config *mc, const char *file, core_error *err) {
     cJSON *j;
     if (hf_read_json(file, &j, err)) return CORE_EINPUT;
+    if (cJSON_GetObjectItem(j, "architectures") || cJSON_GetObjectItem(j, "model_type")) {
+        int rc = hf_config_parse(j, file, mc, err);
+        cJSON_Delete(j);
+        return rc;
+    }
     int rc = json_int(j, file, "hidden_size", &mc->dim, err) ||
              json_int(j, file, "num_hidden_layers", &mc->n_layers, err) ||
              json_int(j, file, "num_attention_heads", &mc->n_heads, err) ||

@@ -183,15 +183,15 @@ const tokenizer *model_tokenizer(const model *m);
 void model_set_tokenizer(model *m, tokenizer *t);
 
 /* ------------------------------------------------------------ checkpoints */
-/* path is a .safetensors file with Hugging Face Llama names (F32); beside it
- * config.json (LlamaConfig fields, so transformers' LlamaForCausalLM opens
- * the folder).  The header's __metadata__ records the sha256 of the tensor
+/* path is a .safetensors file with Hugging Face tensor names (F32); beside
+ * it config.json (so transformers opens the folder).  The header's __metadata__ records the sha256 of the tensor
  * data, verified on load.  with_optimizer: also PATH minus ".safetensors"
  * plus ".optim.safetensors" with the AdamW moments and step, for exact
  * resume.  Writes to a temporary name and renames, so a crash never leaves
- * a half-written checkpoint under the final name.  Our own byte-level Llama
- * models only: a model with a Hugging Face tokenizer or of another family
- * is CORE_EINPUT here (it would reload wrong); model_save_hf writes it. */
+ * a half-written checkpoint under the final name.  config.json names the
+ * model's family (Llama, Qwen2, Qwen3) with our byte-level tokenizer's
+ * special ids; a model with a Hugging Face tokenizer is CORE_EINPUT here
+ * (it would reload with the wrong one): model_save_hf writes it. */
 int model_save(const model *m, const char *path, int with_optimizer, core_error *err);
 /* Reads config.json beside path, creates the model (max_batch as in
  * model_create), loads and verifies the weights, and the optimizer state if
