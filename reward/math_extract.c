@@ -200,8 +200,9 @@ static size_t answer_phrase_at(const char *text, const char *p, const char *end)
     if (p > text && isalpha((unsigned char)p[-1])) return 0;
     for (size_t i = 0; i < sizeof answer_phrases / sizeof answer_phrases[0]; i++) {
         const char *ph = answer_phrases[i];
+        if ((ph[0] | 0x20) != (*p | 0x20)) continue; /* the common case, before any strlen */
         size_t n = strlen(ph);
-        if ((size_t)(end - p) < n || (ph[0] | 0x20) != (*p | 0x20) || strncasecmp(p, ph, n)) continue;
+        if ((size_t)(end - p) < n || strncasecmp(p, ph, n)) continue;
         if (isalpha((unsigned char)ph[n - 1]) && p + n < end && isalpha((unsigned char)p[n])) continue;
         return n;
     }
@@ -212,6 +213,9 @@ static size_t answer_phrase_at(const char *text, const char *p, const char *end)
 static int rule_answer_is(const char *text, size_t len, span *out) {
     const char *end = text + len, *best = NULL;
     for (const char *p = text; p < end; p++) {
+        /* every phrase starts with a/A, c/C, r/R, or the first byte of 答 or о/О */
+        unsigned char c = (unsigned char)(*p | 0x20);
+        if (c != 'a' && c != 'c' && c != 'r' && *p != '\xe7' && *p != '\xd0') continue;
         size_t n = answer_phrase_at(text, p, end);
         if (!n) continue;
         const char *q = p + n;
