@@ -80,12 +80,12 @@ typedef struct start_msg {
 void learner_send_start(learner_ctx *L, int ok) {
     start_msg m = {ok, ""};
     snprintf(m.resumed_from, sizeof m.resumed_from, "%s", ok ? L->resumed_from : "");
-    rollout_learners_bcast(L->comm, &m, sizeof m);
+    rollout_learners_bcast_idle(L->comm, &m, sizeof m);
 }
 
 int learner_recv_start(learner_ctx *L, core_error *err) {
     start_msg m;
-    rollout_learners_bcast(L->comm, &m, sizeof m);
+    rollout_learners_bcast_idle(L->comm, &m, sizeof m);
     m.resumed_from[sizeof m.resumed_from - 1] = 0;
     if (!m.ok || !err) return 0;
     if (m.resumed_from[0] && model_load_into(L->policy, m.resumed_from, err)) {
@@ -166,7 +166,7 @@ int learner_share_batch(learner_ctx *L, const learn_seq *seqs, int n, int64_t st
     if (!buf) return core_fail(err, CORE_ERUNTIME, "out of memory");
     pack_seqs(seqs, n, buf);
     batch_header h = {BATCH_UPDATE, step, n, (int64_t)bytes};
-    rollout_learners_bcast(L->comm, &h, sizeof h);
+    rollout_learners_bcast_idle(L->comm, &h, sizeof h);
     rollout_learners_bcast(L->comm, buf, bytes);
     free(buf);
     return 0;
@@ -175,13 +175,13 @@ int learner_share_batch(learner_ctx *L, const learn_seq *seqs, int n, int64_t st
 void learner_stop_followers(learner_ctx *L) {
     if (rollout_comm_learners(L->comm) < 2) return;
     batch_header h = {BATCH_STOP, 0, 0, 0};
-    rollout_learners_bcast(L->comm, &h, sizeof h);
+    rollout_learners_bcast_idle(L->comm, &h, sizeof h);
 }
 
 int learner_follow(learner_ctx *L, core_error *err) {
     for (;;) {
         batch_header h;
-        rollout_learners_bcast(L->comm, &h, sizeof h);
+        rollout_learners_bcast_idle(L->comm, &h, sizeof h);
         if (h.command == BATCH_STOP) return 0;
         if (h.command != BATCH_UPDATE || h.n < 0 || h.bytes < 0)
             return core_fail(err, CORE_ERUNTIME, "learner rank %d: bad batch header",

@@ -119,6 +119,24 @@ static int world_rank_of(const rollout_comm *c, int rollout_rank) {
     return rollout_rank == 0 ? 0 : c->n_learners - 1 + rollout_rank;
 }
 
+/* A broadcast whose receivers may wait long for it (a worker between
+ * steps, a learner while learner 0 samples): MPI_Ibcast and a polling wait
+ * that sleeps (20 us, then 1 ms), because OpenMPI's blocking calls spin a
+ * core while they wait, which on a shared or oversubscribed machine takes
+ * it from the ranks doing the work.  Root and receivers both call this:
+ * nonblocking collectives do not match blocking ones. */
+static void bcast_idle(void *buf, int len, MPI_Comm comm) {
+    MPI_Request req;
+    MPI_Ibcast(buf, len, MPI_BYTE, 0, comm, &req);
+    for (int polls = 0;; polls++) {
+        int done = 0;
+        MPI_Test(&req, &done, MPI_STATUS_IGNORE);
+        if (done) return;
+        struct timespec pause = {0, polls < 1000 ? 20000L : 1000000L};
+        nanosleep(&pause, NULL);
+    }
+}
+
 /* Weights travel in chunks: MPI counts are ints. */
 static void bcast_floats(float *data, size_t n, MPI_Comm comm) {
     const size_t chunk = (size_t)1 << 28;
@@ -286,7 +304,7 @@ static int send_step(rollout_comm *c, model *policy, const rollout_prompt *promp
     pack_batch(batch, prompts, n);
     int send_weights = weights_changed || c->last_version_sent != rp->policy_version;
     step_header h = {CMD_STEP, send_weights, n, rp->policy_version, rp->step, batch_bytes};
-    MPI_Bcast(&h, sizeof h, MPI_BYTE, 0, c->rollout);
+    bcast_idle(&h, sizeof h, c->rollout);
     if (send_weights) bcast_floats(model_params(policy), model_n_params(policy), c->rollout);
     c->last_version_sent = rp->policy_version;
     MPI_Bcast(batch, (int)batch_bytes, MPI_BYTE, 0, c->rollout);
@@ -377,7 +395,7 @@ void rollout_stop_workers(rollout_comm *c) {
     }
     if (rollout_comm_workers(c) == 0 || c->rollout == MPI_COMM_NULL || c->broken) return;
     step_header h = {CMD_STOP, 0, 0, 0, 0, 0};
-    MPI_Bcast(&h, sizeof h, MPI_BYTE, 0, c->rollout);
+    bcast_idle(&h, sizeof h, c->rollout);
 }
 
 /* ------------------------------------------------------------ worker side */
@@ -500,7 +518,7 @@ int rollout_worker_loop(rollout_comm *c, model *policy, const reward_fn *r, core
     for (;;) {
         step_header h;
         sends_reap(&out, 0);
-        MPI_Bcast(&h, sizeof h, MPI_BYTE, 0, c->rollout);
+        bcast_idle(&h, sizeof h, c->rollout);
         if (h.command == CMD_STOP) break;
         if (h.command != CMD_STEP || h.batch_bytes > INT_MAX) {
             rc = core_fail(err, CORE_ERUNTIME, "rank %d: bad step header", c->rank);
@@ -520,6 +538,11 @@ int rollout_worker_loop(rollout_comm *c, model *policy, const reward_fn *r, core
 /* ------------------------------------------------------- learner group */
 
 int rollout_learner_rank(const rollout_comm *c) { return c->rank < c->n_learners ? c->rank : -1; }
+
+void rollout_learners_bcast_idle(rollout_comm *c, void *buf, size_t len) {
+    if (c->n_learners < 2) return;
+    bcast_idle(buf, (int)len, c->learners);
+}
 
 void rollout_learners_bcast(rollout_comm *c, void *buf, size_t len) {
     if (c->n_learners < 2) return;

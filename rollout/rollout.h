@@ -151,6 +151,9 @@ int rollout_worker_loop(rollout_comm *c, model *policy, const reward_fn *r, core
  * sum_doubles: MPI_SUM, for vectors where every element is non-zero on at
  * most one learner (then the order cannot matter either). */
 void rollout_learners_bcast(rollout_comm *c, void *buf, size_t len);
+/* The same for a short message the others may wait long for: they sleep
+ * while they wait instead of spinning (every learner calls this one). */
+void rollout_learners_bcast_idle(rollout_comm *c, void *buf, size_t len);
 int rollout_learners_allgather(rollout_comm *c, const void *mine, const size_t *lens, void *all,
                                core_error *err);
 void rollout_learners_sum_i128(rollout_comm *c, __int128 *v, size_t n);
