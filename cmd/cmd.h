@@ -21,6 +21,7 @@ int cmd_report(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
 int cmd_ablate(int argc, char **argv);
 int cmd_distill(int argc, char **argv);
+int cmd_logprobs(int argc, char **argv);
 
 /* Shared helpers for subcommands. */
 int cmd_wants_help(int argc, char **argv);  /* any of -h / --help */
@@ -33,5 +34,23 @@ int cmd_stop_status(void);
  * are removed from argv; *argc updated). */
 int cmd_load_config(core_config *cfg, const char *path, int *argc, char **argv,
                     core_error *err);
+
+/* JSONL input for the commands that read one JSON object per line
+ * (tokenize, logprobs): the file is read whole at open, blank lines are
+ * skipped, and every error names FILE:LINE and the field. */
+typedef struct cmd_jsonl cmd_jsonl;
+typedef struct cmd_jsonl_line {
+    const char *path;
+    int number;          /* 1-based line number */
+    const struct cJSON *obj; /* valid until the next call */
+} cmd_jsonl_line;
+int  cmd_jsonl_open(cmd_jsonl **out, const char *path, core_error *err);
+/* 1: *line holds the next object; 0: end of file, or an error (err->code set). */
+int  cmd_jsonl_next(cmd_jsonl *in, cmd_jsonl_line *line, core_error *err);
+int  cmd_jsonl_longest(const cmd_jsonl *in); /* bytes in the longest line */
+void cmd_jsonl_close(cmd_jsonl *in);
+/* The string field NAME of a line, or CORE_EINPUT naming FILE:LINE and NAME. */
+int  cmd_jsonl_string(const cmd_jsonl_line *line, const char *name, const char **out,
+                      core_error *err);
 
 #endif

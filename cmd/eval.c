@@ -9,8 +9,11 @@
 #include "learner/eval.h"
 
 static const char eval_usage[] =
-    "usage: grpo eval CONFIG --checkpoint FILE [--json] [--set section.key=value ...]\n"
+    "usage: grpo eval CONFIG --model PATH [--json] [--set section.key=value ...]\n"
     "\n"
+    "PATH is one of our .safetensors checkpoints or a Hugging Face model\n"
+    "directory (a run's checkpoint, or a base model); --checkpoint is the same\n"
+    "flag.\n"
     "Sample eval.k completions per held-out item (eval.items of them) at\n"
     "eval.temperature, plus one greedy completion, and grade them with the\n"
     "[reward] functions.  Prints pass@1, pass@k, maj@k, greedy accuracy, format\n"
@@ -28,7 +31,8 @@ static int parse_args(int argc, char **argv, eval_args *a) {
     memset(a, 0, sizeof *a);
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--json")) a->json = 1;
-        else if (!strcmp(argv[i], "--checkpoint") && i + 1 < argc) a->checkpoint = argv[++i];
+        else if ((!strcmp(argv[i], "--model") || !strcmp(argv[i], "--checkpoint")) && i + 1 < argc)
+            a->checkpoint = argv[++i];
         else if (argv[i][0] != '-' && !a->config) a->config = argv[i];
         else {
             fprintf(stderr, "grpo eval: unexpected argument '%s'\n%s", argv[i], eval_usage);
@@ -67,7 +71,7 @@ int cmd_eval(int argc, char **argv) {
     if (cmd_load_config(&cfg, config, &argc, argv, &err)) return cmd_report_error("eval", &err);
     if (parse_args(argc, argv, &a)) return 2;
     if (access(a.checkpoint, R_OK)) {
-        fprintf(stderr, "grpo eval: %s: cannot read the checkpoint (grpo pretrain writes "
+        fprintf(stderr, "grpo eval: %s: cannot read the model (grpo pretrain writes "
                         "<run.out_dir>/<run.name>/base.safetensors)\n", a.checkpoint);
         return 2;
     }
@@ -76,7 +80,7 @@ int cmd_eval(int argc, char **argv) {
     model *m = NULL;
     reward_fn *r = NULL;
     eval_result res;
-    int rc = model_load(&m, a.checkpoint, max_batch, &err);
+    int rc = model_open(&m, a.checkpoint, max_batch, cfg.model.max_seq, &err);
     if (!rc) rc = reward_create(&r, &cfg, &err);
     if (!rc) rc = eval_run(m, r, &cfg, NULL, &res, &err);
     if (!rc) snprintf(res.checkpoint, sizeof res.checkpoint, "%s", a.checkpoint);

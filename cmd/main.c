@@ -27,6 +27,7 @@ static const struct command commands[] = {
     {"report", cmd_report, "report DB [--sweep ID|--runs ...]             arms compared: curves, bands, final table", 0},
     {"ablate", cmd_ablate, "ablate CONFIG --vary key=v1,v2 [--seeds N]    a sweep: many runs in one DB", 0},
     {"distill", cmd_distill, "distill CONFIG --from-db DB --where SQL | --teacher CKPT --samples N  a student from a teacher's traces", 1},
+    {"logprobs", cmd_logprobs, "logprobs --model PATH FILE.jsonl               per-token log-probs of completions", 1},
     {"demo", cmd_demo, "demo CONFIG                                   pretrain if needed, then GRPO, then before/after", 1},
 };
 static const int n_commands = sizeof commands / sizeof commands[0];

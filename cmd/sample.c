@@ -1,7 +1,8 @@
-/* sample.c — `grpo sample --checkpoint FILE --prompt TEXT`: look at what a
- * model writes.  Loads the checkpoint (config.json beside it), samples N
- * completions of the prompt as one group (model_sample_group) and prints
- * them, or one JSON object per completion with --json. */
+/* sample.c — `grpo sample --model PATH --prompt TEXT`: look at what a
+ * model writes.  Loads a Hugging Face model directory or one of our
+ * checkpoints (model_open), samples N completions of the prompt as one
+ * group (model_sample_group) and prints them, or one JSON object per
+ * completion with --json. */
 #include <cjson/cJSON.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,21 +11,25 @@
 #include "model/model.h"
 
 static const char sample_usage[] =
-    "usage: grpo sample --checkpoint FILE --prompt TEXT [options]\n"
+    "usage: grpo sample --model PATH --prompt TEXT [options]\n"
     "\n"
-    "Continue TEXT with the model in FILE (a .safetensors checkpoint with\n"
-    "config.json beside it).  The tags <think> </think> <answer> </answer> in\n"
-    "TEXT are single tokens, as in training.\n"
+    "Continue TEXT with the model at PATH: a Hugging Face model directory, or\n"
+    "one of our .safetensors checkpoints with config.json beside it\n"
+    "(--checkpoint is the same flag).  TEXT is tokenized as `grpo tokenize`\n"
+    "does (no special tokens added; added tokens such as <think> written in it\n"
+    "are single tokens).  Decoding ends at an eos token of the model, at the\n"
+    "stop text, or after the most new tokens.\n"
     "\n"
     "  -n N                completions, decoded as one batch (default 1)\n"
     "  --temperature T     0 = greedy (default 1)\n"
     "  --top-p P           nucleus mass (default 1 = off)\n"
     "  --top-k K           keep the K most likely tokens (default 0 = off)\n"
-    "  --max-new N         most new tokens (default 64)\n"
+    "  --max-new-tokens N  most new tokens (default 64; --max-new is the same)\n"
     "  --stop TEXT         stop once the completion ends with TEXT (default none)\n"
     "  --seed S            sampling seed (default 1)\n"
-    "  --bos               start the prompt with the <bos> token\n"
-    "  --json              one JSON object per completion: text, tokens, logprobs, finish\n";
+    "  --bos               start the prompt with the model's bos token\n"
+    "  --json              one JSON object per completion: ids (the new token ids), text,\n"
+    "                      logprobs, finish\n";
 
 typedef struct sample_args {
     const char *checkpoint, *prompt, *stop;
@@ -51,7 +56,7 @@ static int parse_args(int argc, char **argv, sample_args *a) {
         double v;
         if (!strcmp(f, "--json")) a->json = 1;
         else if (!strcmp(f, "--bos")) a->bos = 1;
-        else if (!strcmp(f, "--checkpoint") && has) a->checkpoint = argv[++i];
+        else if ((!strcmp(f, "--model") || !strcmp(f, "--checkpoint")) && has) a->checkpoint = argv[++i];
         else if (!strcmp(f, "--prompt") && has) a->prompt = argv[++i];
         else if (!strcmp(f, "--stop") && has) a->stop = argv[++i];
         else if (!strcmp(f, "-n") && has) {
@@ -66,7 +71,7 @@ static int parse_args(int argc, char **argv, sample_args *a) {
         } else if (!strcmp(f, "--top-k") && has) {
             if (parse_number(f, argv[++i], 0, 1 << 20, &v)) return 2;
             a->top_k = (int)v;
-        } else if (!strcmp(f, "--max-new") && has) {
+        } else if ((!strcmp(f, "--max-new-tokens") || !strcmp(f, "--max-new")) && has) {
             if (parse_number(f, argv[++i], 1, 1 << 20, &v)) return 2;
             a->max_new = (int)v;
         } else if (!strcmp(f, "--seed") && has) {
@@ -84,11 +89,11 @@ static int parse_args(int argc, char **argv, sample_args *a) {
     return 0;
 }
 
-static void print_completion(const sample_args *a, int g, const model_sample *s) {
-    size_t need = tok_decode(s->tokens, s->n_tokens, NULL, 0);
+static void print_completion(const sample_args *a, const tokenizer *tok, int g, const model_sample *s) {
+    size_t need = tokenizer_decode(tok, s->tokens, s->n_tokens, 1, NULL, 0);
     char *text = malloc(need + 1);
     if (!text) return;
-    tok_decode(s->tokens, s->n_tokens, text, need + 1);
+    tokenizer_decode(tok, s->tokens, s->n_tokens, 1, text, need + 1);
     if (!a->json) {
         printf("--- sample %d (%d tokens, %s)\n%s%s\n", g, s->n_tokens, model_finish_name(s->finish),
                a->prompt, text);
@@ -98,9 +103,9 @@ static void print_completion(const sample_args *a, int g, const model_sample *s)
     cJSON *j = cJSON_CreateObject();
     cJSON_AddNumberToObject(j, "sample", g);
     cJSON_AddStringToObject(j, "prompt", a->prompt);
-    cJSON_AddStringToObject(j, "completion", text);
+    cJSON_AddStringToObject(j, "text", text);
     cJSON_AddStringToObject(j, "finish", model_finish_name(s->finish));
-    cJSON *toks = cJSON_AddArrayToObject(j, "tokens"), *lps = cJSON_AddArrayToObject(j, "logprobs");
+    cJSON *toks = cJSON_AddArrayToObject(j, "ids"), *lps = cJSON_AddArrayToObject(j, "logprobs");
     for (int i = 0; i < s->n_tokens; i++) {
         cJSON_AddItemToArray(toks, cJSON_CreateNumber(s->tokens[i]));
         cJSON_AddItemToArray(lps, cJSON_CreateNumber(s->logprob[i]));
@@ -113,9 +118,11 @@ static void print_completion(const sample_args *a, int g, const model_sample *s)
 
 static int run(const sample_args *a, core_error *err) {
     model *m;
-    if (model_load(&m, a->checkpoint, a->n, err)) return err->code;
-    const model_config *mc = model_get_config(m);
     size_t plen = strlen(a->prompt);
+    /* every token is at least one byte: plen + 1 bounds the prompt (and a bos) */
+    if (model_open(&m, a->checkpoint, a->n, (int)plen + 1 + a->max_new, err)) return err->code;
+    const model_config *mc = model_get_config(m);
+    const tokenizer *tok = model_tokenizer(m);
     int *prompt = malloc(sizeof(int) * (plen + 1)), n_prompt = 0;
     int *tokens = malloc(sizeof(int) * (size_t)a->n * a->max_new);
     float *logprob = malloc(sizeof(float) * (size_t)a->n * a->max_new);
@@ -126,8 +133,12 @@ static int run(const sample_args *a, core_error *err) {
         rc = core_fail(err, CORE_ERUNTIME, "out of memory");
         goto done;
     }
-    if (a->bos) prompt[n_prompt++] = TOK_BOS;
-    n_prompt += tok_encode(a->prompt, plen, prompt + n_prompt, (int)plen);
+    if (a->bos && tokenizer_bos(tok) < 0) {
+        rc = core_fail(err, CORE_EINPUT, "--bos: the model's tokenizer has no bos token");
+        goto done;
+    }
+    if (a->bos) prompt[n_prompt++] = tokenizer_bos(tok);
+    n_prompt += tokenizer_encode(tok, a->prompt, plen, prompt + n_prompt, (int)plen);
     if (n_prompt >= mc->max_seq) {
         rc = core_fail(err, CORE_EINPUT, "--prompt: %d tokens, the model's context is %d", n_prompt, mc->max_seq);
         goto done;
@@ -143,7 +154,7 @@ static int run(const sample_args *a, core_error *err) {
     double dt = core_now() - t0;
     if (!rc) {
         long total = 0;
-        for (int g = 0; g < a->n; g++) print_completion(a, g, &out[g]), total += out[g].n_tokens;
+        for (int g = 0; g < a->n; g++) print_completion(a, tok, g, &out[g]), total += out[g].n_tokens;
         core_info("sample: %ld tokens in %.3f s (%.0f tokens/s)", total, dt, total / (dt > 0 ? dt : 1e-9));
     }
 done:

@@ -28,24 +28,54 @@ int learner_sampler_is_policy(const core_config *cfg) {
 
 /* ---------------------------------------------------------------- set-up */
 
-/* The base model the run starts from and keeps as its frozen reference. */
-static void base_checkpoint(const core_config *cfg, char *out, size_t cap) {
-    if (cfg->model.checkpoint[0]) snprintf(out, cap, "%s", cfg->model.checkpoint);
-    else pretrain_checkpoint_path(cfg, out, cap);
+/* A model from model.path takes its shape from the directory's config.json,
+ * so a [model] shape key set to anything but its default would be silently
+ * ignored: refuse it instead.  (model.max_seq still caps the context.) */
+static int check_shape_keys_unused(const core_config *cfg, core_error *err) {
+    core_config def;
+    core_config_defaults(&def);
+    const struct { const char *key; int differs; } keys[] = {
+        {"dim", cfg->model.dim != def.model.dim},
+        {"n_layers", cfg->model.n_layers != def.model.n_layers},
+        {"n_heads", cfg->model.n_heads != def.model.n_heads},
+        {"n_kv_heads", cfg->model.n_kv_heads != def.model.n_kv_heads},
+        {"ffn_dim", cfg->model.ffn_dim != def.model.ffn_dim},
+        {"vocab", cfg->model.vocab != def.model.vocab},
+        {"rope_theta", cfg->model.rope_theta != def.model.rope_theta},
+        {"norm_eps", cfg->model.norm_eps != def.model.norm_eps},
+        {"tie_embeddings", cfg->model.tie_embeddings != def.model.tie_embeddings},
+        {"checkpoint", cfg->model.checkpoint[0] != 0},
+    };
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+        if (keys[i].differs)
+            return core_fail(err, CORE_EINPUT,
+                             "model.%s is set, but model.path (%s) gives the model: its config.json "
+                             "decides the shape; remove model.%s", keys[i].key, cfg->model.path,
+                             keys[i].key);
+    return 0;
 }
 
-/* A fresh model with the base weights (and fresh optimizer moments). */
+/* The base model the run starts from and keeps as its frozen reference:
+ * model.path (a Hugging Face directory), model.checkpoint, or the base
+ * `grpo pretrain` wrote. */
+static int base_source(const core_config *cfg, char *out, size_t cap, core_error *err) {
+    if (cfg->model.path[0]) {
+        if (check_shape_keys_unused(cfg, err)) return err->code;
+        snprintf(out, cap, "%s", cfg->model.path);
+    } else if (cfg->model.checkpoint[0]) snprintf(out, cap, "%s", cfg->model.checkpoint);
+    else pretrain_checkpoint_path(cfg, out, cap);
+    return 0;
+}
+
+/* The base weights with fresh optimizer moments (a base saved by pretraining
+ * carries its own). */
 static int load_base(const core_config *cfg, int max_batch, model **out, core_error *err) {
     char path[1024];
-    base_checkpoint(cfg, path, sizeof path);
-    model *base;
-    if (model_load(&base, path, max_batch, err))
-        return core_fail_wrap(err, "loading the base model (run `grpo pretrain` first, or set model.checkpoint)");
-    model *m;
-    if (model_create(&m, model_get_config(base), max_batch, err)) return model_free(base), err->code;
-    model_copy_params(m, base);
-    model_free(base);
-    *out = m;
+    if (base_source(cfg, path, sizeof path, err)) return err->code;
+    if (model_open(out, path, max_batch, cfg->model.max_seq, err))
+        return core_fail_wrap(err, "loading the base model (run `grpo pretrain` first, or set "
+                                   "model.path or model.checkpoint)");
+    model_reset_optimizer(*out);
     return 0;
 }
 

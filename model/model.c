@@ -528,6 +528,12 @@ float model_grad_norm(const model *m) { return (float)sqrt(ops_sumsq(m->grads, m
 void model_scale_grads(model *m, float s) { ops_scale(m->grads, m->n_params, s); }
 int model_adamw_t(const model *m) { return m->adam_t; }
 
+void model_reset_optimizer(model *m) {
+    zero(m->adam_m, m->n_params);
+    zero(m->adam_v, m->n_params);
+    m->adam_t = 0;
+}
+
 void model_adamw_step(model *m, const model_adamw *hp, int t) {
     for (int i = 0; i < m->n_tensors; i++) {
         const model_tensor *tn = &m->tensors[i];

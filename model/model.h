@@ -129,6 +129,7 @@ typedef struct model_adamw { float lr, beta1, beta2, eps, weight_decay; } model_
  * the optimizer state). */
 void model_adamw_step(model *m, const model_adamw *hp, int t);
 int  model_adamw_t(const model *m);          /* last t stepped (0: none) */
+void model_reset_optimizer(model *m);        /* zero moments, t = 0 */
 /* Learning rate at step (0-based): linear warmup to peak over warmup steps,
  * then constant (cosine = 0) or cosine decay to min_frac * peak at total. */
 float model_lr_schedule(float peak, int step, int warmup, int total, float min_frac, int cosine);
@@ -228,6 +229,11 @@ enum model_dtype { MODEL_DTYPE_F32 = 0, MODEL_DTYPE_BF16 };
 int model_save_hf(const model *m, const char *dir, const char *src_dir, int dtype, int with_optimizer,
                   core_error *err);
 
+/* What commands call: PATH is a Hugging Face model directory (loaded with
+ * model_load_hf; max_seq > 0 caps its context, whose buffers are sized for
+ * max_batch x max_seq) or one of our .safetensors checkpoints (model_load;
+ * its own max_seq). */
+int model_open(model **out, const char *path, int max_batch, int max_seq, core_error *err);
 /* sha256 (hex, 64 chars + NUL) of a whole file, e.g. for the checkpoints table. */
 int model_file_sha256(const char *path, char hex[65], core_error *err);
 

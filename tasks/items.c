@@ -244,6 +244,10 @@ int tasks_draw(const task_source *ts, uint64_t step, int index, task_item *out,
  * system text, so "r1zero" is its shortest form: the question after "Q:",
  * and the response opens with <think>.  "chat" is the paper's wording, for
  * models with the context for it. */
+#define R1_SYSTEM                                                                              \
+    "You are a helpful assistant. You first think about the reasoning process and then give "  \
+    "the answer. The reasoning process and answer are enclosed within <think> </think> and "   \
+    "<answer> </answer> tags, respectively."
 static const struct { const char *name, *text; } templates[] = {
     {"r1zero", "Q:{question}\n"},
     {"plain", "{question}\n"},
@@ -252,6 +256,15 @@ static const struct { const char *name, *text; } templates[] = {
              "the mind and then provides the user with the answer. The reasoning process and "
              "answer are enclosed within <think> </think> and <answer> </answer> tags, "
              "respectively.\nUser: {question}\nAssistant: "},
+    /* The chat formats of the Hugging Face families, for instruct models:
+     * the same instruction as "chat" in the system turn, the question as the
+     * user turn, and the assistant turn left open.  Their tags are the
+     * tokenizer's added tokens, so they encode as single ids. */
+    {"chatml", "<|im_start|>system\n" R1_SYSTEM "<|im_end|>\n<|im_start|>user\n{question}<|im_end|>\n"
+               "<|im_start|>assistant\n"},
+    {"llama3", "<|begin_of_text|><|start_header_id|>system<|end_header_id|>\n\n" R1_SYSTEM
+               "<|eot_id|><|start_header_id|>user<|end_header_id|>\n\n{question}<|eot_id|>"
+               "<|start_header_id|>assistant<|end_header_id|>\n\n"},
 };
 
 static const char *template_text(const char *name) {
@@ -263,7 +276,7 @@ static const char *template_text(const char *name) {
 int tasks_check_template(const char *template_, core_error *err) {
     if (template_text(template_)) return 0;
     return core_fail(err, CORE_EINPUT,
-                     "tasks.template: '%s' is neither r1zero, plain, chat nor a text with "
+                     "tasks.template: '%s' is neither r1zero, plain, chat, chatml, llama3 nor a text with "
                      "{question}", template_);
 }
 

@@ -26,10 +26,10 @@ out=$("$GRPO" sample --checkpoint "$dir/model.safetensors" --prompt "Q:1+2=<thin
 import json, sys
 rows = [json.loads(l) for l in sys.argv[1].splitlines()]
 for r in rows:
-    assert 1 <= len(r["tokens"]) <= 12 and len(r["tokens"]) == len(r["logprobs"]), r
+    assert 1 <= len(r["ids"]) <= 12 and len(r["ids"]) == len(r["logprobs"]), r
     assert r["finish"] in ("eos", "length"), r
     assert all(lp <= 0 for lp in r["logprobs"]), r
-assert len({tuple(r["tokens"]) for r in rows}) > 1, "4 samples at T=1 should not all agree"
+assert len({tuple(r["ids"]) for r in rows}) > 1, "4 samples at T=1 should not all agree"
 PY
 again=$("$GRPO" sample --checkpoint "$dir/model.safetensors" --prompt "Q:1+2=<think>" -n 4 --max-new 12 --json --seed 5 2>/dev/null)
 [ "$out" = "$again" ] || fail "same seed, different samples"
