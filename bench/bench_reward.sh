@@ -25,7 +25,7 @@ trap 'rm -rf "$tmp"' EXIT
 [ -f "$BUILD/libgrpo.a" ] || { echo "bench: $BUILD/libgrpo.a missing (run make first)"; exit 1; }
 mkdir -p "$BUILD/bench"
 "$CC" -std=gnu17 -O3 -march=native -fopenmp -D_GNU_SOURCE -I. -o "$BUILD/bench/reward_bench" \
-    bench/reward_bench.c "$BUILD/libgrpo.a" -lpcre2-8 -lseccomp -linih -lcjson -lm -lpthread || exit 1
+    bench/reward_bench.c "$BUILD/libgrpo.a" -lpcre2-8 -lutf8proc -lseccomp -linih -lcjson -lm -lpthread || exit 1
 
 "$PYTHON" bench/reward_mix.py "$N_OURS" 1 >"$tmp/mix.jsonl" || exit 1
 "$PYTHON" bench/reward_mix.py "$N_OURS" 2 --demo >"$tmp/demo.jsonl" || exit 1

@@ -1,0 +1,102 @@
+"""grpo train on a tiny random Qwen2 directory with GSM8K-style JSONL:
+a few GRPO steps run, the checkpoints are Hugging Face directories that
+transformers loads with the same log-probs grpo computes, the weights moved
+away from the base, and a run stopped halfway and resumed from its HF
+checkpoint ends bit-identical to one that ran straight through."""
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+import tempfile
+
+import torch
+from safetensors.torch import load_file
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "model"))
+import hf_tiny  # noqa: E402
+
+GRPO = os.environ.get("GRPO", "./grpo")
+
+
+def write_items(path, seed):
+    with open(path, "w") as f:
+        for i in range(12):
+            a, b = 3 + (i * 7 + seed) % 40, 17
+            f.write(json.dumps({"question": f"Natalia sold {a} clips in April and {b} in May. "
+                                            "How many clips did she sell?",
+                                "answer": f"She sold {a} + {b} = {a + b}.\n#### {a + b}"}) + "\n")
+
+
+def train(d, name, steps, resume=False):
+    cmd = [GRPO, "train", "configs/gsm8k-qwen2.ini",
+           "--set", f"model.path={d}/base", "--set", "model.max_seq=128",
+           "--set", "model.save_dtype=float32",
+           "--set", f"tasks.train={d}/train.jsonl", "--set", f"tasks.heldout={d}/heldout.jsonl",
+           "--set", f"run.name={name}", "--set", f"run.steps={steps}",
+           "--set", f"run.out_dir={d}/runs", "--set", f"db.path={d}/grpo.db",
+           "--set", "rollout.prompts_per_step=2", "--set", "rollout.group_size=4",
+           "--set", "rollout.max_new_tokens=16", "--set", "learner.lr=1e-3",
+           "--set", "learner.checkpoint_every=2", "--set", "eval.every=0",
+           "--set", "eval.items=2", "--set", "eval.k=2"]
+    if resume:
+        cmd.append("--resume")
+    out = subprocess.run(cmd, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr[-3000:]
+
+
+def last_checkpoint(d, name):
+    db = sqlite3.connect(f"{d}/grpo.db")
+    row = db.execute("SELECT c.path, c.step FROM checkpoints c JOIN runs r ON r.id = c.run_id "
+                     "WHERE r.name = ? ORDER BY c.step DESC LIMIT 1", (name,)).fetchone()
+    assert row, f"no checkpoint recorded for {name}"
+    return row
+
+
+def tensors(folder):
+    return load_file(os.path.join(folder, "model.safetensors"))
+
+
+with tempfile.TemporaryDirectory() as d:
+    hf_tiny.make_model_dir(f"{d}/base", "qwen2", tie_word_embeddings=True)
+    write_items(f"{d}/train.jsonl", 0)
+    write_items(f"{d}/heldout.jsonl", 5)
+
+    train(d, "straight", 4)
+    path, step = last_checkpoint(d, "straight")
+    assert step == 4 and os.path.isdir(path), (path, step)
+    for f in ("config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json"):
+        assert os.path.exists(os.path.join(path, f)), f
+
+    # transformers loads the checkpoint; its log-probs match grpo's on it
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+    model = AutoModelForCausalLM.from_pretrained(path).eval()
+    tok = AutoTokenizer.from_pretrained(path)
+    prompt, completion = "<|im_start|>user\nWhat is 3 + 17?<|im_end|>\n", "<think>3 + 17 = 20</think>"
+    ids = tok(prompt + completion, add_special_tokens=False).input_ids
+    n_prompt = len(tok(prompt, add_special_tokens=False).input_ids)
+    want = hf_tiny.completion_logprobs(model, ids, n_prompt)
+    with open(f"{d}/lp.jsonl", "w") as f:
+        f.write(json.dumps({"prompt": prompt, "completion": completion}) + "\n")
+    out = subprocess.run([GRPO, "logprobs", "--model", path, f"{d}/lp.jsonl"], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    got = json.loads(out.stdout)["logprobs"]
+    worst = max(abs(a - b) for a, b in zip(got, want))
+    assert len(got) == len(want) and worst < 1e-4, (got, want)
+
+    base = tensors(f"{d}/base")
+    final = tensors(path)
+    moved = max(float((final[k] - base[k]).abs().max()) for k in base)
+    assert moved > 0, "training did not change the weights"
+
+    # stopped at step 2, resumed from the HF checkpoint: the same bits at step 4
+    train(d, "halves", 2)
+    train(d, "halves", 4, resume=True)
+    path2, step2 = last_checkpoint(d, "halves")
+    assert step2 == 4
+    again = tensors(path2)
+    assert final.keys() == again.keys()
+    diff = [k for k in final if not torch.equal(final[k], again[k])]
+    assert not diff, f"resumed run differs in {diff[:3]}"
+    print(f"ok: checkpoint {path} loads in transformers (max |dlogprob| {worst:.1e}), "
+          f"weights moved {moved:.3g}, resume bit-identical")
