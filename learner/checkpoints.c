@@ -31,6 +31,10 @@ void ckpt_path(const char *dir, const char *stem, int64_t step, char *out, size_
     snprintf(out, cap, "%s/%s-step%06lld" CKPT_EXT, dir, stem, (long long)step);
 }
 
+void ckpt_hf_path(const char *dir, const char *stem, int64_t step, char *out, size_t cap) {
+    snprintf(out, cap, "%s/%s-step%06lld", dir, stem, (long long)step);
+}
+
 /* path minus ".safetensors" plus ".optim.safetensors" (as model_save names it) */
 static void optim_path(const char *path, char *out, size_t cap) {
     size_t n = strlen(path), ext = strlen(CKPT_EXT);
@@ -57,10 +61,26 @@ static int file_exists(const char *p) {
     return stat(p, &st) == 0;
 }
 
+static int is_directory(const char *p) {
+    struct stat st;
+    return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* A Hugging Face checkpoint's files that completeness and removal know. */
+static const char *const hf_files[] = {"optimizer.safetensors", "model.safetensors", "config.json",
+                                       "generation_config.json", "tokenizer.json",
+                                       "tokenizer_config.json", "special_tokens_map.json"};
+
 int ckpt_is_complete(const char *path) {
-    char opt[1200];
-    optim_path(path, opt, sizeof opt);
-    return file_exists(path) && file_exists(opt);
+    char a[1200], b[1200];
+    if (is_directory(path)) {
+        snprintf(a, sizeof a, "%s/%s", path, hf_files[0]);
+        snprintf(b, sizeof b, "%s/%s", path, hf_files[1]);
+    } else {
+        snprintf(a, sizeof a, "%s", path);
+        optim_path(path, b, sizeof b);
+    }
+    return file_exists(a) && file_exists(b);
 }
 
 int ckpt_save(const model *m, const char *path, char sha[65], core_error *err) {
@@ -68,7 +88,26 @@ int ckpt_save(const model *m, const char *path, char sha[65], core_error *err) {
     return 0;
 }
 
+int ckpt_save_hf(const model *m, const char *path, const char *src_dir, int dtype, char sha[65],
+                 core_error *err) {
+    char weights[1200];
+    snprintf(weights, sizeof weights, "%s/model.safetensors", path);
+    if (model_save_hf(m, path, src_dir, dtype, 1, err) || model_file_sha256(weights, sha, err))
+        return err->code;
+    return 0;
+}
+
 void ckpt_remove(const char *path) {
+    if (is_directory(path)) {
+        /* the optimizer first (hf_files[0]): a half-removed checkpoint is then incomplete */
+        char f[1200];
+        for (size_t i = 0; i < sizeof hf_files / sizeof hf_files[0]; i++) {
+            snprintf(f, sizeof f, "%s/%s", path, hf_files[i]);
+            remove(f);
+        }
+        rmdir(path); /* fails, and keeps the folder, if a user put anything else there */
+        return;
+    }
     char opt[1200];
     optim_path(path, opt, sizeof opt);
     remove(opt); /* the optimizer first: a half-removed checkpoint is then incomplete, not mismatched */

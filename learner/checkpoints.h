@@ -12,8 +12,13 @@
  *       <stem>-step000040.safetensors      weights after step 40
  *       <stem>-step000040.optim.safetensors  AdamW state (exact resume)
  *
+ *   <stem>-step000040/                 a run on a Hugging Face model (model.path):
+ *                                          a model directory (model_save_hf) that
+ *                                          transformers loads, plus optimizer.safetensors
+ *
  * stem is "policy" for GRPO and "base" for pretraining.  A checkpoint is
- * complete when both files are there (each is renamed into place whole).
+ * complete when both files are there (each is renamed into place whole; a
+ * directory is renamed into place whole).
  */
 #ifndef GRPO_LEARNER_CHECKPOINTS_H
 #define GRPO_LEARNER_CHECKPOINTS_H
@@ -27,6 +32,8 @@
 void ckpt_run_dir(const core_config *cfg, int64_t run_id, char *out, size_t cap);
 /* <dir>/<stem>-step%06d.safetensors */
 void ckpt_path(const char *dir, const char *stem, int64_t step, char *out, size_t cap);
+/* <dir>/<stem>-step%06d, a Hugging Face model directory */
+void ckpt_hf_path(const char *dir, const char *stem, int64_t step, char *out, size_t cap);
 /* mkdir -p dir */
 int ckpt_make_dir(const char *dir, core_error *err);
 
@@ -35,7 +42,12 @@ int ckpt_is_complete(const char *path);
 
 /* Write weights + optimizer state to path; sha256 of the weights file into sha. */
 int ckpt_save(const model *m, const char *path, char sha[65], core_error *err);
-/* Remove the weights and optimizer files of path (retention). */
+/* The same as a Hugging Face model directory: tensors in dtype (enum
+ * model_dtype), src_dir's config and tokenizer files; sha256 of its
+ * model.safetensors. */
+int ckpt_save_hf(const model *m, const char *path, const char *src_dir, int dtype, char sha[65],
+                 core_error *err);
+/* Remove the weights and optimizer files of path, or its directory (retention). */
 void ckpt_remove(const char *path);
 
 typedef struct ckpt_entry {

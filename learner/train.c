@@ -59,6 +59,9 @@ static int check_shape_keys_unused(const core_config *cfg, core_error *err) {
  * model.path (a Hugging Face directory), model.checkpoint, or the base
  * `grpo pretrain` wrote. */
 static int base_source(const core_config *cfg, char *out, size_t cap, core_error *err) {
+    if (!cfg->model.path[0] && strcmp(cfg->model.save_dtype, "float32"))
+        return core_fail(err, CORE_EINPUT, "model.save_dtype = %s applies only to a run on model.path "
+                         "(our own checkpoints are float32)", cfg->model.save_dtype);
     if (cfg->model.path[0]) {
         if (check_shape_keys_unused(cfg, err)) return err->code;
         snprintf(out, cap, "%s", cfg->model.path);
@@ -126,10 +129,20 @@ static int prune_checkpoints(learner_ctx *L, core_error *err) {
     return rc;
 }
 
+/* A run on a Hugging Face model checkpoints as Hugging Face directories. */
 static int save_checkpoint(learner_ctx *L, int64_t step, core_error *err) {
+    const core_config *cfg = L->cfg;
     char path[1200], sha[65];
-    ckpt_path(L->run_dir, "policy", step, path, sizeof path);
-    if (ckpt_save(L->policy, path, sha, err) ||
+    int rc;
+    if (cfg->model.path[0]) {
+        ckpt_hf_path(L->run_dir, "policy", step, path, sizeof path);
+        int dtype = !strcmp(cfg->model.save_dtype, "bfloat16") ? MODEL_DTYPE_BF16 : MODEL_DTYPE_F32;
+        rc = ckpt_save_hf(L->policy, path, cfg->model.path, dtype, sha, err);
+    } else {
+        ckpt_path(L->run_dir, "policy", step, path, sizeof path);
+        rc = ckpt_save(L->policy, path, sha, err);
+    }
+    if (rc ||
         db_insert_checkpoint(L->db, L->run_id, step, path, sha, err))
         return err->code;
     return prune_checkpoints(L, err);

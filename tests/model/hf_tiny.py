@@ -62,7 +62,7 @@ def make_model_dir(folder, family="qwen2", dtype="float32", shard=False, seed=0,
     fast = write_tokenizer(tok, folder)
     cfg = dict(vocab_size=tok.get_vocab_size() + 8, hidden_size=32, intermediate_size=64,
                num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
-               max_position_embeddings=256, rms_norm_eps=1e-6, rope_theta=10000.0,
+               max_position_embeddings=1024, rms_norm_eps=1e-6, rope_theta=10000.0,
                eos_token_id=tok.token_to_id("<|im_end|>"), bos_token_id=None,
                pad_token_id=tok.token_to_id("<|endoftext|>"))
     cfg.update(overrides)
