@@ -94,6 +94,11 @@ static void print_completion(const sample_args *a, const tokenizer *tok, int g, 
     char *text = malloc(need + 1);
     if (!text) return;
     tokenizer_decode(tok, s->tokens, s->n_tokens, 1, text, need + 1);
+    if (a->json) { /* JSON must be valid UTF-8, which a token boundary may split */
+        char *lossy = cmd_utf8_lossy(text, need);
+        free(text);
+        if (!(text = lossy)) return;
+    }
     if (!a->json) {
         printf("--- sample %d (%d tokens, %s)\n%s%s\n", g, s->n_tokens, model_finish_name(s->finish),
                a->prompt, text);

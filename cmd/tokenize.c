@@ -62,40 +62,20 @@ static int open_tokenizer(const char *model, tokenizer **t, core_error *err) {
 
 /* ------------------------------------------------------------------ output */
 
-/* s as a JSON string; bytes that are not UTF-8 become U+FFFD, one per
- * maximal ill-formed subsequence (as Python's errors="replace" and Rust's
- * from_utf8_lossy do). */
+/* s as a JSON string; bytes that are not UTF-8 become U+FFFD (cmd_utf8_lossy). */
 static void put_json_string(const unsigned char *s, size_t n, FILE *out) {
+    char *text = cmd_utf8_lossy((const char *)s, n);
     putc('"', out);
-    for (size_t i = 0; i < n;) {
-        unsigned char c = s[i];
-        if (c < 0x80) {
-            if (c == '"' || c == '\\') fprintf(out, "\\%c", c);
-            else if (c == '\n') fputs("\\n", out);
-            else if (c == '\r') fputs("\\r", out);
-            else if (c == '\t') fputs("\\t", out);
-            else if (c < 0x20 || c == 0x7F) fprintf(out, "\\u%04x", c);
-            else putc(c, out);
-            i++;
-            continue;
-        }
-        /* expected length and the range of the second byte (Unicode table 3-7) */
-        int need = 0;
-        unsigned char lo = 0x80, hi = 0xBF;
-        if (c >= 0xC2 && c <= 0xDF) need = 1;
-        else if (c >= 0xE0 && c <= 0xEF) need = 2, lo = c == 0xE0 ? 0xA0 : 0x80, hi = c == 0xED ? 0x9F : 0xBF;
-        else if (c >= 0xF0 && c <= 0xF4) need = 3, lo = c == 0xF0 ? 0x90 : 0x80, hi = c == 0xF4 ? 0x8F : 0xBF;
-        size_t k = 1;
-        while (need && k <= (size_t)need && i + k < n) {
-            unsigned char d = s[i + k];
-            if (k == 1 ? (d < lo || d > hi) : (d < 0x80 || d > 0xBF)) break;
-            k++;
-        }
-        if (need && k == (size_t)need + 1) fwrite(s + i, 1, k, out);
-        else fputs("\xEF\xBF\xBD", out);
-        i += k;
+    for (const unsigned char *p = (const unsigned char *)(text ? text : ""); *p; p++) {
+        if (*p == '"' || *p == '\\') fprintf(out, "\\%c", *p);
+        else if (*p == '\n') fputs("\\n", out);
+        else if (*p == '\r') fputs("\\r", out);
+        else if (*p == '\t') fputs("\\t", out);
+        else if (*p < 0x20 || *p == 0x7F) fprintf(out, "\\u%04x", *p);
+        else putc(*p, out);
     }
     putc('"', out);
+    free(text);
 }
 
 /* ------------------------------------------------------------------- lines */
