@@ -62,21 +62,6 @@ const char *tok_piece(int id, size_t *len) {
     return "";
 }
 
-size_t tok_decode(const int *ids, int n, char *out, size_t cap) {
-    size_t total = 0;
-    for (int i = 0; i < n; i++) {
-        size_t len;
-        const char *piece = tok_piece(ids[i], &len);
-        if (cap > 0 && total < cap - 1) {
-            size_t room = cap - 1 - total;
-            memcpy(out + total, piece, len < room ? len : room);
-        }
-        total += len;
-    }
-    if (cap > 0) out[total < cap - 1 ? total : cap - 1] = 0;
-    return total;
-}
-
 /* ------------------------------------------------------ tokenizer objects */
 
 static int bytes_encode(const tokenizer *t, const char *text, size_t len, int *ids, int max_ids) {
@@ -166,4 +151,9 @@ int tokenizer_add_eos(tokenizer *t, int id, core_error *err) {
         return core_fail(err, CORE_EINPUT, "more than %d eos ids", TOKENIZER_MAX_EOS);
     t->eos[t->n_eos++] = id;
     return 0;
+}
+
+size_t tok_decode(const int *ids, int n, char *out, size_t cap) {
+    /* the byte-level specials decode to "" either way */
+    return tokenizer_decode(&bytes_tokenizer, ids, n, 0, out, cap);
 }
