@@ -49,11 +49,6 @@ int  cmd_jsonl_open(cmd_jsonl **out, const char *path, core_error *err);
 int  cmd_jsonl_next(cmd_jsonl *in, cmd_jsonl_line *line, core_error *err);
 int  cmd_jsonl_longest(const cmd_jsonl *in); /* bytes in the longest line */
 void cmd_jsonl_close(cmd_jsonl *in);
-/* s[0..n) as valid UTF-8 (malloc'd, NUL-terminated; NULL when out of
- * memory): every maximal ill-formed subsequence becomes U+FFFD, as Python's
- * errors="replace" does, so JSON output stays valid text.  A NUL byte
- * ends the text. */
-char *cmd_utf8_lossy(const char *s, size_t n);
 /* The string field NAME of a line, or CORE_EINPUT naming FILE:LINE and NAME. */
 int  cmd_jsonl_string(const cmd_jsonl_line *line, const char *name, const char **out,
                       core_error *err);

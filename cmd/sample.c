@@ -95,7 +95,7 @@ static void print_completion(const sample_args *a, const tokenizer *tok, int g, 
     if (!text) return;
     tokenizer_decode(tok, s->tokens, s->n_tokens, 1, text, need + 1);
     if (a->json) { /* JSON must be valid UTF-8, which a token boundary may split */
-        char *lossy = cmd_utf8_lossy(text, need);
+        char *lossy = core_utf8_lossy(text, need, NULL);
         free(text);
         if (!(text = lossy)) return;
     }

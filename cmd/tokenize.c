@@ -62,11 +62,12 @@ static int open_tokenizer(const char *model, tokenizer **t, core_error *err) {
 
 /* ------------------------------------------------------------------ output */
 
-/* s as a JSON string; bytes that are not UTF-8 become U+FFFD (cmd_utf8_lossy). */
+/* s as a JSON string; bytes that are not UTF-8 become U+FFFD (core_utf8_lossy). */
 static void put_json_string(const unsigned char *s, size_t n, FILE *out) {
-    char *text = cmd_utf8_lossy((const char *)s, n);
+    size_t len = 0;
+    char *text = core_utf8_lossy((const char *)s, n, &len);
     putc('"', out);
-    for (const unsigned char *p = (const unsigned char *)(text ? text : ""); *p; p++) {
+    for (const unsigned char *p = (const unsigned char *)text, *end = p + (text ? len : 0); p < end; p++) {
         if (*p == '"' || *p == '\\') fprintf(out, "\\%c", *p);
         else if (*p == '\n') fputs("\\n", out);
         else if (*p == '\r') fputs("\\r", out);

@@ -203,3 +203,39 @@ void core_stop_install(void) {
 }
 
 int core_stop_signal(void) { return stop_signal; }
+
+/* ------------------------------------------------------------------- UTF-8 */
+
+/* Length of the well-formed UTF-8 sequence at s[0..n) (Unicode table 3-7),
+ * or 0 if it is ill-formed; *bad gets the length of the ill-formed prefix. */
+static size_t utf8_sequence(const unsigned char *s, size_t n, size_t *bad) {
+    unsigned char c = s[0], lo = 0x80, hi = 0xBF;
+    size_t need = 0;
+    if (c < 0x80) return 1;
+    if (c >= 0xC2 && c <= 0xDF) need = 1;
+    else if (c >= 0xE0 && c <= 0xEF) need = 2, lo = c == 0xE0 ? 0xA0 : 0x80, hi = c == 0xED ? 0x9F : 0xBF;
+    else if (c >= 0xF0 && c <= 0xF4) need = 3, lo = c == 0xF0 ? 0x90 : 0x80, hi = c == 0xF4 ? 0x8F : 0xBF;
+    size_t k = 1;
+    while (need && k <= need && k < n) {
+        unsigned char d = s[k];
+        if (k == 1 ? (d < lo || d > hi) : (d < 0x80 || d > 0xBF)) break;
+        k++;
+    }
+    if (need && k == need + 1) return k;
+    *bad = k;
+    return 0;
+}
+
+char *core_utf8_lossy(const char *s, size_t n, size_t *out_len) {
+    char *out = malloc(3 * n + 1), *o = out; /* U+FFFD is 3 bytes, for at least 1 byte in */
+    if (!out) return NULL;
+    const unsigned char *u = (const unsigned char *)s;
+    for (size_t i = 0; i < n;) {
+        size_t bad = 0, len = utf8_sequence(u + i, n - i, &bad);
+        if (len) memcpy(o, u + i, len), o += len, i += len;
+        else memcpy(o, "\xEF\xBF\xBD", 3), o += 3, i += bad;
+    }
+    *o = 0;
+    if (out_len) *out_len = (size_t)(o - out);
+    return out;
+}

@@ -84,6 +84,15 @@ double core_now(void); /* monotonic seconds */
 void core_stop_install(void);
 int core_stop_signal(void);
 
+/* ------------------------------------------------------------------- text */
+
+/* s[0..n) as valid UTF-8 (malloc'd, NUL-terminated; NULL when out of
+ * memory): every maximal ill-formed subsequence becomes U+FFFD, as Python's
+ * errors="replace" does, so JSON output stays valid text however a token
+ * boundary cut a character.  NUL bytes are kept; *out_len (may be NULL)
+ * gets the length. */
+char *core_utf8_lossy(const char *s, size_t n, size_t *out_len);
+
 /* ---------------------------------------------------------------- progress */
 
 /* On a terminal: one live line redrawn in place.  In a pipe or CI: a plain

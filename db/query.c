@@ -7,7 +7,6 @@
 #include <string.h>
 
 #include <cjson/cJSON.h>
-#include <utf8proc.h>
 #include <sqlite3.h>
 
 #include "db/db.h"
@@ -55,31 +54,8 @@ static void print_csv_row(FILE *out, sqlite3_stmt *st, int n, int header) {
     fputc('\n', out);
 }
 
-/* s with every byte that is not part of valid UTF-8 replaced by U+FFFD
- * (as Python's errors="replace" does), so every --json line parses even when
- * a completion holds a cut multi-byte character.  malloc'd. */
-static char *valid_utf8(const char *s) {
-    size_t n = strlen(s);
-    char *out = malloc(3 * n + 1), *o = out;
-    if (!out) return NULL;
-    const utf8proc_uint8_t *p = (const utf8proc_uint8_t *)s, *end = p + n;
-    while (p < end) {
-        utf8proc_int32_t cp;
-        utf8proc_ssize_t len = utf8proc_iterate(p, end - p, &cp);
-        if (len > 0) {
-            memcpy(o, p, (size_t)len);
-            o += len, p += len;
-        } else {
-            memcpy(o, "\xef\xbf\xbd", 3);
-            o += 3, p++;
-        }
-    }
-    *o = 0;
-    return out;
-}
-
 static cJSON *json_string(const char *s) {
-    char *clean = valid_utf8(s);
+    char *clean = core_utf8_lossy(s, strlen(s), NULL); /* every --json line parses */
     cJSON *j = cJSON_CreateString(clean ? clean : "");
     free(clean);
     return j;
@@ -157,7 +133,8 @@ static int print_statement(sqlite3 *s, sqlite3_stmt *st, enum db_format fmt, FIL
         } else if (fmt == DB_FORMAT_JSON) {
             cJSON *obj = cJSON_CreateObject();
             for (int c = 0; c < n; c++) {
-                char *name = valid_utf8(sqlite3_column_name(st, c));
+                const char *raw = sqlite3_column_name(st, c);
+                char *name = core_utf8_lossy(raw, strlen(raw), NULL);
                 cJSON_AddItemToObject(obj, name ? name : "?", json_cell(st, c));
                 free(name);
             }
