@@ -32,26 +32,14 @@ int learner_sampler_is_policy(const core_config *cfg) {
  * so a [model] shape key set to anything but its default would be silently
  * ignored: refuse it instead.  (model.max_seq still caps the context.) */
 static int check_shape_keys_unused(const core_config *cfg, core_error *err) {
-    core_config def;
-    core_config_defaults(&def);
-    const struct { const char *key; int differs; } keys[] = {
-        {"dim", cfg->model.dim != def.model.dim},
-        {"n_layers", cfg->model.n_layers != def.model.n_layers},
-        {"n_heads", cfg->model.n_heads != def.model.n_heads},
-        {"n_kv_heads", cfg->model.n_kv_heads != def.model.n_kv_heads},
-        {"ffn_dim", cfg->model.ffn_dim != def.model.ffn_dim},
-        {"vocab", cfg->model.vocab != def.model.vocab},
-        {"rope_theta", cfg->model.rope_theta != def.model.rope_theta},
-        {"norm_eps", cfg->model.norm_eps != def.model.norm_eps},
-        {"tie_embeddings", cfg->model.tie_embeddings != def.model.tie_embeddings},
-        {"checkpoint", cfg->model.checkpoint[0] != 0},
-    };
+    static const char *const keys[] = {"dim", "n_layers", "n_heads", "n_kv_heads", "ffn_dim", "vocab",
+                                       "rope_theta", "norm_eps", "tie_embeddings", "init_std",
+                                       "checkpoint"};
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
-        if (keys[i].differs)
+        if (!core_config_is_default(cfg, "model", keys[i]))
             return core_fail(err, CORE_EINPUT,
                              "model.%s is set, but model.path (%s) gives the model: its config.json "
-                             "decides the shape; remove model.%s", keys[i].key, cfg->model.path,
-                             keys[i].key);
+                             "decides the shape; remove model.%s", keys[i], cfg->model.path, keys[i]);
     return 0;
 }
 
@@ -589,7 +577,7 @@ static int check_model_keys(const core_config *cfg, const model_config *mc, core
         {"ffn_dim", cfg->model.ffn_dim, mc->ffn_dim}, {"vocab", cfg->model.vocab, mc->vocab},
         {"max_seq", cfg->model.max_seq, mc->max_seq}};
     char path[1024];
-    base_checkpoint(cfg, path, sizeof path);
+    if (base_source(cfg, path, sizeof path, err)) return err->code;
     for (size_t i = 0; i < sizeof keys / sizeof *keys; i++)
         if (keys[i].config != keys[i].file && !core_config_is_default(cfg, "model", keys[i].name))
             return core_fail(err, CORE_EINPUT, "model.%s = %d in the config, but the base model %s "
