@@ -665,8 +665,7 @@ static int train_loop(learner_ctx *L, int64_t first_step, run_end *end, core_err
     double started = core_now();
     if (first_step == 1) {
         char base[1024];
-        base_checkpoint(cfg, base, sizeof base);
-        if (evaluate(L, 0, base, &ev, err)) return err->code;
+        if (base_source(cfg, base, sizeof base, err) || evaluate(L, 0, base, &ev, err)) return err->code;
         log_eval(0, &ev);
     }
     memset(end, 0, sizeof *end);
