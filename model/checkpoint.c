@@ -79,14 +79,15 @@ static cJSON *producer_meta(void) {
     return meta;
 }
 
-int ckpt_save_optimizer(const model *m, const char *path, core_error *err) {
-    st_out oe[2] = {{"adam_m", m->adam_m, m->n_params, (int64_t)m->n_params, 0},
-                    {"adam_v", m->adam_v, m->n_params, (int64_t)m->n_params, 0}};
+int ckpt_save_optimizer(const model *m, const char *path, int with_master, core_error *err) {
+    st_out oe[3] = {{"adam_m", m->adam_m, m->n_params, (int64_t)m->n_params, 0},
+                    {"adam_v", m->adam_v, m->n_params, (int64_t)m->n_params, 0},
+                    {"master", m->params, m->n_params, (int64_t)m->n_params, 0}};
     char step[32];
     snprintf(step, sizeof step, "%d", m->adam_t);
     cJSON *meta = producer_meta();
     cJSON_AddStringToObject(meta, "adamw_step", step);
-    return st_write(path, oe, 2, ST_F32, meta, err);
+    return st_write(path, oe, with_master ? 3 : 2, ST_F32, meta, err);
 }
 
 int model_save(const model *m, const char *path, int with_optimizer, core_error *err) {
@@ -108,7 +109,7 @@ int model_save(const model *m, const char *path, int with_optimizer, core_error 
     free(e);
     if (rc || !with_optimizer) return rc;
     optim_path(path, opt, sizeof opt);
-    return ckpt_save_optimizer(m, opt, err);
+    return ckpt_save_optimizer(m, opt, 0, err);
 }
 
 /* ----------------------------------------------------------------- read */
@@ -130,6 +131,8 @@ int ckpt_load_optimizer(model *m, const char *opt, core_error *err) {
     const char *step = st_metadata(&f, "adamw_step");
     if (!rc && !step) rc = core_fail(err, CORE_EINPUT, "%s: no __metadata__.adamw_step", opt);
     if (!rc) m->adam_t = atoi(step);
+    if (!rc && st_find(&f, "master")) /* exact weights under a lower-precision export */
+        rc = read_own(&f, "master", (int64_t)m->n_params, 0, m->params, err);
     st_close(&f);
     return rc;
 }

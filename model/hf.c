@@ -400,7 +400,7 @@ static int fill_export(const model *m, const char *tmp, const char *src_dir, int
     if (!rc) rc = export_weights(m, path, dtype, err);
     if (!rc) rc = copy_companions(src_dir, tmp, err);
     if (!rc && with_optimizer) rc = join(path, tmp, "optimizer.safetensors", err);
-    if (!rc && with_optimizer) rc = ckpt_save_optimizer(m, path, err);
+    if (!rc && with_optimizer) rc = ckpt_save_optimizer(m, path, dtype != MODEL_DTYPE_F32, err);
     return rc;
 }
 

@@ -102,8 +102,11 @@ int hf_config_same_shape(const model_config *a, const model_config *b);
 /* ------------------------------------------------------- checkpoint.c, hf.c */
 
 /* The AdamW moments (adam_m, adam_v: n_params each, F32) and the step
- * (__metadata__.adamw_step) in a safetensors file of their own. */
-int ckpt_save_optimizer(const model *m, const char *path, core_error *err);
+ * (__metadata__.adamw_step) in a safetensors file of their own; with_master
+ * also the fp32 weights ("master"), for an export whose weights file holds
+ * them rounded (bf16), so that resuming from it is exact.  Loading restores
+ * the master weights over the model's when the file has them. */
+int ckpt_save_optimizer(const model *m, const char *path, int with_master, core_error *err);
 int ckpt_load_optimizer(model *m, const char *path, core_error *err);
 /* A Hugging Face directory's weights (and optimizer.safetensors when it is
  * there) into a model of the same config (model_load_into for a directory). */

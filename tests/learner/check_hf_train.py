@@ -28,10 +28,10 @@ def write_items(path, seed):
                                 "answer": f"She sold {a} + {b} = {a + b}.\n#### {a + b}"}) + "\n")
 
 
-def train(d, name, steps, resume=False):
+def train(d, name, steps, resume=False, dtype="float32"):
     cmd = [GRPO, "train", "configs/gsm8k-qwen2.ini",
            "--set", f"model.path={d}/base", "--set", "model.max_seq=512",
-           "--set", "model.save_dtype=float32",
+           "--set", f"model.save_dtype={dtype}",
            "--set", f"tasks.train={d}/train.jsonl", "--set", f"tasks.heldout={d}/heldout.jsonl",
            "--set", f"run.name={name}", "--set", f"run.steps={steps}",
            "--set", f"run.out_dir={d}/runs", "--set", f"db.path={d}/grpo.db",
@@ -101,5 +101,16 @@ with tempfile.TemporaryDirectory() as d:
     assert final.keys() == again.keys()
     diff = [k for k in final if not torch.equal(final[k], again[k])]
     assert not diff, f"resumed run differs in {diff[:3]}"
+
+    # the same through bf16 checkpoints: optimizer.safetensors keeps the fp32
+    # master weights, so the resumed run's moments are bit-identical too
+    train(d, "bf16", 2, dtype="bfloat16")
+    train(d, "bf16", 4, resume=True, dtype="bfloat16")
+    path3, _ = last_checkpoint(d, "bf16")
+    rounded = tensors(path3)
+    assert all(rounded[k].dtype == torch.bfloat16 and torch.equal(rounded[k], final[k].bfloat16())
+               for k in final), "bf16 export is not the fp32 run rounded"
+    opt_a, opt_b = (load_file(os.path.join(p, "optimizer.safetensors")) for p in (path, path3))
+    assert torch.equal(opt_a["adam_m"], opt_b["adam_m"]) and torch.equal(opt_a["adam_v"], opt_b["adam_v"])
     print(f"ok: checkpoint {path} loads in transformers (max |dlogprob| {worst:.1e}), "
           f"weights moved {moved:.3g}, resume bit-identical")
