@@ -51,22 +51,15 @@ static int check_settings(const core_config *cfg, enum distill_objective obj, co
 /* The student: the [model] base (model.checkpoint, or pretrain's), as a
  * fresh model so its optimizer starts at zero. */
 static int load_student(distill_ctx *D, int max_batch, core_error *err) {
-    char path[1024];
-    if (D->cfg->model.checkpoint[0]) snprintf(path, sizeof path, "%s", D->cfg->model.checkpoint);
-    else pretrain_checkpoint_path(D->cfg, path, sizeof path);
-    model *base;
-    if (model_load(&base, path, max_batch, err))
-        return core_fail_wrap(err, "loading the student (run `grpo pretrain` first, or set model.checkpoint)");
-    int rc = model_create(&D->student, model_get_config(base), max_batch, err);
-    if (!rc) rc = model_copy_params(D->student, base);
-    model_free(base);
-    return rc ? err->code : 0;
+    if (learner_load_base(D->cfg, max_batch, &D->student, err))
+        return core_fail_wrap(err, "loading the student");
+    return 0;
 }
 
 static int load_teacher(distill_ctx *D, int max_batch, core_error *err) {
     const core_config *cfg = D->cfg;
     if (!cfg->distill.teacher[0]) return 0;
-    if (model_load(&D->teacher, cfg->distill.teacher, max_batch, err))
+    if (model_open(&D->teacher, cfg->distill.teacher, max_batch, cfg->model.max_seq, err))
         return core_fail_wrap(err, "--teacher %s does not load", cfg->distill.teacher);
     int vs = model_get_config(D->student)->vocab, vt = model_get_config(D->teacher)->vocab;
     if (D->obj != DISTILL_SFT && vs != vt)

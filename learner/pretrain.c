@@ -28,10 +28,6 @@ void pretrain_checkpoint_path(const core_config *cfg, char *out, size_t cap) {
     snprintf(out, cap, "%s/%s/base.safetensors", cfg->run.out_dir, cfg->run.name);
 }
 
-int pretrain_encode_prompt(const char *prompt, int *ids, int max_ids) {
-    return tok_encode(prompt, strlen(prompt), ids, max_ids);
-}
-
 /* --------------------------------------------------------------- batches */
 
 /* Training rows of `step`: item (seed, step, b) and its worked solution. */

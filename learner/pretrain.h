@@ -2,10 +2,10 @@
  * learner/pretrain.h — the base model: next-token training on the tasks
  * corpus, the loss on the response tokens only.
  *
- * A training sequence is  tok_encode(prompt) ++ tok_encode(response) ++ EOS,
- * padded with TOK_PAD; rollout and eval encode a prompt the same way
- * (pretrain_encode_prompt), so the base model sees at sampling time exactly
- * what it was trained on.
+ * A training sequence is  encode(prompt) ++ encode(response) ++ EOS with the
+ * model's tokenizer (learner/sft.c); rollout and eval encode a prompt the
+ * same way (rollout_encode_prompt), so the base model sees at sampling time
+ * exactly what it was trained on.
  *
  * The base model: <run.out_dir>/<run.name>/base.safetensors (with
  * config.json beside it and the AdamW state in base.optim.safetensors),
@@ -48,10 +48,6 @@ int pretrain_run(const core_config *cfg, int flags, FILE *progress, pretrain_res
 
 /* <run.out_dir>/<run.name>/base.safetensors into out. */
 void pretrain_checkpoint_path(const core_config *cfg, char *out, size_t cap);
-
-/* Prompt text -> token ids as in training.  Returns the count, or -1 if it
- * does not fit in max_ids. */
-int pretrain_encode_prompt(const char *prompt, int *ids, int max_ids);
 
 /* Mean per-token loss on the response tokens of a fixed held-out corpus:
  * one example per held-out item, imperfections drawn from

@@ -58,9 +58,7 @@ static int base_source(const core_config *cfg, char *out, size_t cap, core_error
     return 0;
 }
 
-/* The base weights with fresh optimizer moments (a base saved by pretraining
- * carries its own). */
-static int load_base(const core_config *cfg, int max_batch, model **out, core_error *err) {
+int learner_load_base(const core_config *cfg, int max_batch, model **out, core_error *err) {
     char path[1024];
     if (base_source(cfg, path, sizeof path, err)) return err->code;
     if (model_open(out, path, max_batch, cfg->model.max_seq, err))
@@ -603,7 +601,7 @@ static int setup_learner(learner_ctx *L, const core_config *cfg, core_error *err
     L->max_batch = LEARN_CHUNK > cfg->rollout.group_size ? LEARN_CHUNK : cfg->rollout.group_size;
     L->lock_fd = -1;
     if (check_choices(L, err) ||
-        load_base(cfg, L->max_batch, &L->policy, err) || load_base(cfg, LEARN_CHUNK, &L->ref, err) ||
+        learner_load_base(cfg, L->max_batch, &L->policy, err) || learner_load_base(cfg, LEARN_CHUNK, &L->ref, err) ||
         check_model_keys(cfg, model_get_config(L->policy), err) ||
         reward_create(&L->reward, cfg, err) || tasks_open(cfg, &L->tasks, err) ||
         check_prompts_fit(L, tasks_train(L->tasks), INT_MAX, "tasks.train", err) ||
@@ -737,7 +735,7 @@ static int worker_main(const core_config *cfg, rollout_comm *comm, core_error *e
     model *m = NULL;
     reward_fn *r = NULL;
     int batch = LEARN_CHUNK > cfg->rollout.group_size ? LEARN_CHUNK : cfg->rollout.group_size;
-    int rc = load_base(cfg, batch, &m, err) || reward_create(&r, cfg, err) ||
+    int rc = learner_load_base(cfg, batch, &m, err) || reward_create(&r, cfg, err) ||
              rollout_worker_loop(comm, m, r, err);
     model_free(m);
     reward_free(r);
@@ -749,8 +747,8 @@ static int worker_main(const core_config *cfg, rollout_comm *comm, core_error *e
 static int follower_main(const core_config *cfg, rollout_comm *comm, core_error *err) {
     learner_ctx L = {.cfg = cfg, .comm = comm, .lock_fd = -1};
     L.max_batch = LEARN_CHUNK > cfg->rollout.group_size ? LEARN_CHUNK : cfg->rollout.group_size;
-    int rc = check_choices(&L, err) || load_base(cfg, L.max_batch, &L.policy, err) ||
-             load_base(cfg, LEARN_CHUNK, &L.ref, err);
+    int rc = check_choices(&L, err) || learner_load_base(cfg, L.max_batch, &L.policy, err) ||
+             learner_load_base(cfg, LEARN_CHUNK, &L.ref, err);
     /* a bad config fails learner 0 too, which reports it and says stop */
     int go = learner_recv_start(&L, rc ? NULL : err);
     if (!rc && go != 0) rc = go < 0 || learner_follow(&L, err);

@@ -74,8 +74,8 @@ typedef struct rollout_group {
 void rollout_group_free(rollout_group *g);
 
 /* Encode a prompt with the model's tokenizer, the way the base model was
- * trained to read it (as pretrain_encode_prompt does; a test checks the two
- * agree): no special tokens added beyond those written in the template.
+ * trained to read it (as learner/sft.c encodes a training prompt): no
+ * special tokens added beyond those written in the template.
  * Returns the number of ids, or -1 if it does not fit in max_ids. */
 int rollout_encode_prompt(const tokenizer *tok, const char *text, int *ids, int max_ids);
 /* A completion's text as the rewards read it: special tokens (eos, pad)
