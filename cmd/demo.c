@@ -3,7 +3,6 @@
  * model if it is not there yet, run GRPO on it, then show the held-out
  * figures before and after and the SQL to look deeper.
  */
-#include <sqlite3.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -39,26 +38,20 @@ static int ensure_base(const core_config *cfg, core_error *err) {
 }
 
 static void print_before_after(const core_config *cfg) {
-    char sql[1024];
-    snprintf(sql, sizeof sql,
-             "WITH run AS (SELECT max(id) AS id FROM runs WHERE name = '%s' AND kind = 'train'),"
-             " first AS (SELECT min(step) AS s FROM evals, run WHERE run_id = run.id),"
-             " last AS (SELECT max(step) AS s FROM evals, run WHERE run_id = run.id) "
-             "SELECT b.metric, round(b.value, 3) AS base, round(a.value, 3) AS after_grpo,"
-             " printf('%%+.3f', a.value - b.value) AS change "
-             "FROM evals b JOIN evals a ON a.metric = b.metric AND a.run_id = b.run_id, run, first, last "
-             "WHERE b.run_id = run.id AND b.step = first.s AND a.step = last.s AND b.split = 'heldout' "
-             "ORDER BY b.metric",
-             cfg->run.name);
-    sqlite3 *s;
+    sqlite3 *s = NULL;
     core_error err = {0};
     printf("\nHeld-out items, base model vs after GRPO:\n");
-    if (db_open_existing(&s, cfg->db.path, &err) || db_query_print(s, sql, DB_FORMAT_TABLE, stdout, &err))
+    if (db_open_existing(&s, cfg->db.path, &err) || db_print_eval_change(s, cfg->run.name, stdout, &err))
         fprintf(stderr, "grpo demo: %s\n", err.msg);
-    sqlite3_close(s);
-    char run[256];
-    snprintf(run, sizeof run, "(SELECT max(id) FROM runs WHERE name = '%s' AND kind = 'train')",
-             cfg->run.name);
+    db_close_existing(s);
+    char name[256], run[400];
+    size_t n = 0;
+    for (const char *c = cfg->run.name; *c && n + 3 < sizeof name; c++) { /* SQL quoting: ' -> '' */
+        if (*c == '\'') name[n++] = '\'';
+        name[n++] = *c;
+    }
+    name[n] = 0;
+    snprintf(run, sizeof run, "(SELECT max(id) FROM runs WHERE name = '%s' AND kind = 'train')", name);
     printf("\nLook deeper (the run is in %s):\n"
            "  ./grpo query %s \"SELECT step, reward_mean, accuracy, format_rate, response_len_mean, kl "
            "FROM learning_curve WHERE run_id = %s\"\n"

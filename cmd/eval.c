@@ -46,21 +46,6 @@ static int parse_args(int argc, char **argv, eval_args *a) {
     return 0;
 }
 
-static int log_to_db(const core_config *cfg, int64_t step, const eval_result *res,
-                     core_error *err) {
-    db *d;
-    int64_t run_id;
-    int rc = db_open(&d, cfg->db.path, cfg->db.busy_timeout_ms, err);
-    if (rc) return rc;
-    char *ini = core_config_to_ini(cfg);
-    rc = db_run_start(d, cfg->run.name, "eval", ini ? ini : "", cfg->run.seed, 1, &run_id, err);
-    free(ini);
-    if (!rc) rc = eval_log(d, run_id, step, "heldout", res, err);
-    if (!rc) rc = db_run_finish(d, run_id, "done", err);
-    db_close(d);
-    return rc;
-}
-
 int cmd_eval(int argc, char **argv) {
     if (cmd_wants_help(argc, argv)) return fputs(eval_usage, stdout), 0;
     model_blas_setup(argv - 1); /* main() passed argv + 1: argv - 1 is the whole line */
@@ -84,7 +69,7 @@ int cmd_eval(int argc, char **argv) {
     if (!rc) rc = reward_create(&r, &cfg, &err);
     if (!rc) rc = eval_run(m, r, &cfg, NULL, &res, &err);
     if (!rc) snprintf(res.checkpoint, sizeof res.checkpoint, "%s", a.checkpoint);
-    if (!rc && cfg.db.path[0]) rc = log_to_db(&cfg, model_adamw_t(m), &res, &err);
+    if (!rc && cfg.db.path[0]) rc = eval_log_run(&cfg, model_adamw_t(m), &res, &err);
     if (!rc) eval_result_free(&res);
     reward_free(r);
     model_free(m);

@@ -1,5 +1,4 @@
 /* query.c — `grpo query DB "SQL" [--csv|--json]` and `grpo runs DB`. */
-#include <sqlite3.h>
 #include <string.h>
 
 #include "cmd/cmd.h"
@@ -21,7 +20,7 @@ static int run_query(const char *cmd, const char *path, const char *sql, enum db
     sqlite3 *s;
     if (db_open_existing_mode(&s, path, writable, &err)) return cmd_report_error(cmd, &err);
     int rc = db_query_print(s, sql, fmt, stdout, &err);
-    sqlite3_close(s);
+    db_close_existing(s);
     if (rc && !writable && strstr(err.msg, "readonly"))
         core_fail_wrap(&err, "the database is opened read-only; add --write to change it");
     return rc ? cmd_report_error(cmd, &err) : 0;

@@ -1,5 +1,4 @@
 /* report.c — `grpo report DB [--sweep ID | --runs ID,ID,...] [--baseline ARM] [--out FILE]`. */
-#include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -68,12 +67,12 @@ int cmd_report(int argc, char **argv) {
     snprintf(tmp, sizeof tmp, "%s.tmp", out_path);
     FILE *out = fopen(tmp, "w");
     if (!out) {
-        sqlite3_close(s);
+        db_close_existing(s);
         return fprintf(stderr, "grpo report: cannot write %s\n", tmp), 1;
     }
     int rc = db_report_page(s, &o, out, &err);
     if (fclose(out) && !rc) rc = core_fail(&err, CORE_ERUNTIME, "writing %s failed", tmp);
-    sqlite3_close(s);
+    db_close_existing(s);
     if (rc) return remove(tmp), cmd_report_error("report", &err);
     if (rename(tmp, out_path)) return fprintf(stderr, "grpo report: cannot write %s\n", out_path), 1;
     printf("wrote %s\n", out_path);

@@ -186,5 +186,10 @@ double db_incomplete_beta(double a, double b, double x);  /* regularised I_x(a, 
 int db_open_existing(sqlite3 **out, const char *path, core_error *err);
 /* The same, writable when asked (`grpo query --write`). */
 int db_open_existing_mode(sqlite3 **out, const char *path, int writable, core_error *err);
+/* Close what db_open_existing opened (NULL is fine): cmd/ never calls SQLite. */
+void db_close_existing(sqlite3 *s);
+/* The held-out figures of the newest train run named run_name, at its first
+ * evaluation and its last, with the change, as a table (`grpo demo`). */
+int db_print_eval_change(sqlite3 *s, const char *run_name, FILE *out, core_error *err);
 
 #endif

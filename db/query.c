@@ -11,6 +11,25 @@
 
 #include "db/db.h"
 
+void db_close_existing(sqlite3 *s) { sqlite3_close(s); }
+
+int db_print_eval_change(sqlite3 *s, const char *run_name, FILE *out, core_error *err) {
+    char *sql = sqlite3_mprintf(
+        "WITH run AS (SELECT max(id) AS id FROM runs WHERE name = %Q AND kind = 'train'),"
+        " first AS (SELECT min(step) AS s FROM evals, run WHERE run_id = run.id),"
+        " last AS (SELECT max(step) AS s FROM evals, run WHERE run_id = run.id) "
+        "SELECT b.metric, round(b.value, 3) AS base, round(a.value, 3) AS after_grpo,"
+        " printf('%%+.3f', a.value - b.value) AS change "
+        "FROM evals b JOIN evals a ON a.metric = b.metric AND a.run_id = b.run_id, run, first, last "
+        "WHERE b.run_id = run.id AND b.step = first.s AND a.step = last.s AND b.split = 'heldout' "
+        "ORDER BY b.metric",
+        run_name);
+    if (!sql) return core_fail(err, CORE_ERUNTIME, "out of memory");
+    int rc = db_query_print(s, sql, DB_FORMAT_TABLE, out, err);
+    sqlite3_free(sql);
+    return rc;
+}
+
 int db_open_existing(sqlite3 **out, const char *path, core_error *err) {
     return db_open_existing_mode(out, path, 0, err);
 }

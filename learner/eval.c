@@ -289,6 +289,21 @@ int eval_log(db *d, int64_t run_id, int64_t step, const char *split, const eval_
     return 0;
 }
 
+int eval_log_run(const core_config *cfg, int64_t step, const eval_result *res, core_error *err) {
+    db *d;
+    int64_t run_id;
+    int rc = db_open(&d, cfg->db.path, cfg->db.busy_timeout_ms, err);
+    if (rc) return rc;
+    db_set_lock_wait(d, cfg->db.lock_wait_s);
+    char *ini = core_config_to_ini(cfg);
+    rc = db_run_start(d, cfg->run.name, "eval", ini ? ini : "", cfg->run.seed, 1, &run_id, err);
+    free(ini);
+    if (!rc) rc = eval_log(d, run_id, step, "heldout", res, err);
+    if (!rc) rc = db_run_finish(d, run_id, "done", err);
+    db_close(d);
+    return rc;
+}
+
 void eval_print_json(FILE *out, const eval_result *res) {
     fprintf(out,
             "{\"items\": %d, \"k\": %d, \"pass@1\": %.4f, \"pass@%d\": %.4f, \"maj@%d\": %.4f, "

@@ -69,6 +69,10 @@ double eval_pass_at_k(int n, int c, int k);
 int eval_log(db *d, int64_t run_id, int64_t step, const char *split, const eval_result *res,
              core_error *err);
 
+/* `grpo eval`: a run of kind 'eval' named run.name in cfg->db.path with
+ * the result at `step` (eval_log), marked done. */
+int eval_log_run(const core_config *cfg, int64_t step, const eval_result *res, core_error *err);
+
 /* The result as one JSON object on one line. */
 void eval_print_json(FILE *out, const eval_result *res);
 /* The result as a short human-readable table. */
