@@ -62,3 +62,15 @@ rc=0; wait $pid || rc=$?
 [ "$(sql mpi.db "SELECT max(step) FROM checkpoints")" = "$(sql mpi.db "SELECT max(step) FROM steps")" ] ||
     { echo "mpirun SIGTERM: no checkpoint of the last step"; exit 1; }
 echo "mpirun SIGTERM: every rank stopped cleanly, run stopped with a checkpoint of its last step"
+
+# one pretraining of a name at a time; a second Ctrl-C stops at once
+"$GRPO" pretrain "$CONFIG" --set run.name=twice --set db.path=tw.db --set pretrain.steps=100000 >tw1.log 2>&1 &
+pid=$!
+wait_for_steps tw.db 20
+rc=0; "$GRPO" pretrain "$CONFIG" --set run.name=twice --set db.path=tw.db --set pretrain.steps=100000 >tw2.log 2>&1 || rc=$?
+[ $rc = 2 ] && grep -q "the base model 'twice' is being trained by another process (pid $pid" tw2.log ||
+    { kill -9 $pid; cat tw2.log; echo "a second pretraining of the same name: exit $rc"; exit 1; }
+kill -INT $pid; kill -INT $pid
+rc=0; wait $pid || rc=$?
+[ $rc = 130 ] || { cat tw1.log; echo "two Ctrl-C: exit $rc"; exit 1; }
+echo "a second pretraining of a name refused with the holder's pid; two Ctrl-C end it with 130"
