@@ -438,7 +438,10 @@ static void strip_thousands(out_buf *o) {
             char sep = j < o->n && o->s[j] == ' ' ? ' ' : ',';
             k = thousands_groups(o->s, o->n, j, sep, &groups);
             int clean_end = k >= o->n || !(o->s[k] == sep && k + 1 < o->n && isdigit((unsigned char)o->s[k + 1]));
-            if (lead <= 3 && groups > 0 && clean_end && o->s[i] != '0') { /* 0,125 is a decimal comma */
+            /* "211 211" is a number said twice (the demo's "...=211 211"), not
+             * 211211: a space needs a short lead, two groups or "000" */
+            int space_ok = sep != ' ' || lead <= 2 || groups >= 2 || !memcmp(o->s + k - 3, "000", 3);
+            if (lead <= 3 && groups > 0 && clean_end && space_ok && o->s[i] != '0') { /* 0,125 is a decimal comma */
                 for (size_t t = i; t < k; t++)
                     if (o->s[t] != sep) o->s[w++] = o->s[t];
                 i = k;
@@ -488,6 +491,22 @@ static int is_constant(const char *s, size_t n) {
     return n > 0 && math_eval_at(s, n, 0, 0, &v, NULL, &vars) == 0 && vars == 0;
 }
 
+/* Every '='-separated link after the first evaluates (variables allowed). */
+static int links_evaluate(const char *s, size_t n) {
+    int depth = 0;
+    size_t start = 0, links = 0;
+    for (size_t i = 0; i <= n; i++) {
+        char c = i < n ? s[i] : '=';
+        if (c == '(' || c == '[' || c == '{') depth++;
+        else if ((c == ')' || c == ']' || c == '}') && depth > 0) depth--;
+        if (c != '=' || depth != 0) continue;
+        math_num v;
+        if (links++ > 0 && math_eval_at(s + start, i - start, 0, 0, &v, NULL, NULL)) return 0;
+        start = i + 1;
+    }
+    return 1;
+}
+
 static size_t skip_spaces_from(const char *s, size_t n, size_t r) {
     while (r < n && s[r] == ' ') r++;
     return r < n ? r : 0;
@@ -510,8 +529,10 @@ size_t reward_math_strip_lhs(const char *s, size_t n) {
     if (count == 0) return 0;
     size_t r = skip_spaces_from(s, n, eq + eq_len);
     if (!r) return 0;
-    /* a chain "x = \frac{6}{2} = 3": the last value, when it is a number */
-    if (count >= 2) return equals == count && is_constant(s + r, n - r) ? r : 0;
+    /* a chain "x = \frac{6}{2} = 3": the last value, when it is a number and
+     * every link after the first is an expression ("97+37=134 134+64=198"
+     * is a calculation written out, not a chain) */
+    if (count >= 2) return equals == count && is_constant(s + r, n - r) && links_evaluate(s, n) ? r : 0;
     size_t lead = 0;
     while (lead < eq && s[lead] == ' ') lead++;
     if (lead == eq) return r; /* nothing before it: "= 5", "\approx 3.14" */
