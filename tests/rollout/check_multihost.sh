@@ -21,17 +21,17 @@ trap cleanup EXIT
 if [ "$(id -u)" != 0 ] || ! command -v ip >/dev/null || ! ip netns add $NS-sw 2>/dev/null; then
     echo "cannot create network namespaces here (needs root and iproute2)"; exit 77
 fi
-ip -n $NS-sw link add br0 type bridge
-ip -n $NS-sw link set br0 up
-for i in 0 1 2; do
-    ip netns add $NS-h$i
-    ip -n $NS-h$i link set lo up
-    ip -n $NS-h$i link add eth0 type veth peer name p$i netns $NS-sw
-    ip -n $NS-h$i addr add ${HOSTS[$i]}/24 dev eth0
-    ip -n $NS-h$i link set eth0 up
-    ip -n $NS-sw link set p$i master br0
-    ip -n $NS-sw link set p$i up
-done
+make_hosts() {
+    ip -n $NS-sw link add br0 type bridge && ip -n $NS-sw link set br0 up || return 1
+    for i in 0 1 2; do
+        ip netns add $NS-h$i && ip -n $NS-h$i link set lo up &&
+            ip -n $NS-h$i link add eth0 type veth peer name p$i netns $NS-sw &&
+            ip -n $NS-h$i addr add ${HOSTS[$i]}/24 dev eth0 && ip -n $NS-h$i link set eth0 up &&
+            ip -n $NS-sw link set p$i master br0 && ip -n $NS-sw link set p$i up || return 1
+    done
+    ip netns exec $NS-h0 unshare --uts true # the agent below needs UTS namespaces too
+}
+make_hosts 2>setup.err || { cat setup.err; echo "cannot build the namespace hosts here (bridge, veth or unshare refused)"; exit 77; }
 
 # the remote shell: "agent HOST COMMAND..." runs COMMAND on that host, with
 # the host's own name (a UTS namespace), as ssh would
