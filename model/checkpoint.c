@@ -207,7 +207,7 @@ int model_load(model **out, const char *path, int max_batch, core_error *err) {
     char cfg[4200];
     model_config mc = {0}; /* the fields config.json does not give stay 0 */
     *out = NULL;
-    if (is_dir(path)) return model_load_hf(out, path, max_batch, 0, err);
+    if (is_dir(path)) return model_load_hf(out, path, max_batch, -MODEL_DIR_MAX_SEQ, err);
     if (strlen(path) > 4000) return core_fail(err, CORE_EINPUT, "%.200s...: path too long", path);
     config_path(path, cfg, sizeof cfg);
     if (read_config_json(&mc, cfg, err)) return CORE_EINPUT;

@@ -258,6 +258,8 @@ int model_load_hf(model **out, const char *dir, int max_batch, int max_seq, core
         rc = core_fail(err, CORE_EINPUT, "max_seq %d exceeds %s's max_position_embeddings %d", max_seq, cfg, mc.max_seq);
     else if (max_seq > 0)
         mc.max_seq = max_seq;
+    else if (max_seq < 0 && mc.max_seq > -max_seq) /* a cap, not a demand */
+        mc.max_seq = -max_seq;
     if (!rc && !join(tj, dir, "tokenizer.json", err) && !bytes && !exists(tj))
         rc = core_fail(err, CORE_EINPUT, "%s: missing (a Hugging Face model directory needs its tokenizer)", tj);
     model *m = NULL;

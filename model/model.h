@@ -210,12 +210,15 @@ int model_load_into(model *m, const char *path, core_error *err);
  * ids mean nothing without it; our own byte-level exports say
  * "grpo_tokenizer": "bytes" in config.json instead), stop ids from
  * config.json's and generation_config.json's eos_token_id.
- * max_seq: 0 takes config.json's max_position_embeddings; a smaller value
- * caps it (the activations and KV cache are sized for it).  Anything not
+ * max_seq: 0 takes config.json's max_position_embeddings (32768 and more
+ * for current models: the attention scores alone are max_batch x heads x
+ * max_seq^2 floats, so callers cap it); a positive value at most that is
+ * the model's max_seq; a negative value -N caps it at N.  Anything not
  * supported, missing, truncated or of the wrong shape is CORE_EINPUT naming
  * the file and the field or tensor.  model_load and model_load_into take a
- * directory too (model_load with max_seq 0). */
+ * directory too (model_load with max_seq capped at MODEL_DIR_MAX_SEQ). */
 int model_load_hf(model **out, const char *dir, int max_batch, int max_seq, core_error *err);
+enum { MODEL_DIR_MAX_SEQ = 4096 };
 
 enum model_dtype { MODEL_DTYPE_F32 = 0, MODEL_DTYPE_BF16 };
 /* Write dir as a Hugging Face model directory that transformers and vLLM

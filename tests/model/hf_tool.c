@@ -94,7 +94,7 @@ static int greedy(const char *dir, const char *in, int N, const char *out) {
 static int info(const char *dir, const char *out) {
     core_error err = {0};
     model *m;
-    if (model_load_hf(&m, dir, 1, 0, &err)) return fail(&err);
+    if (model_load_hf(&m, dir, 1, -64, &err)) return fail(&err);
     const tokenizer *t = model_tokenizer(m);
     cJSON *o = cJSON_CreateObject(), *eos = cJSON_AddArrayToObject(o, "eos");
     cJSON_AddNumberToObject(o, "vocab", model_get_config(m)->vocab);
@@ -110,7 +110,7 @@ static int info(const char *dir, const char *out) {
 static int export(const char *src, const char *dst, const char *dtype, int with_optimizer) {
     core_error err = {0};
     model *m;
-    if (model_load_hf(&m, src, 1, 0, &err)) return fail(&err);
+    if (model_load_hf(&m, src, 1, 2, &err)) return fail(&err); /* weights only: max_seq 2 */
     int rc = model_save_hf(m, dst, src, strcmp(dtype, "bf16") ? MODEL_DTYPE_F32 : MODEL_DTYPE_BF16,
                            with_optimizer, &err);
     model_free(m);

@@ -215,6 +215,28 @@ Test(hf, bf16_export_is_the_rounding_and_a_tied_head_is_stored_once, .init = mak
     model_free(a), model_free(b);
 }
 
+Test(hf, max_seq_from_config_capped_or_chosen, .init = make_dir, .fini = remove_dir) {
+    model_config mc = tiny_config();
+    mc.max_seq = MODEL_DIR_MAX_SEQ + 4;
+    model *a = tiny_model(mc, 1, 5, 0.1f), *b;
+    char out[128];
+    snprintf(out, sizeof out, "%s/long", dir);
+    core_error err = {0};
+    cr_assert_eq(model_save_hf(a, out, NULL, MODEL_DTYPE_F32, 0, &err), 0, "%s", err.msg);
+    model_free(a);
+    cr_assert_eq(model_load(&b, out, 1, &err), 0, "%s", err.msg); /* capped */
+    cr_expect_eq(model_get_config(b)->max_seq, MODEL_DIR_MAX_SEQ);
+    model_free(b);
+    cr_assert_eq(model_load_hf(&b, out, 1, -100, &err), 0, "%s", err.msg);
+    cr_expect_eq(model_get_config(b)->max_seq, 100);
+    model_free(b);
+    cr_assert_eq(model_load_hf(&b, out, 1, 64, &err), 0, "%s", err.msg);
+    cr_expect_eq(model_get_config(b)->max_seq, 64);
+    model_free(b);
+    cr_expect_eq(model_load_hf(&b, out, 1, MODEL_DIR_MAX_SEQ + 5, &err), CORE_EINPUT);
+    cr_expect(strstr(err.msg, "max_position_embeddings") && strstr(err.msg, "config.json"), "%s", err.msg);
+}
+
 Test(hf, failed_export_leaves_nothing, .init = make_dir, .fini = remove_dir) {
     /* the source's config.json describes another model: refused before rename */
     model_config small = tiny_config(), big = tiny_config();
