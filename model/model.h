@@ -5,6 +5,12 @@
  *   embedding → n_layers × [RMSNorm → Q,K,V → RoPE → causal GQA attention →
  *   O → residual → RMSNorm → SwiGLU MLP → residual] → RMSNorm → LM head
  *
+ * and the Hugging Face families' variations of it (model_config): q/k/v
+ * biases (Qwen2), a head size apart from dim/n_heads and an RMSNorm over
+ * each head of q and of k before RoPE (Qwen3), Llama 3.1's RoPE frequency
+ * scaling; each computes what transformers' *ForCausalLM computes
+ * (tests/model/oracle.py).
+ *
  * Parameters, gradients and the AdamW moments each live in ONE contiguous
  * float buffer with the same layout, addressed through a table of named
  * views (Hugging Face Llama tensor names), so AdamW, grad-norm, MPI_Bcast
@@ -72,7 +78,7 @@ void model_free(model *m);
 const model_config *model_get_config(const model *m);
 int  model_max_batch(const model *m);
 
-/* Normal(0, init_std) for matrices, ones for norm weights; the output
+/* Normal(0, init_std) for matrices, ones for norm weights, zeros for biases; the output
  * projections (o_proj, down_proj) get init_std / sqrt(2 n_layers) (GPT-2).
  * Deterministic in seed (core_rng_stream(seed, CORE_RNG_INIT, ...)). */
 void model_init(model *m, uint64_t seed, float init_std);
@@ -125,7 +131,7 @@ void  model_scale_grads(model *m, float s);
 
 typedef struct model_adamw { float lr, beta1, beta2, eps, weight_decay; } model_adamw;
 /* One AdamW step; t is the 1-based step for bias correction.  Weight decay
- * applies to matrices only (not to norm weights).  Remembers t (saved with
+ * applies to matrices only (not to norm weights or biases).  Remembers t (saved with
  * the optimizer state). */
 void model_adamw_step(model *m, const model_adamw *hp, int t);
 int  model_adamw_t(const model *m);          /* last t stepped (0: none) */

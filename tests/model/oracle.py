@@ -5,7 +5,8 @@ test_oracle.c writes into each FOLDER:
   grads/model.safetensors           our parameter gradients (same names)
   step/model.safetensors            our parameters after one AdamW step
   io.json                           tokens, loss coefficients, our log-probs and entropies,
-                                    AdamW settings, and "config": the model config in our
+                                    AdamW settings, 32 greedy tokens we decoded with the
+                                    KV cache after "greedy_prompt", and "config": the model config in our
                                     field names (the families' variations included, which
                                     config.json cannot carry for every family)
 We recompute all of it in PyTorch (ref_llama.py) and, for the families
@@ -107,8 +108,10 @@ def check(folder):
         # the step moves each weight by about lr; compare the move, not the weight
         close("adamw " + name, ours_step[name] - before[name], p.detach() - before[name], 1e-3)
 
+    check_greedy("ref_llama", io, lambda t: ref_llama.logits(before, cfg, t))
     hf = transformers_model(cfg, before)
     if hf is not None:
+        check_greedy(f"transformers {type(hf).__name__}", io, lambda t: hf(t).logits)
         kind = type(hf).__name__
         hlp, hent = ref_llama.logprob_entropy(hf(tokens).logits, tokens)
         close(f"transformers {kind} logprob", our_lp, hlp.detach(), 2e-5)
@@ -116,6 +119,21 @@ def check(folder):
         ((c_lp * hlp).sum() + (c_ent * hent).sum()).backward()
         for name, p in hf.named_parameters():
             close(f"transformers {kind} grad {name}", ours_grad[name], p.grad, 2e-5)
+
+
+def check_greedy(name, io, logits_of):
+    """Our KV-cache greedy tokens against the argmax of a full forward at each step."""
+    seq, ours = list(io["greedy_prompt"]), io["greedy"]
+    ref = []
+    with torch.no_grad():
+        for _ in range(len(ours)):
+            nxt = int(logits_of(torch.tensor([seq]))[0, -1].argmax())
+            ref.append(nxt)
+            seq.append(nxt)
+    ok = ref == ours
+    print(f"{'ok ' if ok else 'BAD'} {name} greedy {len(ours)} tokens{'' if ok else f': ours {ours}, ref {ref}'}")
+    if not ok or len(ours) < 32:
+        failures.append(name + " greedy")
 
 
 for folder in sys.argv[1:]:

@@ -6,7 +6,8 @@
  * tokens, loss coefficients, our log-probs, entropies, gradients and the
  * weights after one AdamW step, and tests/model/oracle.py recomputes
  * everything in PyTorch (tests/model/ref_llama.py) and, for Llama and Qwen2,
- * with transformers' own model too.  Skipped (with the reason) when
+ * with transformers' own model too; and 32 tokens of our greedy KV-cache
+ * decoding must be the argmax of each full forward there.  Skipped (with the reason) when
  * $PYTHON or torch is missing.
  */
 #include <cjson/cJSON.h>
@@ -63,6 +64,7 @@ static void write_case(model_config mc, const char *dir) {
     char path[200], sub[200];
     mkdir(dir, 0755);
     enum { B = 2, T = 10 };
+    mc.max_seq = 40; /* room for 32 greedy tokens after a 6-token prompt */
     model *m = tiny_model(mc, B, 17, 0.3f);
     for (int i = 0; i < model_n_tensors(m); i++) { /* norm weights away from 1, biases away from 0 */
         const model_tensor *t = model_tensor_at(m, i);
@@ -98,7 +100,21 @@ static void write_case(model_config mc, const char *dir) {
     snprintf(path, sizeof path, "%s/step/model.safetensors", dir);
     cr_assert_eq(model_save(m, path, 0, &err), 0, "%s", err.msg);
 
+    /* greedy decoding with the KV cache (weights before the step: reload them) */
+    snprintf(path, sizeof path, "%s/model.safetensors", dir);
+    cr_assert_eq(model_load_into(m, path, &err), 0, "%s", err.msg);
+    enum { PROMPT = 6, NEW = 32 };
+    int greedy[NEW];
+    float greedy_lp[NEW];
+    model_sample out = {0, greedy, greedy_lp, 0};
+    model_sample_params sp = {.temperature = 0, .top_p = 1, .max_new_tokens = NEW};
+    core_rng rng = core_rng_stream(1, CORE_RNG_TEST, 0, 0);
+    cr_assert_eq(model_sample_group(m, tok, PROMPT, 1, &sp, &rng, &out, &err), 0, "%s", err.msg);
+
     cJSON *io = cJSON_CreateObject();
+    cJSON *gp = cJSON_AddArrayToObject(io, "greedy_prompt"), *gt = cJSON_AddArrayToObject(io, "greedy");
+    for (int i = 0; i < PROMPT; i++) cJSON_AddItemToArray(gp, cJSON_CreateNumber(tok[i]));
+    for (int i = 0; i < out.n_tokens; i++) cJSON_AddItemToArray(gt, cJSON_CreateNumber(greedy[i]));
     cJSON_AddNumberToObject(io, "B", B);
     cJSON_AddNumberToObject(io, "T", T);
     cJSON_AddItemToObject(io, "config", config_json(&mc));
