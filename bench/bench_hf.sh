@@ -59,14 +59,18 @@ line hf_qwen05_sample8_tokens_per_s sample_sample_tokens_per_s tokens/s
 # One GRPO step through the real command; /usr/bin/time gives its peak RSS.
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-for i in 1 2 3 4; do
-    echo "{\"question\": \"Natalia sold $((i * 12)) clips in April and half as many in May. How many in all?\", \"answer\": \"#### $((i * 18))\"}"
-done > "$work/items.jsonl"
+for f in train heldout; do
+    for i in 1 2 3 4 5 6 7 8; do
+        n=$((i * 12 + ${#f}))
+        echo "{\"question\": \"Natalia sold $n clips in April and half as many in May. How many in all?\", \"answer\": \"#### $((n + n / 2))\"}"
+    done > "$work/$f.jsonl"
+done
 /usr/bin/time -v "$GRPO" train configs/gsm8k-qwen2.ini --set model.path="$dir" --set model.max_seq=256 \
-    --set tasks.train="$work/items.jsonl" --set tasks.heldout="$work/items.jsonl" \
+    --set tasks.train="$work/train.jsonl" --set tasks.heldout="$work/heldout.jsonl" \
     --set run.steps=1 --set run.out_dir="$work/runs" --set db.path="$work/grpo.db" \
     --set rollout.prompts_per_step=2 --set rollout.group_size=4 --set rollout.max_new_tokens=64 \
     --set eval.items=1 --set eval.k=1 --set learner.checkpoint_every=0 --set model.save_dtype=bfloat16 \
+    --set learner.grad_sum=float --set tasks.template=plain \
     >"$work/out" 2>&1 || { tail -5 "$work/out"; echo "bench: hf_qwen05_grpo_step failed"; exit 1; }
 rss=$(sed -n 's/.*Maximum resident set size (kbytes): \([0-9]*\).*/\1/p' "$work/out")
 step=$(sqlite3 "$work/grpo.db" "SELECT printf('%.1f s (rollout %.1f, learn %.1f)', t_rollout + t_reward + t_learn + t_db,

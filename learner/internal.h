@@ -90,12 +90,16 @@ int learner_update(learner_ctx *L, const learn_seq *seqs, int n, int64_t step, u
 
 /* ------------------------------------------- data parallel (parallel.c) */
 
-/* An exact, order-independent sum of float gradient vectors (fixed point). */
+/* An exact, order-independent sum of float gradient vectors (fixed point),
+ * or (learner.grad_sum = float) none: acc NULL, the model's gradient buffer
+ * then accumulates the chunks itself, in chunk order, and every grad_sum_*
+ * call but grad_sum_exact is a no-op. */
 typedef struct grad_sum {
     __int128 *acc; /* n + 1: the last counts values out of range */
     size_t n;
 } grad_sum;
-int grad_sum_init(grad_sum *s, size_t n, core_error *err);
+int grad_sum_init(grad_sum *s, size_t n, int exact, core_error *err);
+int grad_sum_exact(const grad_sum *s);
 void grad_sum_free(grad_sum *s);
 void grad_sum_zero(grad_sum *s);
 void grad_sum_add(grad_sum *s, const float *g);

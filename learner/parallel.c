@@ -26,20 +26,28 @@
 
 enum { FIXED_FRAC_BITS = 64, FIXED_MAX_EXP = 40 };
 
-int grad_sum_init(grad_sum *s, size_t n, core_error *err) {
+int grad_sum_init(grad_sum *s, size_t n, int exact, core_error *err) {
     s->n = n;
+    s->acc = NULL;
+    if (!exact) return 0;
     s->acc = calloc(n + 1, sizeof *s->acc); /* + 1: count of values out of range */
-    return s->acc ? 0 : core_fail(err, CORE_ERUNTIME, "out of memory for the gradient sum (%zu)", n);
+    return s->acc ? 0 : core_fail(err, CORE_ERUNTIME, "out of memory for the exact gradient sum (%zu "
+                                  "parameters x 16 bytes; learner.grad_sum = float needs none)", n);
 }
+
+int grad_sum_exact(const grad_sum *s) { return s->acc != NULL; }
 
 void grad_sum_free(grad_sum *s) {
     free(s->acc);
     memset(s, 0, sizeof *s);
 }
 
-void grad_sum_zero(grad_sum *s) { memset(s->acc, 0, sizeof *s->acc * (s->n + 1)); }
+void grad_sum_zero(grad_sum *s) {
+    if (s->acc) memset(s->acc, 0, sizeof *s->acc * (s->n + 1));
+}
 
 void grad_sum_add(grad_sum *s, const float *g) {
+    if (!s->acc) return;
     const double limit = ldexp(1.0, FIXED_MAX_EXP);
     __int128 bad = 0;
     for (size_t i = 0; i < s->n; i++) {
@@ -54,12 +62,16 @@ void grad_sum_add(grad_sum *s, const float *g) {
 }
 
 int grad_sum_finish(grad_sum *s, rollout_comm *c, float *out) {
+    if (!s->acc) return 0; /* out already holds the float sum */
     if (c) rollout_learners_sum_i128(c, s->acc, s->n + 1);
     for (size_t i = 0; i < s->n; i++) out[i] = (float)ldexp((double)s->acc[i], -FIXED_FRAC_BITS);
     return s->acc[s->n] != 0;
 }
 
 int learner_check_parallel(const core_config *cfg, core_error *err) {
+    if (cfg->run.learners > 1 && !strcmp(cfg->learner.grad_sum, "float"))
+        return core_fail(err, CORE_EINPUT, "learner.grad_sum = float with run.learners = %d: learners "
+                         "sum their gradients exactly (learner.grad_sum = exact)", cfg->run.learners);
     if (!cfg->rollout.async && cfg->rollout.max_staleness != 1)
         return core_fail(err, CORE_EINPUT, "rollout.max_staleness = %d is used only with rollout.async = 1",
                          cfg->rollout.max_staleness);

@@ -302,10 +302,11 @@ static int minibatch_step(learner_ctx *L, const learn_seq *seqs, int *idx, int S
     double *cs = calloc((size_t)n_chunks * CS_N, sizeof *cs);
     if (!cs) return core_fail(err, CORE_ERUNTIME, "out of memory");
     grad_sum_zero(gs);
+    model_zero_grad(L->policy);
     for (int c0 = 0, j = 0; c0 < S; c0 += LEARN_CHUNK, j++) {
         int C = chunk_len(S, c0), T;
         if (!learner_owns_chunk(L, j)) continue;
-        model_zero_grad(L->policy);
+        if (grad_sum_exact(gs)) model_zero_grad(L->policy); /* each chunk alone, from zero */
         if (forward_chunk(L->policy, seqs, idx + c0, C, w, &T, 1, err)) return free(cs), err->code;
         chunk_grads(L, seqs, idx + c0, w->weight + c0, C, T, a, w, first_epoch, cs + (size_t)j * CS_N);
         model_backward(L->policy, w->dlp, L->obj.entropy_coef != 0 ? w->dent : NULL);
@@ -369,7 +370,7 @@ int learner_update(learner_ctx *L, const learn_seq *seqs, int n, int64_t step, u
     grad_sum gs = {0};
     int rc = arrays_alloc(&a, seqs, n, err) ||
              workspace_alloc(&w, n, model_get_config(L->policy)->max_seq, err) ||
-             grad_sum_init(&gs, model_n_params(L->policy), err) ||
+             grad_sum_init(&gs, model_n_params(L->policy), !strcmp(cfg->learner.grad_sum, "exact"), err) ||
              fixed_logprobs(L, seqs, n, &a, &w, st, err) || kl_penalised_advantages(L, seqs, n, &a, err);
     if (rc) rc = err->code;
     int *order = malloc(sizeof(int) * n);

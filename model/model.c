@@ -529,6 +529,10 @@ void model_scale_grads(model *m, float s) { ops_scale(m->grads, m->n_params, s);
 int model_adamw_t(const model *m) { return m->adam_t; }
 
 void model_reset_optimizer(model *m) {
+    /* moments never stepped or loaded are still calloc's untouched pages:
+     * writing zeros over them would make a frozen reference pay 2 x params
+     * of resident memory for nothing */
+    if (m->adam_t == 0) return;
     zero(m->adam_m, m->n_params);
     zero(m->adam_v, m->n_params);
     m->adam_t = 0;

@@ -28,8 +28,8 @@ static float *make_parts(void) {
 static void exact_sum(const float *g, int learners, int reverse, int first, float *out) {
     core_error e;
     grad_sum total, part;
-    cr_assert_eq(grad_sum_init(&total, N, &e), 0);
-    cr_assert_eq(grad_sum_init(&part, N, &e), 0);
+    cr_assert_eq(grad_sum_init(&total, N, 1, &e), 0);
+    cr_assert_eq(grad_sum_init(&part, N, 1, &e), 0);
     for (int k = 0; k < learners; k++) {
         int r = (first + k) % learners;
         grad_sum_zero(&part);
@@ -83,7 +83,7 @@ Test(gradsum, out_of_range_values_are_reported) {
     float g[N] = {0}, out[N];
     core_error e;
     grad_sum s;
-    cr_assert_eq(grad_sum_init(&s, N, &e), 0);
+    cr_assert_eq(grad_sum_init(&s, N, 1, &e), 0);
     g[3] = 1.5f;
     grad_sum_add(&s, g);
     cr_assert_eq(grad_sum_finish(&s, NULL, out), 0);
@@ -95,5 +95,21 @@ Test(gradsum, out_of_range_values_are_reported) {
         grad_sum_add(&s, g);
         cr_assert_eq(grad_sum_finish(&s, NULL, out), 1, "value %g not reported", bad[k]);
     }
+    grad_sum_free(&s);
+}
+
+/* learner.grad_sum = float: no accumulator (no 16 bytes per parameter);
+ * the caller's gradient buffer is the sum, and finishing leaves it as is. */
+Test(gradsum, float_mode_keeps_the_buffer_and_allocates_nothing) {
+    float out[N];
+    core_error e;
+    grad_sum s;
+    cr_assert_eq(grad_sum_init(&s, N, 0, &e), 0);
+    cr_assert(!grad_sum_exact(&s) && s.acc == NULL);
+    for (int i = 0; i < N; i++) out[i] = 0.1f * (float)i;
+    grad_sum_zero(&s);
+    grad_sum_add(&s, out);
+    cr_assert_eq(grad_sum_finish(&s, NULL, out), 0);
+    for (int i = 0; i < N; i++) cr_assert_eq(out[i], 0.1f * (float)i);
     grad_sum_free(&s);
 }
