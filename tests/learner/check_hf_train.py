@@ -46,6 +46,7 @@ def train(d, name, steps, resume=False, dtype="float32"):
         cmd.append("--resume")
     out = subprocess.run(cmd, capture_output=True, text=True)
     assert out.returncode == 0, out.stderr[-3000:]
+    return out.stderr
 
 
 def last_checkpoint(d, name):
@@ -65,9 +66,10 @@ with tempfile.TemporaryDirectory() as d:
     write_items(f"{d}/train.jsonl", 0)
     write_items(f"{d}/heldout.jsonl", 5)
 
-    train(d, "straight", 4)
+    said = train(d, "straight", 4)
     path, step = last_checkpoint(d, "straight")
     assert step == 4 and os.path.isdir(path), (path, step)
+    assert f"checkpoint: {path}\n" in said, said[-800:]  # the run's last words name it
     for f in ("config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json"):
         assert os.path.exists(os.path.join(path, f)), f
 
