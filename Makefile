@@ -89,6 +89,13 @@ $(TOOL_BINS): $(BUILD)/tests/%: $$(wildcard tests/*/$$*.c) $(BUILD)/libgrpo.a $(
 	@mkdir -p $(dir $@)
 	$(CC) $(filter-out -MMD -MP,$(CFLAGS)) $(LDFLAGS) -o $@ $(filter %.c,$^) $(BUILD)/libgrpo.a $(CU_OBJS) $(LDLIBS)
 
+# The benchmarks' C programs (bench/*_bench.c), with the project's own flags
+# and libraries; the bench scripts build theirs through this rule.
+BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/*_bench.c))
+$(BENCH_BINS): $(BUILD)/bench/%: bench/%.c $(BUILD)/libgrpo.a $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(filter-out -MMD -MP,$(CFLAGS)) $(LDFLAGS) -o $@ $< $(BUILD)/libgrpo.a $(LDLIBS)
+
 test: deps $(BIN) $(TEST_BINS) $(TOOL_BINS)
 	@BUILD=$(BUILD) PYTHON=$(PYTHON) GRPO=$(abspath $(BIN)) tests/run.sh $(TEST_DIRS)
 

@@ -17,11 +17,7 @@ GRPO=${GRPO:-$PWD/grpo}
 bin=$BUILD/bench/hf_bench
 dir=$BUILD/bench/qwen2.5-0.5b-shape
 mkdir -p "$BUILD/bench"
-cc -std=gnu17 -O3 -march=native -fopenmp -D_GNU_SOURCE -I. -I/usr/include/x86_64-linux-gnu/openblas-openmp \
-   bench/hf_bench.c "$BUILD/libgrpo.a" -o "$bin" \
-   $(mpicc --showme:link 2>/dev/null) -L/usr/lib/x86_64-linux-gnu/openblas-openmp \
-   -Wl,-rpath,/usr/lib/x86_64-linux-gnu/openblas-openmp -lopenblas -lsqlite3 -lpcre2-8 -lutf8proc -lseccomp \
-   -linih -lcjson -lm -lpthread || { echo "bench_hf: cannot build $bin"; exit 1; }
+make -s BUILD="$BUILD" "$bin" || { echo "bench_hf: cannot build $bin"; exit 1; }
 [ -f "$dir/model.safetensors" ] || "$PYTHON" bench/hf_peer.py make "$dir" 2>/dev/null \
     || { echo "bench_hf: cannot make $dir"; exit 1; }
 echo "load: $(cut -d' ' -f1-3 /proc/loadavg)"

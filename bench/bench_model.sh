@@ -17,11 +17,7 @@ PYTHON=${PYTHON:-.venv/bin/python3}
 DESIGN_PEAK=345 # GFLOP/s, fp32 FMA peak of 2 AVX-512 Xeon cores (DESIGN.md); this machine's is measured
 bin=$BUILD/bench/model_bench
 mkdir -p "$BUILD/bench"
-cc -std=gnu17 -O3 -march=native -fopenmp -D_GNU_SOURCE -I. -I/usr/include/x86_64-linux-gnu/openblas-openmp \
-   bench/model_bench.c "$BUILD/libgrpo.a" -o "$bin" \
-   $(mpicc --showme:link 2>/dev/null) -L/usr/lib/x86_64-linux-gnu/openblas-openmp \
-   -Wl,-rpath,/usr/lib/x86_64-linux-gnu/openblas-openmp -lopenblas -lsqlite3 -lpcre2-8 -lutf8proc -lseccomp \
-   -linih -lcjson -lm -lpthread || { echo "bench_model: cannot build $bin"; exit 1; }
+make -s BUILD="$BUILD" "$bin" || { echo "bench_model: cannot build $bin"; exit 1; }
 echo "load: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 have_peer=1
