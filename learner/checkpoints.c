@@ -66,16 +66,11 @@ static int is_directory(const char *p) {
     return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-/* A Hugging Face checkpoint's files that completeness and removal know. */
-static const char *const hf_files[] = {"optimizer.safetensors", "model.safetensors", "config.json",
-                                       "generation_config.json", "tokenizer.json",
-                                       "tokenizer_config.json", "special_tokens_map.json"};
-
 int ckpt_is_complete(const char *path) {
     char a[1200], b[1200];
     if (is_directory(path)) {
-        snprintf(a, sizeof a, "%s/%s", path, hf_files[0]);
-        snprintf(b, sizeof b, "%s/%s", path, hf_files[1]);
+        snprintf(a, sizeof a, "%s/optimizer.safetensors", path);
+        snprintf(b, sizeof b, "%s/model.safetensors", path);
     } else {
         snprintf(a, sizeof a, "%s", path);
         optim_path(path, b, sizeof b);
@@ -99,13 +94,7 @@ int ckpt_save_hf(const model *m, const char *path, const char *src_dir, int dtyp
 
 void ckpt_remove(const char *path) {
     if (is_directory(path)) {
-        /* the optimizer first (hf_files[0]): a half-removed checkpoint is then incomplete */
-        char f[1200];
-        for (size_t i = 0; i < sizeof hf_files / sizeof hf_files[0]; i++) {
-            snprintf(f, sizeof f, "%s/%s", path, hf_files[i]);
-            remove(f);
-        }
-        rmdir(path); /* fails, and keeps the folder, if a user put anything else there */
+        model_remove_hf(path);
         return;
     }
     char opt[1200];

@@ -356,12 +356,16 @@ static int copy_file(const char *from, const char *to, core_error *err) {
 }
 
 /* The tokenizer and generation files of the source, as they are. */
+/* The source's files an export copies as they are. */
+static const char *const companions[] = {"tokenizer.json", "tokenizer_config.json", "generation_config.json",
+                                         "special_tokens_map.json", "vocab.json", "merges.txt",
+                                         "added_tokens.json"};
+enum { N_COMPANIONS = sizeof companions / sizeof companions[0] };
+
 static int copy_companions(const char *src_dir, const char *tmp, core_error *err) {
-    static const char *names[] = {"tokenizer.json", "tokenizer_config.json", "generation_config.json",
-                                  "special_tokens_map.json", "vocab.json", "merges.txt", "added_tokens.json"};
     char from[PATH_CAP], to[PATH_CAP];
-    for (size_t i = 0; src_dir && i < sizeof names / sizeof names[0]; i++) {
-        if (join(from, src_dir, names[i], err) || join(to, tmp, names[i], err)) return CORE_EINPUT;
+    for (size_t i = 0; src_dir && i < N_COMPANIONS; i++) {
+        if (join(from, src_dir, companions[i], err) || join(to, tmp, companions[i], err)) return CORE_EINPUT;
         if (exists(from) && copy_file(from, to, err)) return CORE_ERUNTIME;
     }
     return 0;
@@ -422,4 +426,15 @@ int model_save_hf(const model *m, const char *dir, const char *src_dir, int dtyp
                        dir, tmp, strerror(errno));
     if (rc) remove_flat_dir(tmp);
     return rc;
+}
+
+void model_remove_hf(const char *dir) {
+    /* the optimizer first: a half-removed checkpoint is then incomplete, not mismatched */
+    static const char *const own[] = {"optimizer.safetensors", "model.safetensors", "config.json"};
+    char path[PATH_CAP];
+    for (size_t i = 0; i < sizeof own / sizeof own[0]; i++)
+        if (!join(path, dir, own[i], NULL)) unlink(path);
+    for (size_t i = 0; i < N_COMPANIONS; i++)
+        if (!join(path, dir, companions[i], NULL)) unlink(path);
+    rmdir(dir); /* fails, and keeps the folder, if anyone put another file there */
 }

@@ -237,6 +237,9 @@ enum model_dtype { MODEL_DTYPE_F32 = 0, MODEL_DTYPE_BF16 };
  * never overwritten.  src_dir may be NULL. */
 int model_save_hf(const model *m, const char *dir, const char *src_dir, int dtype, int with_optimizer,
                   core_error *err);
+/* Remove what model_save_hf wrote into dir, and dir itself when that
+ * leaves it empty (checkpoint retention). */
+void model_remove_hf(const char *dir);
 
 /* What commands call: PATH is a Hugging Face model directory (loaded with
  * model_load_hf; max_seq > 0 caps its context, whose buffers are sized for

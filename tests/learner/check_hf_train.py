@@ -28,7 +28,7 @@ def write_items(path, seed):
                                 "answer": f"She sold {a} + {b} = {a + b}.\n#### {a + b}"}) + "\n")
 
 
-def train(d, name, steps, resume=False, dtype="float32"):
+def train(d, name, steps, resume=False, dtype="float32", extra=()):
     cmd = [GRPO, "train", "configs/gsm8k-qwen2.ini",
            "--set", f"model.path={d}/base", "--set", "model.max_seq=512",
            "--set", f"model.save_dtype={dtype}",
@@ -42,6 +42,8 @@ def train(d, name, steps, resume=False, dtype="float32"):
            "--set", "learner.entropy_coef=0.01", "--set", "reward.format_partial=true",
            "--set", "learner.checkpoint_every=2", "--set", "eval.every=0",
            "--set", "eval.items=2", "--set", "eval.k=2"]
+    for setting in extra:
+        cmd += ["--set", setting]
     if resume:
         cmd.append("--resume")
     out = subprocess.run(cmd, capture_output=True, text=True)
@@ -63,12 +65,19 @@ def tensors(folder):
 
 with tempfile.TemporaryDirectory() as d:
     hf_tiny.make_model_dir(f"{d}/base", "qwen2", tie_word_embeddings=True)
+    # real Qwen directories also ship the slow tokenizer's files: copied, and pruned with the rest
+    with open(f"{d}/base/vocab.json", "w") as f:
+        f.write("{}\n")
+    with open(f"{d}/base/merges.txt", "w") as f:
+        f.write("#version: 0.2\n")
     write_items(f"{d}/train.jsonl", 0)
     write_items(f"{d}/heldout.jsonl", 5)
 
-    said = train(d, "straight", 4)
+    said = train(d, "straight", 4, extra=["learner.keep_last=1", "learner.keep_best=false"])
     path, step = last_checkpoint(d, "straight")
     assert step == 4 and os.path.isdir(path), (path, step)
+    pruned = os.path.join(os.path.dirname(path), "policy-step000002")
+    assert not os.path.exists(pruned), f"retention left {os.listdir(pruned)} in {pruned}"
     assert f"checkpoint: {path}\n" in said, said[-800:]  # the run's last words name it
     for f in ("config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json"):
         assert os.path.exists(os.path.join(path, f)), f
