@@ -123,5 +123,20 @@ with tempfile.TemporaryDirectory() as d:
                for k in final), "bf16 export is not the fp32 run rounded"
     opt_a, opt_b = (load_file(os.path.join(p, "optimizer.safetensors")) for p in (path, path3))
     assert torch.equal(opt_a["adam_m"], opt_b["adam_m"]) and torch.equal(opt_a["adam_v"], opt_b["adam_v"])
+    # settings this run would not use are refused before anything is written
+    def refused(args, words, launcher=()):
+        out = subprocess.run([*launcher, GRPO, "train", "configs/gsm8k-qwen2.ini", "--set", f"run.out_dir={d}/bad",
+                              "--set", f"db.path={d}/bad.db", *args], capture_output=True, text=True)
+        assert out.returncode == 2 and all(w in out.stderr for w in words), (args, out.stderr[-500:])
+        assert not os.path.exists(f"{d}/bad"), "a refused run wrote its folder"
+    refused(["--set", f"model.path={d}/base", "--set", "model.dim=64"], ["model.dim", "model.path"])
+    refused(["--set", f"model.path={d}/base", "--set", "model.checkpoint=x.safetensors"],
+            ["model.checkpoint"])
+    refused(["--set", "model.path=", "--set", "model.save_dtype=bfloat16"], ["model.save_dtype"])
+    refused(["--set", f"model.path={d}/base", "--set", "model.save_dtype=float16"], ["model.save_dtype"])
+    os.environ.update(OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
+    refused(["--set", f"model.path={d}/base", "--set", "run.learners=2"], ["learner.grad_sum", "run.learners"],
+            launcher=["mpirun", "-np", "2", "--oversubscribe"])
+
     print(f"ok: checkpoint {path} loads in transformers (max |dlogprob| {worst:.1e}), "
           f"weights moved {moved:.3g}, resume bit-identical")
