@@ -6,6 +6,7 @@
 
 #include <criterion/criterion.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "core/core.h"
@@ -48,6 +49,34 @@ static inline model *tiny_model(model_config mc, int max_batch, uint64_t seed, f
 static inline void random_tokens(int *t, int n, int vocab, uint64_t seed) {
     core_rng r = core_rng_stream(seed, CORE_RNG_TEST, 99, n);
     for (int i = 0; i < n; i++) t[i] = (int)core_rng_below(&r, vocab);
+}
+
+/* A fresh folder under /tmp for one test (dir holds its path), and its removal. */
+static inline void make_temp_dir(char *dir, size_t cap) {
+    snprintf(dir, cap, "/tmp/grpo-test-XXXXXX");
+    cr_assert(mkdtemp(dir));
+}
+static inline void remove_temp_dir(const char *dir) {
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    cr_expect_eq(system(cmd), 0);
+}
+
+/* AdamW steps from..to on one fixed batch of two 8-token rows (tokens drawn
+ * from seed), so the optimizer state is non-trivial. */
+static inline void train_steps(model *m, int from, int to, uint64_t seed) {
+    int tok[2 * 8];
+    float lp[16], dl[16];
+    core_error err;
+    random_tokens(tok, 16, 263, seed);
+    for (int i = 0; i < 16; i++) dl[i] = -1.0f / 16;
+    model_adamw hp = {.lr = 1e-2f, .beta1 = 0.9f, .beta2 = 0.99f, .eps = 1e-8f, .weight_decay = 0.1f};
+    for (int t = from; t <= to; t++) {
+        cr_assert_eq(model_forward(m, tok, 2, 8, lp, NULL, &err), 0);
+        model_zero_grad(m);
+        model_backward(m, dl, NULL);
+        model_adamw_step(m, &hp, t);
+    }
 }
 
 #endif

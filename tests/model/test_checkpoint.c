@@ -36,36 +36,13 @@ Test(checkpoint, sha256_fips_vectors) {
 }
 
 static char dir[64];
-static void make_dir(void) {
-    snprintf(dir, sizeof dir, "/tmp/grpo-ckpt-XXXXXX");
-    cr_assert(mkdtemp(dir));
-}
-static void remove_dir(void) {
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    cr_expect_eq(system(cmd), 0);
-}
-
-/* A few AdamW steps on a fixed batch, so the optimizer state is non-trivial. */
-static void train_steps(model *m, int from, int to) {
-    int tok[2 * 8];
-    float lp[16], dl[16];
-    core_error err;
-    random_tokens(tok, 16, 263, 77);
-    for (int i = 0; i < 16; i++) dl[i] = -1.0f / 16;
-    model_adamw hp = {.lr = 1e-2f, .beta1 = 0.9f, .beta2 = 0.99f, .eps = 1e-8f, .weight_decay = 0.1f};
-    for (int t = from; t <= to; t++) {
-        cr_assert_eq(model_forward(m, tok, 2, 8, lp, NULL, &err), 0);
-        model_zero_grad(m);
-        model_backward(m, dl, NULL);
-        model_adamw_step(m, &hp, t);
-    }
-}
+static void make_dir(void) { make_temp_dir(dir, sizeof dir); }
+static void remove_dir(void) { remove_temp_dir(dir); }
 
 Test(checkpoint, round_trip_is_bit_exact_and_resume_is_exact, .init = make_dir, .fini = remove_dir) {
     model *a = tiny_model(tiny_config(), 2, 3, 0.1f), *b = tiny_model(tiny_config(), 2, 3, 0.1f);
-    train_steps(a, 1, 3);
-    train_steps(b, 1, 2);
+    train_steps(a, 1, 3, 77);
+    train_steps(b, 1, 2, 77);
     char path[128];
     snprintf(path, sizeof path, "%s/model.safetensors", dir);
     core_error err = {0};
@@ -79,7 +56,7 @@ Test(checkpoint, round_trip_is_bit_exact_and_resume_is_exact, .init = make_dir, 
     cr_expect_eq(mc->n_kv_heads, 2);
     cr_expect_eq(mc->tie_embeddings, 0);
     cr_expect_float_eq(mc->norm_eps, 1e-5f, 1e-12);
-    train_steps(c, 3, 3);
+    train_steps(c, 3, 3, 77);
     cr_expect(!memcmp(model_params(c), model_params(a), sizeof(float) * model_n_params(a)),
               "resumed training differs from uninterrupted training");
     char hex[65];

@@ -132,35 +132,13 @@ Test(hf, json_set_top_string_keeps_every_other_byte) {
 }
 
 static char dir[64];
-static void make_dir(void) {
-    snprintf(dir, sizeof dir, "/tmp/grpo-hf-XXXXXX");
-    cr_assert(mkdtemp(dir));
-}
-static void remove_dir(void) {
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    cr_expect_eq(system(cmd), 0);
-}
-
-static void train_steps(model *m, int from, int to) {
-    int tok[2 * 8];
-    float lp[16], dl[16];
-    core_error err;
-    random_tokens(tok, 16, 263, 78);
-    for (int i = 0; i < 16; i++) dl[i] = -1.0f / 16;
-    model_adamw hp = {.lr = 1e-2f, .beta1 = 0.9f, .beta2 = 0.99f, .eps = 1e-8f, .weight_decay = 0.1f};
-    for (int t = from; t <= to; t++) {
-        cr_assert_eq(model_forward(m, tok, 2, 8, lp, NULL, &err), 0);
-        model_zero_grad(m);
-        model_backward(m, dl, NULL);
-        model_adamw_step(m, &hp, t);
-    }
-}
+static void make_dir(void) { make_temp_dir(dir, sizeof dir); }
+static void remove_dir(void) { remove_temp_dir(dir); }
 
 Test(hf, own_model_directory_round_trip_and_exact_resume, .init = make_dir, .fini = remove_dir) {
     model *a = tiny_model(tiny_config(), 2, 3, 0.1f), *b = tiny_model(tiny_config(), 2, 3, 0.1f);
-    train_steps(a, 1, 3);
-    train_steps(b, 1, 2);
+    train_steps(a, 1, 3, 78);
+    train_steps(b, 1, 2, 78);
     char out[128];
     snprintf(out, sizeof out, "%s/step-2", dir);
     core_error err = {0};
@@ -175,7 +153,7 @@ Test(hf, own_model_directory_round_trip_and_exact_resume, .init = make_dir, .fin
     model *r = tiny_model(tiny_config(), 2, 99, 0.1f);
     cr_assert_eq(model_load_into(r, out, &err), 0, "%s", err.msg);
     cr_expect_eq(model_adamw_t(r), 2);
-    train_steps(r, 3, 3);
+    train_steps(r, 3, 3, 78);
     cr_expect(!memcmp(model_params(r), model_params(a), sizeof(float) * model_n_params(a)),
               "training resumed from the directory differs from uninterrupted training");
     /* a model of another shape refuses it */
