@@ -38,11 +38,12 @@ def load(path):
     return rows
 
 
-def ours(rows):
-    lines = "".join(json.dumps({"id": str(r["line"]), "response": r["response"], "gold": r["gold"]}) + "\n"
-                    for r in rows)
+def ours(rows, timeout=120):
+    """grpo grade's verdicts and details on rows of {response, gold} (math_diff.py uses it too)."""
+    lines = "".join(json.dumps({"id": str(r.get("line", i)), "response": r["response"], "gold": r["gold"]}) + "\n"
+                    for i, r in enumerate(rows))
     p = subprocess.run([GRPO, "grade", "--kind", "math", "-"], input=lines, capture_output=True, text=True,
-                       timeout=120)
+                       timeout=timeout)
     out = [json.loads(l) for l in p.stdout.splitlines()]
     if len(out) != len(rows):
         sys.exit(f"grpo grade gave {len(out)} lines for {len(rows)} rows: {p.stderr[-500:]}")

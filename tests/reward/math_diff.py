@@ -42,11 +42,12 @@ import collections
 import json
 import os
 import random
-import subprocess
 import sys
 from fractions import Fraction
 
-GRPO = os.environ.get("GRPO", "./grpo")
+import check_math_pairs  # noqa: E402  (its grpo and Math-Verify graders)
+from check_math_pairs import peer  # noqa: E402
+
 
 
 # ------------------------------------------------------------- spellings
@@ -338,25 +339,7 @@ def generate(n, seed):
 # --------------------------------------------------------------- graders
 
 def ours(rows):
-    lines = "".join(json.dumps({"response": r["response"], "gold": r["gold"]}) + "\n" for r in rows)
-    p = subprocess.run([GRPO, "grade", "--kind", "math", "-"], input=lines, capture_output=True, text=True,
-                       timeout=600)
-    out = [json.loads(l) for l in p.stdout.splitlines()]
-    if len(out) != len(rows):
-        sys.exit(f"grpo grade gave {len(out)} lines for {len(rows)} rows: {p.stderr[-500:]}")
-    return [int(o["correct"]) for o in out], [o["detail"]["accuracy_math"] for o in out]
-
-
-def peer(rows):
-    from math_verify import parse, verify
-    got = []
-    for r in rows:
-        try:
-            g = parse("$" + r["gold"] + "$") or parse(r["gold"])
-            got.append(int(bool(verify(g, parse(r["response"])))))
-        except Exception:
-            got.append(0)
-    return got
+    return check_math_pairs.ours(rows, timeout=600)
 
 
 def pct(a, n):
