@@ -247,12 +247,14 @@ int sb_child_main(void *arg) {
     }
     if (read(SB_FD_SYNC, &go, 1) != 1 || go != 'g') _exit(126);
     close(SB_FD_SYNC);
-    /* Become the namespace's root, i.e. nobody outside: until then our
-     * credentials are the parent's (host root), unmapped here. */
+    /* Become SB_UID, the namespace's only user (nobody outside): until then
+     * our credentials are the parent's (host root), unmapped here.  The
+     * capabilities the clone gave us in the namespace stay: uid 0 is not
+     * mapped, so this is no change from or to root and nothing is dropped. */
     if (p->userns) {
         syscall(SYS_setgroups, 0, NULL); /* refused (and moot) when the parent was unprivileged */
-        if (syscall(SYS_setresgid, 0, 0, 0) != 0) fail(-1, "setresgid", errno);
-        if (syscall(SYS_setresuid, 0, 0, 0) != 0) fail(-1, "setresuid", errno);
+        if (syscall(SYS_setresgid, SB_GID, SB_GID, SB_GID) != 0) fail(-1, "setresgid", errno);
+        if (syscall(SYS_setresuid, SB_UID, SB_UID, SB_UID) != 0) fail(-1, "setresuid", errno);
     }
     prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
     prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);

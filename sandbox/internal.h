@@ -71,6 +71,12 @@ typedef struct sb_plan {
     int fd_stdin, fd_out, fd_err, fd_status, fd_sync;
 } sb_plan;
 
+/* The identity inside an instance (as isolate's 60000 + box): one id, mapped
+ * to the host's nobody (or, unprivileged, to the caller).  Root inside is
+ * not mapped at all, so nothing in an instance is root there. */
+#define SB_UID 60000
+#define SB_GID 60000
+
 /* Descriptor numbers inside the instance's init. */
 enum { SB_FD_STATUS = 3, SB_FD_STDIN = 4, SB_FD_OUT = 5, SB_FD_ERR = 6, SB_FD_SYNC = 7,
        SB_FD_FIRST_FREE = 8 };

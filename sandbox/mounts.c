@@ -5,8 +5,10 @@
  *   /usr /etc ...      the host's system directories, bound read-only
  *                      (nosuid, nodev); /bin, /lib... stay symlinks where the
  *                      host has them so (merged /usr)
- *   /etc/shadow        /dev/null bound over it (and gshadow): unreadable
- *                      anyway to nobody, hidden as well
+ *   /etc/shadow        a mode-0000 empty file bound read-only over it (and
+ *                      gshadow, shadow-, gshadow-): open() fails with EACCES
+ *                      for the payload, which has no capabilities, whatever
+ *                      the host's own modes are; chmod on it is EROFS
  *   /dev               a read-only tmpfs with null, zero, full, random,
  *                      urandom bound in, and the fd/stdin/stdout/stderr links
  *   /proc              a fresh procfs of the instance's PID namespace
@@ -81,6 +83,26 @@ static int touch(const char *path) {
     return 0;
 }
 
+/* Bind an unreadable file over each secret that exists.  The file is made
+ * on the root tmpfs and unlinked again once bound (the binds hold it). */
+static int mask_secrets(const char **stage) {
+    const char *mask = ROOT "/.masked";
+    char dst[96];
+    int fd = open(mask, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0);
+    if (fd < 0) return *stage = "create the mask file", -errno;
+    close(fd);
+    if (chmod(mask, 0) != 0) return *stage = "chmod the mask file", -errno;
+    for (size_t i = 0; i < sizeof MASKED / sizeof MASKED[0]; i++) {
+        join(dst, sizeof dst, ROOT, MASKED[i]);
+        if (access(dst, F_OK) != 0) continue;
+        if (mount(mask, dst, NULL, MS_BIND, NULL) != 0) return *stage = "mask /etc/shadow", -errno;
+        if (mount(NULL, dst, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) != 0)
+            return *stage = "remount the /etc/shadow mask read-only", -errno;
+    }
+    if (unlink(mask) != 0) return *stage = "unlink the mask file", -errno;
+    return 0;
+}
+
 static int system_dirs(const char **stage) {
     char src[64], dst[96], target[256];
     for (size_t i = 0; i < sizeof SYSTEM_DIRS / sizeof SYSTEM_DIRS[0]; i++) {
@@ -99,13 +121,7 @@ static int system_dirs(const char **stage) {
             if (rc) return *stage = "bind system dir read-only", rc;
         }
     }
-    for (size_t i = 0; i < sizeof MASKED / sizeof MASKED[0]; i++) {
-        join(dst, sizeof dst, ROOT, MASKED[i]);
-        if (access(dst, F_OK) != 0) continue;
-        if (mount("/dev/null", dst, NULL, MS_BIND, NULL) != 0)
-            return *stage = "mask /etc/shadow", -errno;
-    }
-    return 0;
+    return mask_secrets(stage);
 }
 
 static int devices(const char **stage) {

@@ -169,7 +169,8 @@ static int open_channels(channels *c, const char *stdin_data, size_t stdin_len, 
     return 0;
 }
 
-/* Root inside is nobody outside (or, unprivileged, the caller itself). */
+/* SB_UID inside is nobody outside (or, unprivileged, the caller itself);
+ * one line each, so uid and gid 0 exist nowhere in the namespace. */
 static int map_ids(pid_t pid) {
     char path[64], text[64];
     uid_t uid = geteuid();
@@ -180,7 +181,7 @@ static int map_ids(pid_t pid) {
         if (i == 0 && uid == 0) continue; /* setgroups only matters unprivileged */
         snprintf(path, sizeof path, "/proc/%d/%s", (int)pid, files[i]);
         if (i == 0) snprintf(text, sizeof text, "deny");
-        else snprintf(text, sizeof text, "0 %u 1", i == 1 ? outside_uid : outside_gid);
+        else snprintf(text, sizeof text, "%u %u 1", i == 1 ? SB_UID : SB_GID, i == 1 ? outside_uid : outside_gid);
         int fd = open(path, O_WRONLY | O_CLOEXEC);
         if (fd < 0) return -errno;
         int rc = write_all(fd, text, strlen(text));

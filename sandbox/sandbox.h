@@ -3,8 +3,8 @@
  *
  * One run is one fresh isolated instance.  The parent clones a child into
  * new user, PID, mount, IPC and UTS namespaces and an empty network
- * namespace, puts it in a cgroup slot, maps its root to nobody and lets it
- * go.  The parent is a small helper process (server.c) that sandbox_run
+ * namespace, puts it in a cgroup slot, maps one id (SB_UID 60000 inside)
+ * to nobody outside and lets it go.  The parent is a small helper process (server.c) that sandbox_run
  * starts once and forwards runs to, so the cost of a run does not grow with
  * the caller's memory (forking a 256 MB trainer costs ~10 ms of page-table
  * copying; the helper, ~0).  The child becomes the instance's init and
@@ -12,8 +12,11 @@
  *
  *   1. fds      only stdin (a memfd), stdout/stderr pipes and the status pipe
  *   2. identity waits until the parent has mapped its uid and put it in the
- *               cgroup, then becomes the namespace's root (nobody outside)
- *   3. mounts   a tmpfs root: /usr /etc (minus shadow) ... read-only, a small
+ *               cgroup, then becomes uid/gid 60000, the namespace's only id
+ *               (nobody outside; uid 0 is not mapped: nothing inside is
+ *               root), keeping the namespace capabilities the clone gave it
+ *   3. mounts   a tmpfs root: /usr /etc ... read-only, /etc/shadow and
+ *               /etc/gshadow masked by a mode-0000 file (EACCES), a small
  *               /dev, a fresh /proc, tmpfs /work and /tmp; pivot_root
  *   4. uts      hostname "sandbox"
  *   5. steps    for each step (compile, run): vfork a payload which does
@@ -21,7 +24,8 @@
  *                       oom_score_adj 1000 (the OOM killer's first choice)
  *        5b. rlimits    CPU, address space, processes, file size, fds, core 0
  *        5c. privileges every capability dropped (bounding set, securebits),
- *                       no_new_privs
+ *                       no_new_privs: the program runs as uid 60000 with
+ *                       no capabilities, like isolate's and nsjail's
  *        5d. seccomp    the deny-list filter (seccomp.c), last before exec
  *        5e. execve
  *      and report "started" / "ended" records to the parent.
@@ -64,7 +68,7 @@ typedef enum sandbox_verdict {
 
 /* Isolation layers, as bits of sandbox_result.isolation. */
 enum {
-    SANDBOX_ISO_USER    = 1 << 0,  /* user namespace, root mapped to nobody */
+    SANDBOX_ISO_USER    = 1 << 0,  /* user namespace, uid 60000 mapped to nobody, no root */
     SANDBOX_ISO_PID     = 1 << 1,
     SANDBOX_ISO_NET     = 1 << 2,  /* an empty network namespace */
     SANDBOX_ISO_MOUNT   = 1 << 3,

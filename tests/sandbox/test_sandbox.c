@@ -231,7 +231,7 @@ Test(sandbox, the_view_from_inside) {
                "print('ifaces', sorted(l.split(':')[0].strip() for l in open('/proc/net/dev').readlines()[2:]))\n",
                &lim, NULL, &r);
     cr_assert_eq(r.verdict, SANDBOX_OK, "%s: %s", r.detail, r.err);
-    cr_assert(strstr(r.out, "0 sandbox True\n"), "%s", r.out);
+    cr_assert(strstr(r.out, "60000 sandbox True\n"), "%s", r.out);
     cr_assert(!strstr(r.out, "'root'") && !strstr(r.out, "'home'") && !strstr(r.out, "'sys'"), "%s", r.out);
     cr_assert(strstr(r.out, "/work False True\n"), "%s", r.out);
     cr_assert(strstr(r.out, "True\n"), "%s", r.out);
@@ -477,10 +477,83 @@ Test(hostile, read_shadow_and_root, .timeout = 60) {
     sandbox_limits lim = limits(5000, 64);
     run_hostile("read_secrets.py", &lim, NULL, &r);
     cr_assert_eq(r.verdict, SANDBOX_OK, "%s: %s", r.detail, r.err);
-    cr_assert(strstr(r.out, "shadow bytes 0\n") || strstr(r.out, "shadow refused"), "%s", r.out);
+    cr_assert(strstr(r.out, "shadow refused 13\n") || strstr(r.out, "shadow refused 2\n"), "%s", r.out);
     cr_assert(!strstr(r.out, "root:"), "shadow content leaked: %s", r.out);
     cr_assert(strstr(r.out, "/root refused") && strstr(r.out, "/home refused"), "%s", r.out);
     sandbox_result_free(&r);
+}
+
+/* The number after "key" on its own line of out ("" when absent). */
+static void line_after(const char *out, const char *key, char *val, size_t cap) {
+    const char *p = strstr(out, key);
+    val[0] = 0;
+    if (!p) return;
+    p += strlen(key);
+    size_t n = strcspn(p, "\n");
+    snprintf(val, cap, "%.*s", (int)(n < cap ? n : cap - 1), p);
+}
+
+/* The program is an ordinary user of its namespace (isolate's and nsjail's
+ * model): uid/gid 60000, no inside id 0 mapped, no capability in any set,
+ * no way back to root, and the secrets refuse it (EACCES/ENOENT), in the
+ * warm Python runner as well. */
+static void check_unprivileged(const char *out) {
+    char v[128];
+    cr_assert(strstr(out, "ids 60000 60000 60000 60000 groups []\n"), "%s", out);
+    const char *sets[] = {"CapInh:", "CapPrm:", "CapEff:", "CapBnd:", "CapAmb:"};
+    for (int i = 0; i < 5; i++) {
+        line_after(out, sets[i], v, sizeof v);
+        cr_assert_str_eq(v, " 0000000000000000", "%s is%s: %s", sets[i], v, out);
+    }
+    line_after(out, "NoNewPrivs:", v, sizeof v);
+    cr_assert_str_eq(v, " 1", "%s", out);
+    line_after(out, "uid_map ", v, sizeof v);
+    cr_assert_str_eq(v, "[['60000', '65534', '1']]", "uid map %s (root caller expected)", v);
+    line_after(out, "gid_map ", v, sizeof v);
+    cr_assert_str_eq(v, "[['60000', '65534', '1']]", "gid map %s", v);
+    /* EINVAL: id 0 is not mapped; EPERM: no CAP_SETUID/CAP_SETGID */
+    const char *calls[] = {"setuid refused ", "setgid refused ", "setgroups refused "};
+    for (int i = 0; i < 3; i++) {
+        line_after(out, calls[i], v, sizeof v);
+        cr_assert(!strcmp(v, "EINVAL") || !strcmp(v, "EPERM"), "%s'%s': %s", calls[i], v, out);
+    }
+    const char *secrets[] = {"/etc/shadow", "/etc/gshadow", "/etc/shadow-", "/etc/gshadow-"};
+    for (int i = 0; i < 4; i++) {
+        char key[64];
+        snprintf(key, sizeof key, "%s refused ", secrets[i]);
+        line_after(out, key, v, sizeof v);
+        if (access(secrets[i], F_OK) != 0 && !strstr(out, key)) continue; /* absent on this host */
+        cr_assert(!strcmp(v, "EACCES") || !strcmp(v, "ENOENT"), "%s: %s", secrets[i], out);
+        snprintf(key, sizeof key, "%s chmod refused ", secrets[i]);
+        line_after(out, key, v, sizeof v);
+        cr_assert(!strcmp(v, "EROFS") || !strcmp(v, "EPERM") || !strcmp(v, "ENOENT"), "%s: %s", key, out);
+    }
+    cr_assert(!strstr(out, "READ") && !strstr(out, "CHMOD") && !strstr(out, "became root"), "%s", out);
+}
+
+Test(hostile, runs_as_an_unprivileged_user, .timeout = 60) {
+    require_envelope();
+    if (geteuid() != 0) cr_skip_test("the id map checked here is the one a root caller writes");
+    sandbox_result r;
+    sandbox_limits lim = limits(5000, 256);
+    run_hostile("who_am_i.py", &lim, NULL, &r);
+    cr_assert_eq(r.verdict, SANDBOX_OK, "%s: %s", r.detail, r.err);
+    cr_assert(r.isolation & SANDBOX_ISO_USER, "%#x", r.isolation);
+    check_unprivileged(r.out);
+    sandbox_result_free(&r);
+    /* The same from the warm runner's forked jobs. */
+    size_t len;
+    char *src = slurp(HOSTILE "who_am_i.py", &len);
+    sandbox_program prog = {.lang = "python", .source = src, .source_len = len};
+    sandbox_job jobs[2] = {{.prog = &prog}, {.prog = &prog}};
+    core_error err = {0};
+    cr_assert_eq(sandbox_run_python_batch(&lim, jobs, 2, &err), 0, "%s", err.msg);
+    for (int i = 0; i < 2; i++) {
+        cr_assert_eq(jobs[i].result.verdict, SANDBOX_OK, "%s: %s", jobs[i].result.detail, jobs[i].result.err);
+        check_unprivileged(jobs[i].result.out);
+        sandbox_result_free(&jobs[i].result);
+    }
+    free(src);
 }
 
 Test(hostile, connect_to_loopback, .timeout = 60) {
