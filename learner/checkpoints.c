@@ -31,8 +31,10 @@ void ckpt_path(const char *dir, const char *stem, int64_t step, char *out, size_
     snprintf(out, cap, "%s/%s-step%06lld" CKPT_EXT, dir, stem, (long long)step);
 }
 
-void ckpt_hf_path(const char *dir, const char *stem, int64_t step, char *out, size_t cap) {
-    snprintf(out, cap, "%s/%s-step%06lld", dir, stem, (long long)step);
+void ckpt_step_path(const core_config *cfg, const char *dir, const char *stem, int64_t step, char *out,
+                    size_t cap) {
+    if (cfg->model.path[0]) snprintf(out, cap, "%s/%s-step%06lld", dir, stem, (long long)step);
+    else ckpt_path(dir, stem, step, out, cap);
 }
 
 /* path minus ".safetensors" plus ".optim.safetensors" (as model_save names it) */
@@ -78,17 +80,18 @@ int ckpt_is_complete(const char *path) {
     return file_exists(a) && file_exists(b);
 }
 
-int ckpt_save(const model *m, const char *path, char sha[65], core_error *err) {
-    if (model_save(m, path, 1, err) || model_file_sha256(path, sha, err)) return err->code;
+static int save_hf(const core_config *cfg, const model *m, const char *path, char sha[65], core_error *err) {
+    int dtype = !strcmp(cfg->model.save_dtype, "bfloat16") ? MODEL_DTYPE_BF16 : MODEL_DTYPE_F32;
+    char weights[1200];
+    snprintf(weights, sizeof weights, "%s/model.safetensors", path);
+    if (model_save_hf(m, path, cfg->model.path, dtype, 1, err) || model_file_sha256(weights, sha, err))
+        return err->code;
     return 0;
 }
 
-int ckpt_save_hf(const model *m, const char *path, const char *src_dir, int dtype, char sha[65],
-                 core_error *err) {
-    char weights[1200];
-    snprintf(weights, sizeof weights, "%s/model.safetensors", path);
-    if (model_save_hf(m, path, src_dir, dtype, 1, err) || model_file_sha256(weights, sha, err))
-        return err->code;
+int ckpt_save(const core_config *cfg, const model *m, const char *path, char sha[65], core_error *err) {
+    if (cfg->model.path[0]) return save_hf(cfg, m, path, sha, err);
+    if (model_save(m, path, 1, err) || model_file_sha256(path, sha, err)) return err->code;
     return 0;
 }
 

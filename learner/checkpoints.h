@@ -1,7 +1,7 @@
 /*
  * learner/checkpoints.h — where a run keeps its checkpoints, which of them
  * are whole, which load, which to keep; the run's lock.  Private to
- * learner/ (train.c and pretrain.c).  This file and checkpoints.c are the
+ * learner/ (train.c, pretrain.c and distill.c).  This file and checkpoints.c are the
  * only places that know a checkpoint's file layout:
  *
  *   <run.out_dir>/<run.name>/run-<id>/     one folder per run, by runs.id, so a
@@ -32,21 +32,21 @@
 void ckpt_run_dir(const core_config *cfg, int64_t run_id, char *out, size_t cap);
 /* <dir>/<stem>-step%06d.safetensors */
 void ckpt_path(const char *dir, const char *stem, int64_t step, char *out, size_t cap);
-/* <dir>/<stem>-step%06d, a Hugging Face model directory */
-void ckpt_hf_path(const char *dir, const char *stem, int64_t step, char *out, size_t cap);
+/* The checkpoint of a step: <dir>/<stem>-step%06d, a Hugging Face model
+ * directory when the run trains one (model.path), else ckpt_path's file. */
+void ckpt_step_path(const core_config *cfg, const char *dir, const char *stem, int64_t step, char *out,
+                    size_t cap);
 /* mkdir -p dir */
 int ckpt_make_dir(const char *dir, core_error *err);
 
 /* 1 when the weights and the optimizer state of path are both on disk. */
 int ckpt_is_complete(const char *path);
 
-/* Write weights + optimizer state to path; sha256 of the weights file into sha. */
-int ckpt_save(const model *m, const char *path, char sha[65], core_error *err);
-/* The same as a Hugging Face model directory: tensors in dtype (enum
- * model_dtype), src_dir's config and tokenizer files; sha256 of its
- * model.safetensors. */
-int ckpt_save_hf(const model *m, const char *path, const char *src_dir, int dtype, char sha[65],
-                 core_error *err);
+/* Write weights + optimizer state to path (from ckpt_step_path); sha256 of
+ * the weights file into sha.  A run on a Hugging Face model writes a model
+ * directory: tensors in model.save_dtype, model.path's config and tokenizer
+ * files. */
+int ckpt_save(const core_config *cfg, const model *m, const char *path, char sha[65], core_error *err);
 /* Remove the weights and optimizer files of path, or its directory (retention). */
 void ckpt_remove(const char *path);
 

@@ -185,8 +185,8 @@ static int own_run_dir(distill_ctx *D, core_error *err) {
 
 static int save_checkpoint(distill_ctx *D, int step, char *path, size_t cap, core_error *err) {
     char sha[65];
-    ckpt_path(D->run_dir, "distill", step, path, cap);
-    if (ckpt_save(D->student, path, sha, err)) return err->code;
+    ckpt_step_path(D->cfg, D->run_dir, "distill", step, path, cap);
+    if (ckpt_save(D->cfg, D->student, path, sha, err)) return err->code;
     return db_insert_checkpoint(D->db, D->run_id, step, path, sha, err);
 }
 

@@ -124,7 +124,7 @@ static void prune_partials(pretrain_state *st, int keep) {
 static int save_partial(pretrain_state *st, int step, core_error *err) {
     char path[1200], sha[65];
     ckpt_path(st->run_dir, "base", step, path, sizeof path);
-    if (ckpt_save(st->m, path, sha, err) || record_checkpoint(st, step, path, sha, err)) return err->code;
+    if (ckpt_save(st->cfg, st->m, path, sha, err) || record_checkpoint(st, step, path, sha, err)) return err->code;
     prune_partials(st, PRETRAIN_KEEP);
     return 0;
 }
@@ -133,7 +133,7 @@ static int save_partial(pretrain_state *st, int step, core_error *err) {
  * train and demo never pick up a half-trained one. */
 static int publish_base(pretrain_state *st, int step, core_error *err) {
     char sha[65];
-    if (ckpt_save(st->m, st->final, sha, err) || record_checkpoint(st, step, st->final, sha, err))
+    if (ckpt_save(st->cfg, st->m, st->final, sha, err) || record_checkpoint(st, step, st->final, sha, err))
         return err->code;
     prune_partials(st, 0); /* the base holds everything they held */
     return 0;
@@ -331,6 +331,10 @@ done:
 int pretrain_run(const core_config *cfg, int flags, FILE *progress, pretrain_result *out,
                  core_error *err) {
     memset(out, 0, sizeof *out);
+    if (cfg->model.path[0]) /* checked before anything is opened or written */
+        return core_fail(err, CORE_EINPUT, "model.path (%s) is set, but pretrain trains a fresh model of "
+                         "the [model] shape; a Hugging Face model is trained with `grpo train` (or distilled "
+                         "into with `grpo distill`)", cfg->model.path);
     pretrain_state st = {.cfg = cfg, .flags = flags, .progress = progress, .lock_fd = -1};
     int start = 0;
     int rc = tasks_open(cfg, &st.ts, err);

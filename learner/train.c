@@ -115,23 +115,10 @@ static int prune_checkpoints(learner_ctx *L, core_error *err) {
     return rc;
 }
 
-/* The checkpoint of a step: a run on a Hugging Face model (model.path)
- * checkpoints as Hugging Face directories, ours as .safetensors files. */
-static void step_checkpoint_path(const learner_ctx *L, int64_t step, char *out, size_t cap) {
-    if (L->cfg->model.path[0]) ckpt_hf_path(L->run_dir, "policy", step, out, cap);
-    else ckpt_path(L->run_dir, "policy", step, out, cap);
-}
-
 static int save_checkpoint(learner_ctx *L, int64_t step, core_error *err) {
-    const core_config *cfg = L->cfg;
     char path[1200], sha[65];
-    int rc;
-    step_checkpoint_path(L, step, path, sizeof path);
-    if (cfg->model.path[0]) {
-        int dtype = !strcmp(cfg->model.save_dtype, "bfloat16") ? MODEL_DTYPE_BF16 : MODEL_DTYPE_F32;
-        rc = ckpt_save_hf(L->policy, path, cfg->model.path, dtype, sha, err);
-    } else rc = ckpt_save(L->policy, path, sha, err);
-    if (rc ||
+    ckpt_step_path(L->cfg, L->run_dir, "policy", step, path, sizeof path);
+    if (ckpt_save(L->cfg, L->policy, path, sha, err) ||
         db_insert_checkpoint(L->db, L->run_id, step, path, sha, err))
         return err->code;
     return prune_checkpoints(L, err);
@@ -687,7 +674,7 @@ static int train_loop(learner_ctx *L, int64_t first_step, run_end *end, core_err
         int due = cfg->learner.checkpoint_every > 0 && step % cfg->learner.checkpoint_every == 0;
         if ((cfg->eval.every > 0 && step % cfg->eval.every == 0) || last) {
             char ckpt[1200] = "";
-            if (due || last) ckpt_path(L->run_dir, "policy", step, ckpt, sizeof ckpt);
+            if (due || last) ckpt_step_path(cfg, L->run_dir, "policy", step, ckpt, sizeof ckpt);
             if (evaluate(L, step, ckpt, &ev, err)) return err->code;
             if (progress.is_tty) fputc('\n', stderr);
             log_eval(step, &ev);
@@ -704,7 +691,7 @@ static int train_loop(learner_ctx *L, int64_t first_step, run_end *end, core_err
 static void report_end(const learner_ctx *L, const run_end *e) {
     const core_config *cfg = L->cfg;
     char path[1200];
-    step_checkpoint_path(L, e->step, path, sizeof path);
+    ckpt_step_path(cfg, L->run_dir, "policy", e->step, path, sizeof path);
     core_info("run %lld '%s' %s at step %lld of %d: %s", (long long)L->run_id, cfg->run.name,
               strcmp(e->status, "done") ? "stopped" : "finished", (long long)e->step, cfg->run.steps,
               e->why);

@@ -124,8 +124,8 @@ with tempfile.TemporaryDirectory() as d:
     opt_a, opt_b = (load_file(os.path.join(p, "optimizer.safetensors")) for p in (path, path3))
     assert torch.equal(opt_a["adam_m"], opt_b["adam_m"]) and torch.equal(opt_a["adam_v"], opt_b["adam_v"])
     # settings this run would not use are refused before anything is written
-    def refused(args, words, launcher=()):
-        out = subprocess.run([*launcher, GRPO, "train", "configs/gsm8k-qwen2.ini", "--set", f"run.out_dir={d}/bad",
+    def refused(args, words, launcher=(), command="train"):
+        out = subprocess.run([*launcher, GRPO, command, "configs/gsm8k-qwen2.ini", "--set", f"run.out_dir={d}/bad",
                               "--set", f"db.path={d}/bad.db", *args], capture_output=True, text=True)
         assert out.returncode == 2 and all(w in out.stderr for w in words), (args, out.stderr[-500:])
         assert not os.path.exists(f"{d}/bad"), "a refused run wrote its folder"
@@ -134,9 +134,24 @@ with tempfile.TemporaryDirectory() as d:
             ["model.checkpoint"])
     refused(["--set", "model.path=", "--set", "model.save_dtype=bfloat16"], ["model.save_dtype"])
     refused(["--set", f"model.path={d}/base", "--set", "model.save_dtype=float16"], ["model.save_dtype"])
+    refused(["--set", f"model.path={d}/base"], ["model.path", "pretrain"], command="pretrain")
     os.environ.update(OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
     refused(["--set", f"model.path={d}/base", "--set", "run.learners=2"], ["learner.grad_sum", "run.learners"],
             launcher=["mpirun", "-np", "2", "--oversubscribe"])
+
+    # a Hugging Face student distils from the run's episodes and checkpoints as a model directory
+    out = subprocess.run([GRPO, "distill", "configs/gsm8k-qwen2.ini", "--from-db", f"{d}/grpo.db",
+                          "--where", "run_id = 1", "--set", f"model.path={d}/base", "--set", "model.max_seq=512",
+                          "--set", f"tasks.train={d}/train.jsonl", "--set", f"tasks.heldout={d}/heldout.jsonl",
+                          "--set", "run.name=student", "--set", f"run.out_dir={d}/runs", "--set", f"db.path={d}/grpo.db",
+                          "--set", "distill.steps=2", "--set", "distill.lr=1e-3", "--set", "distill.eval_every=0",
+                          "--set", "eval.items=2", "--set", "eval.k=2"], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr[-2000:]
+    student, _ = last_checkpoint(d, "student")
+    assert os.path.isdir(student), student
+    AutoModelForCausalLM.from_pretrained(student)
+    taught = tensors(student)
+    assert max(float((taught[k] - base[k]).abs().max()) for k in base) > 0, "distillation did not move the student"
 
     print(f"ok: checkpoint {path} loads in transformers (max |dlogprob| {worst:.1e}), "
           f"weights moved {moved:.3g}, resume bit-identical")

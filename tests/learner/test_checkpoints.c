@@ -48,12 +48,14 @@ Test(fallback, corrupt_newest_loads_the_one_before) {
     char dir[] = "/tmp/grpo-test-ckpt-XXXXXX";
     cr_assert_not_null(mkdtemp(dir));
     core_error err = {0};
+    core_config cfg; /* defaults: no model.path, so checkpoints are .safetensors files */
+    core_config_defaults(&cfg);
     char sha[65];
     for (int s = 1; s <= 3; s++) {
         model *m = tiny((uint64_t)s);
         char p[1200];
         ckpt_path(dir, "policy", s, p, sizeof p);
-        cr_assert_eq(ckpt_save(m, p, sha, &err), 0, "%s", err.msg);
+        cr_assert_eq(ckpt_save(&cfg, m, p, sha, &err), 0, "%s", err.msg);
         model_free(m);
     }
     ckpt_entry *c;
