@@ -2,6 +2,7 @@
 #
 #   make            build ./grpo (-O3 -march=native; PORTABLE=1 drops -march=native)
 #   make run        install what is missing, build, run the R1-Zero demo on the CPU
+#   make run-code   the same for the code demo (Python functions graded in the sandbox)
 #   make test       install what is missing, build, run every test
 #   make bench      benchmarks, printing ratios against peers run alongside
 #   make asan       the tests under AddressSanitizer and UBSan
@@ -51,7 +52,7 @@ TEST_BINS := $(TEST_DIRS:%=$(BUILD)/tests/test_%)
 # Helper programs that tests' scripts drive (tests/<dir>/<name>_tool.c -> $(BUILD)/tests/<name>_tool).
 TOOL_BINS := $(foreach f,$(wildcard tests/*/*_tool.c),$(BUILD)/tests/$(basename $(notdir $(f))))
 
-.PHONY: all grpo run test bench asan fuzz deps deps-run clean cuda-check
+.PHONY: all grpo run run-code test bench asan fuzz deps deps-run clean cuda-check
 all: $(BIN)
 ifneq ($(BIN),grpo)
 grpo: $(BIN)
@@ -101,6 +102,12 @@ test: deps $(BIN) $(TEST_BINS) $(TOOL_BINS)
 
 run: deps-run $(BIN)
 	./grpo demo configs/r1zero-arith.ini
+
+# The code demo: pretrain (skipped when runs/r1zero-code/base.safetensors
+# exists), GRPO with the sandboxed code reward, then what the policy learned.
+run-code: deps-run $(BIN)
+	./grpo demo configs/r1zero-code.ini
+	GRPO=./grpo configs/r1zero-code-examples.sh grpo.db r1zero-code
 
 bench: deps $(BIN)
 	@BUILD=$(BUILD) PYTHON=$(PYTHON) bench/run.sh

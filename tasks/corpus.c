@@ -16,7 +16,12 @@
  *
  * slip_rate, recheck_rate and confirm_rate are fractions of all solutions:
  * one uniform draw picks recheck, slip, confirm or clean in that order.  countdown
- * and lineq slip their last step; code items are their reference solution.
+ * and lineq slip their last step.  The code generator's items slip their
+ * function (one of its template's wrong versions: an off-by-one, a wrong
+ * operator, a wrong base case); the plan in <think> shows the same slip,
+ * and a re-check writes "wait" and the right plan before the right code:
+ *   <think>x*7-3 wait x*7+3</think><answer>def f(x):\n    return x*7+3\n</answer>
+ * Other code items (JSONL) are their reference solution.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -147,6 +152,19 @@ static void work_lineq(const task_item *t, int style, core_rng *rng, worked *w) 
     snprintf(w->answer, sizeof w->answer, "%ld", written);
 }
 
+/* A code generator item: the plan and the function, right or slipped. */
+static void work_code(const task_item *t, int style, core_rng *rng, worked *w) {
+    int n = tasks_code_versions(t);
+    int slipped = style == CORPUS_SLIP || style == CORPUS_RECHECK
+                      ? 1 + (int)core_rng_below(rng, (uint64_t)(n - 1)) : 0;
+    char plan[256], right_plan[256], code[512];
+    tasks_code_write(t, 0, right_plan, sizeof right_plan, w->answer, sizeof w->answer);
+    tasks_code_write(t, slipped, plan, sizeof plan, code, sizeof code);
+    put(&w->think, "%s", plan);
+    if (style == CORPUS_RECHECK || style == CORPUS_CONFIRM) put(&w->think, " wait %s", right_plan);
+    else snprintf(w->answer, sizeof w->answer, "%s", code);
+}
+
 /* Which step of a solution can slip: arith has n-1 steps. */
 static void work(const task_item *t, int style, core_rng *rng, worked *w) {
     memset(w, 0, sizeof *w);
@@ -159,7 +177,9 @@ static void work(const task_item *t, int style, core_rng *rng, worked *w) {
         work_countdown(t, style, rng, w);
     } else if (!strcmp(t->gen, "lineq")) {
         work_lineq(t, style, rng, w);
-    } else { /* code, or an imported item: no steps to show */
+    } else if (tasks_code_versions(t) > 1) {
+        work_code(t, style, rng, w);
+    } else { /* an imported item: no steps to show */
         snprintf(w->answer, sizeof w->answer, "%s", t->gold ? t->gold : "");
     }
 }
@@ -189,7 +209,7 @@ int tasks_corpus_example(const core_config *cfg, const task_item *t, core_rng *r
                          corpus_example *out, core_error *err) {
     memset(out, 0, sizeof *out);
     int can_slip = !strcmp(t->gen, "arith") || !strcmp(t->gen, "countdown") ||
-                   !strcmp(t->gen, "lineq");
+                   !strcmp(t->gen, "lineq") || tasks_code_versions(t) > 1;
     double u = core_rng_uniform(rng);
     if (can_slip && u < cfg->tasks.recheck_rate) out->style = CORPUS_RECHECK;
     else if (can_slip && u < cfg->tasks.recheck_rate + cfg->tasks.slip_rate) out->style = CORPUS_SLIP;

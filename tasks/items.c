@@ -5,13 +5,16 @@
  * The split is decided by a hash of the question text alone, so a question
  * is on the same side in every run, every file and every rank; training
  * draws skip held-out questions, which makes the two sides disjoint by
- * construction rather than by bookkeeping.
+ * construction rather than by bookkeeping.  The code generator's items
+ * are split by their constant instead (tasks_item_is_heldout): a held-out
+ * item's K never occurs in training, a stronger split than new seeds.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include <cjson/cJSON.h>
 
+#include "tasks/internal.h"
 #include "tasks/tasks.h"
 
 /* ------------------------------------------------------------------ items */
@@ -73,6 +76,11 @@ static uint64_t hash_text(const char *s) {
 }
 
 int tasks_is_heldout(const char *question) { return hash_text(question) % 10 == 0; }
+
+int tasks_item_is_heldout(const task_item *t) {
+    if (!strcmp(t->gen, "code") && t->n_operands >= 3) return tasks_code_is_heldout(t);
+    return tasks_is_heldout(t->question);
+}
 
 /* A set of question hashes, open addressing; enough to dedupe and to keep a
  * JSONL training file clear of the held-out file's questions. */
@@ -143,7 +151,7 @@ static int heldout_from_generator(task_source *ts, uint64_t heldout_seed, int n,
     while (ts->heldout.n < n && attempts++ < max_attempts) {
         task_item t;
         if ((rc = tasks_generate(ts->gen, ts->difficulty, &rng, &t, err))) break;
-        if (tasks_is_heldout(t.question) && hash_set_add(&seen, hash_text(t.question))) {
+        if (tasks_item_is_heldout(&t) && hash_set_add(&seen, hash_text(t.question))) {
             if ((rc = task_set_push(&ts->heldout, &t, err))) break;
         } else {
             task_item_free(&t);
@@ -232,7 +240,7 @@ int tasks_draw(const task_source *ts, uint64_t step, int index, task_item *out,
     for (int attempt = 0; attempt < 10000; attempt++) {
         int rc = tasks_generate(ts->gen, ts->difficulty, &rng, out, err);
         if (rc) return rc;
-        if (!tasks_is_heldout(out->question)) return 0;
+        if (!tasks_item_is_heldout(out)) return 0;
         task_item_free(out);
     }
     return core_fail(err, CORE_ERUNTIME, "tasks: %s drew only held-out questions", ts->gen);

@@ -94,6 +94,10 @@ int tasks_load_jsonl(const char *path, task_set *out, core_error *err);
 /* 1 if this question belongs to the held-out side (about 1 in 10), by a
  * hash of its text: a question is on one side in every run and every file. */
 int tasks_is_heldout(const char *question);
+/* The side of a generator's item: the code generator holds out by its
+ * constant (K = 3 mod 7: by construction, no training item shares one);
+ * the others by tasks_is_heldout(question). */
+int tasks_item_is_heldout(const task_item *t);
 
 /* A source of problems for a run, built from the config: generator or JSONL
  * files, the fixed held-out set, and the prompt template. */
@@ -144,8 +148,9 @@ typedef struct corpus_example {
 /* One worked solution for item t, its imperfections drawn from rng with
  * the rates in cfg->tasks (slip_rate, format_break_rate, recheck_rate,
  * confirm_rate).
- * Generators' items only (TASK_MATH from arith/countdown/lineq; code items
- * get their reference solution in the template). */
+ * Generators' items: arith/countdown/lineq slip a step; code slips its
+ * function (an off-by-one, a wrong operator or a wrong base case) with the
+ * plan in <think>; other code items get their reference solution. */
 int tasks_corpus_example(const core_config *cfg, const task_item *t, core_rng *rng,
                          corpus_example *out, core_error *err);
 /* The clean solution of t (no slip, no break): what a perfect model writes. */

@@ -226,3 +226,119 @@ Test(corpus, code_reference_solutions_pass_their_hidden_tests) {
         task_item_free(&t);
     }
 }
+
+/* How many of the n programs pass their tests, in one python3 run: each
+ * program and its assert lines run in a fresh namespace. */
+static int python_pass_count(char **codes, char **tests_json, int n) {
+    char path[] = "/tmp/grpo-test-slips-XXXXXX.py";
+    int fd = mkstemps(path, 3);
+    cr_assert(fd >= 0);
+    FILE *f = fdopen(fd, "w");
+    fprintf(f, "import json\ncases = []\n");
+    for (int i = 0; i < n; i++)
+        fprintf(f, "cases.append((r'''%s''', json.loads(r'''%s''')))\n", codes[i], tests_json[i]);
+    fprintf(f, "passed = 0\nfor code, tests in cases:\n    ns = {}\n    try:\n"
+               "        exec(code, ns)\n        for line in tests:\n            exec(line, ns)\n"
+               "        passed += 1\n    except Exception:\n        pass\nprint(passed)\n");
+    fclose(f);
+    char cmd[256];
+    snprintf(cmd, sizeof cmd, "python3 %s", path);
+    FILE *p = popen(cmd, "r");
+    int passed = -1;
+    cr_assert(p && fscanf(p, "%d", &passed) == 1);
+    pclose(p);
+    unlink(path);
+    return passed;
+}
+
+/* The program between <answer> and </answer> (malloc'd). */
+static char *answer_of(const char *response) {
+    const char *a = strstr(response, "<answer>"), *b = a ? strstr(a, "</answer>") : NULL;
+    cr_assert(a && b, "no answer in %s", response);
+    return strndup(a + 8, (size_t)(b - a - 8));
+}
+
+/* Code items' corpus: a clean solution is the reference; a slip is one of
+ * the template's wrong versions, and its hidden tests catch it (the first
+ * test sits where slips show; a few slips pass by chance, e.g. n // K == 0
+ * on n = 0); a re-check says "wait" and ends with the reference. */
+Test(corpus, code_slips_fail_their_tests_and_rechecks_end_right) {
+    if (system("python3 -c pass >/dev/null 2>&1") != 0) cr_skip_test("no python3");
+    enum { N = 120 };
+    char *codes[2][N], *tests[N];
+    core_config cfg;
+    core_config_defaults(&cfg);
+    snprintf(cfg.tasks.kind, sizeof cfg.tasks.kind, "code");
+    cfg.tasks.format_break_rate = cfg.tasks.recheck_rate = cfg.tasks.confirm_rate = 0;
+    for (int i = 0; i < N; i++) {
+        core_rng trng = core_rng_stream(16, CORE_RNG_TEST, 0, (uint64_t)i);
+        task_item t;
+        cr_assert_eq(tasks_generate("code", 4, &trng, &t, NULL), 0);
+        tests[i] = strdup(t.tests);
+        for (int slip = 0; slip < 2; slip++) {
+            cfg.tasks.slip_rate = slip;
+            core_rng crng = core_rng_stream(16, CORE_RNG_CORPUS, 0, (uint64_t)i);
+            corpus_example ex;
+            cr_assert_eq(tasks_corpus_example(&cfg, &t, &crng, &ex, NULL), 0);
+            cr_assert_eq(ex.style, slip ? CORPUS_SLIP : CORPUS_CLEAN);
+            codes[slip][i] = answer_of(ex.response);
+            cr_assert_eq(!strcmp(codes[slip][i], t.gold), !slip, "%s\n%s", ex.response, t.gold);
+            corpus_example_free(&ex);
+        }
+        cfg.tasks.slip_rate = 0;
+        cfg.tasks.recheck_rate = 1;
+        core_rng crng = core_rng_stream(16, CORE_RNG_CORPUS, 1, (uint64_t)i);
+        corpus_example ex;
+        cr_assert_eq(tasks_corpus_example(&cfg, &t, &crng, &ex, NULL), 0);
+        char *code = answer_of(ex.response);
+        cr_assert(strstr(ex.response, " wait ") && !strcmp(code, t.gold), "%s", ex.response);
+        free(code);
+        corpus_example_free(&ex);
+        cfg.tasks.recheck_rate = 0;
+        task_item_free(&t);
+    }
+    int clean = python_pass_count(codes[0], tests, N), slipped = python_pass_count(codes[1], tests, N);
+    cr_assert_eq(clean, N, "%d of %d reference solutions pass", clean, N);
+    cr_assert_leq(slipped, N / 10, "%d of %d slipped solutions pass their tests", slipped, N);
+    for (int i = 0; i < N; i++) free(codes[0][i]), free(codes[1][i]), free(tests[i]);
+}
+
+/* 1 if the number v is written in s (not as part of a longer one). */
+static int has_number(const char *s, long v) {
+    char k[24];
+    int n = snprintf(k, sizeof k, "%ld", v);
+    for (const char *p = s; (p = strstr(p, k)); p++)
+        if ((p == s || p[-1] < '0' || p[-1] > '9') && (p[n] < '0' || p[n] > '9')) return 1;
+    return 0;
+}
+
+/* The held-out split of the code generator is by its constant: every
+ * held-out item has K = 3 (mod 7), no training draw does, so no training
+ * item shares a held-out item's function. */
+Test(corpus, code_heldout_constants_never_occur_in_training) {
+    core_config cfg;
+    core_config_defaults(&cfg);
+    snprintf(cfg.tasks.kind, sizeof cfg.tasks.kind, "code");
+    cfg.tasks.difficulty = 4;
+    task_source *ts;
+    core_error err = {0};
+    cr_assert_eq(tasks_open(&cfg, &ts, &err), 0, "%s", err.msg);
+    const task_set *h = tasks_heldout(ts);
+    cr_assert_eq(h->n, cfg.tasks.heldout_items);
+    int seen[31] = {0};
+    for (int i = 0; i < h->n; i++) {
+        cr_assert_eq(h->items[i].operands[0] % 7, 3, "%s", h->items[i].question);
+        seen[h->items[i].operands[0]]++;
+    }
+    cr_assert(seen[3] && seen[10] && seen[17] && seen[24], "held-out K: not all of 3, 10, 17, 24");
+    for (int step = 0; step < 300; step++)
+        for (int b = 0; b < 8; b++) {
+            task_item t;
+            cr_assert_eq(tasks_draw(ts, (uint64_t)step, b, &t, &err), 0, "%s", err.msg);
+            cr_assert_neq(t.operands[0] % 7, 3, "training item with a held-out K: %s", t.question);
+            cr_assert(has_number(t.question, t.operands[0]), "K %ld is not in the question: %s",
+                      t.operands[0], t.question);
+            task_item_free(&t);
+        }
+    tasks_close(ts);
+}

@@ -290,7 +290,7 @@ Test(split, generator_heldout_is_fixed_distinct_and_disjoint_from_training) {
         cr_assert_eq(h->n, 100);
         cr_assert_eq(h2->n, 100);
         for (int i = 0; i < h->n; i++) {
-            cr_assert(tasks_is_heldout(h->items[i].question));
+            cr_assert(tasks_item_is_heldout(&h->items[i]));
             cr_assert_str_eq(h->items[i].question, h2->items[i].question);
             for (int j = 0; j < i; j++)
                 cr_assert_str_neq(h->items[i].question, h->items[j].question);
@@ -299,7 +299,7 @@ Test(split, generator_heldout_is_fixed_distinct_and_disjoint_from_training) {
             for (int k = 0; k < 8; k++) {
                 task_item t;
                 cr_assert_eq(tasks_draw(ts, (uint64_t)step, k, &t, &err), 0, "%s", err.msg);
-                cr_assert(!tasks_is_heldout(t.question));
+                cr_assert(!tasks_item_is_heldout(&t));
                 for (int i = 0; i < h->n; i++)
                     cr_assert_str_neq(t.question, h->items[i].question);
                 task_item_free(&t);
