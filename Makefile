@@ -52,7 +52,7 @@ TEST_BINS := $(TEST_DIRS:%=$(BUILD)/tests/test_%)
 # Helper programs that tests' scripts drive (tests/<dir>/<name>_tool.c -> $(BUILD)/tests/<name>_tool).
 TOOL_BINS := $(foreach f,$(wildcard tests/*/*_tool.c),$(BUILD)/tests/$(basename $(notdir $(f))))
 
-.PHONY: all grpo run run-code test bench asan fuzz deps deps-run clean cuda-check
+.PHONY: all grpo run run-code test bench asan fuzz deps deps-run clean cuda-check bench-trl-venv
 all: $(BIN)
 ifneq ($(BIN),grpo)
 grpo: $(BIN)
@@ -160,6 +160,23 @@ deps:
 	  /usr/bin/python3 -m venv --system-site-packages .venv && \
 	  .venv/bin/pip install -q $(PIP_PKGS) && echo "$(PIP_PKGS)" > .venv/.ok; \
 	else echo "deps: .venv present"; fi
+
+# The TRL peer of bench/bench_trl.sh, kept out of .venv (and of make test):
+# .venv-trl sees .venv's transformers and Debian's torch through a .pth, and
+# adds TRL 0.17.0 (the newest that accepts transformers 4.47.1) with the
+# accelerate, datasets and pyarrow versions that accept torch 1.13 and
+# numpy 1.24.  Nothing here downloads a torch.
+TRL_PKGS := trl==0.17.0 accelerate==0.34.2 datasets==3.6.0 pyarrow==17.0.0
+bench-trl-venv: deps
+	@if [ ! -f .venv-trl/.ok ] || [ "$$(cat .venv-trl/.ok)" != "$(TRL_PKGS)" ]; then \
+	  /usr/bin/python3 -m venv --system-site-packages .venv-trl && \
+	  ./.venv/bin/python3 -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])' \
+	    > .venv-trl/lib/python3.11/site-packages/grpo_shared_venv.pth && \
+	  ./.venv/bin/python3 -c 'import numpy, transformers; print(f"numpy=={numpy.__version__}\ntransformers=={transformers.__version__}")' \
+	    > .venv-trl/constraints.txt && \
+	  .venv-trl/bin/pip install -q -c .venv-trl/constraints.txt $(TRL_PKGS) && \
+	  echo "$(TRL_PKGS)" > .venv-trl/.ok; \
+	else echo "bench-trl-venv: .venv-trl present"; fi
 
 clean:
 	rm -rf build build-asan grpo
