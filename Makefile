@@ -11,6 +11,7 @@
 #   make deps-run   only those `make run` needs (no test-only packages)
 #   make CUDA=1     also build the CUDA kernels (nvcc from /usr/local/cuda)
 #   make cuda-check compile the CUDA objects only (they are not run here)
+#   make cuda-emu   build/cuda-emu/grpo: the whole program on a CPU stand-in for CUDA
 
 CC       ?= gcc
 BUILD    ?= build
@@ -32,14 +33,15 @@ LDLIBS  = $(MPI_LIBS) $(BLAS_LIBS) -lsqlite3 -lpcre2-8 -lutf8proc -lseccomp -lin
 LDFLAGS = -fopenmp $(EXTRA_LDFLAGS)
 
 LIB_DIRS := core db model rollout reward sandbox learner tasks
-LIB_SRCS := $(wildcard $(addsuffix /*.c,$(LIB_DIRS)))
+# model/ops_cuda_backend.c (the CUDA table) goes only into CUDA builds.
+LIB_SRCS := $(filter-out model/ops_cuda_backend.c,$(wildcard $(addsuffix /*.c,$(LIB_DIRS))))
 CMD_SRCS := $(wildcard cmd/*.c)
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 CMD_OBJS := $(CMD_SRCS:%.c=$(BUILD)/%.o)
 
 ifdef CUDA
 CU_SRCS  := $(wildcard model/*.cu)
-CU_OBJS  := $(CU_SRCS:%.cu=$(BUILD)/%.cu.o)
+CU_OBJS  := $(CU_SRCS:%.cu=$(BUILD)/%.cu.o) $(BUILD)/model/ops_cuda_backend.o
 CFLAGS   += -DGRPO_CUDA -I$(CUDA_HOME)/include
 LDLIBS   += -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcudart -lcublas -lcublasLt -lstdc++
 endif
@@ -52,7 +54,7 @@ TEST_BINS := $(TEST_DIRS:%=$(BUILD)/tests/test_%)
 # Helper programs that tests' scripts drive (tests/<dir>/<name>_tool.c -> $(BUILD)/tests/<name>_tool).
 TOOL_BINS := $(foreach f,$(wildcard tests/*/*_tool.c),$(BUILD)/tests/$(basename $(notdir $(f))))
 
-.PHONY: all grpo run run-code test bench asan fuzz deps deps-run clean cuda-check bench-trl-venv
+.PHONY: all grpo run run-code test bench asan fuzz deps deps-run clean cuda-check bench-trl-venv cuda-emu
 all: $(BIN)
 ifneq ($(BIN),grpo)
 grpo: $(BIN)
@@ -97,7 +99,30 @@ $(BENCH_BINS): $(BUILD)/bench/%: bench/%.c $(BUILD)/libgrpo.a $(HEADERS)
 	@mkdir -p $(dir $@)
 	$(CC) $(filter-out -MMD -MP,$(CFLAGS)) $(LDFLAGS) -o $@ $< $(BUILD)/libgrpo.a $(LDLIBS)
 
-test: deps $(BIN) $(TEST_BINS) $(TOOL_BINS)
+# The whole program on the CPU stand-in for a GPU (tests/cuda/emu, see
+# tests/cuda/emulate.sh): model/ops_cuda.cu compiled as C++ with blocks and
+# threads emulated and cuBLAS as a reference loop, linked with the CUDA
+# backend's table, so `--set model.device=cuda` runs every CUDA code path of
+# model.c and sample.c here (slowly: tests use toy sizes).
+EMU := $(BUILD)/cuda-emu
+EMU_HEADERS := $(wildcard tests/cuda/emu/*.h) model/ops.h model/ops_cuda.h
+$(EMU)/ops_cuda_emu.cpp: model/ops_cuda.cu tests/cuda/emu/rewrite_launches.py
+	@mkdir -p $(dir $@)
+	python3 tests/cuda/emu/rewrite_launches.py $< $@
+$(EMU)/ops_cuda_emu.o: $(EMU)/ops_cuda_emu.cpp $(EMU_HEADERS)
+	g++ -std=c++17 -O2 -g -Wall -Wextra -Werror -I. -Itests/cuda/emu -c $< -o $@
+$(EMU)/emu.o: tests/cuda/emu/emu.cpp $(EMU_HEADERS)
+	@mkdir -p $(dir $@)
+	g++ -std=c++17 -O2 -g -Wall -Wextra -Werror -Itests/cuda/emu -c $< -o $@
+$(EMU)/ops_cuda_backend.o: model/ops_cuda_backend.c $(EMU_HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(filter-out -MMD -MP,$(CFLAGS)) -c $< -o $@
+EMU_OBJS := $(EMU)/ops_cuda_backend.o $(EMU)/ops_cuda_emu.o $(EMU)/emu.o
+$(EMU)/grpo: $(CMD_OBJS) $(BUILD)/libgrpo.a $(EMU_OBJS)
+	$(CC) $(LDFLAGS) -o $@ $(CMD_OBJS) $(EMU_OBJS) $(BUILD)/libgrpo.a $(LDLIBS) -lstdc++
+cuda-emu: $(EMU)/grpo
+
+test: deps $(BIN) $(TEST_BINS) $(TOOL_BINS) $(EMU)/grpo
 	@BUILD=$(BUILD) PYTHON=$(PYTHON) GRPO=$(abspath $(BIN)) tests/run.sh $(TEST_DIRS)
 
 run: deps-run $(BIN)

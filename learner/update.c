@@ -313,6 +313,7 @@ static int minibatch_step(learner_ctx *L, const learn_seq *seqs, int *idx, int S
         grad_sum_add(gs, model_grads(L->policy));
     }
     int out_of_range = grad_sum_finish(gs, L->comm, model_grads(L->policy));
+    model_grads_commit(L->policy); /* the host copy to the device (nothing on the CPU) */
     double loss = add_chunk_stats(L, cs, n_chunks, st);
     free(cs);
     if (injected_nonfinite(step) || out_of_range) loss = NAN;

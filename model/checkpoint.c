@@ -80,14 +80,26 @@ static cJSON *producer_meta(void) {
 }
 
 int ckpt_save_optimizer(const model *m, const char *path, int with_master, core_error *err) {
-    st_out oe[3] = {{"adam_m", m->adam_m, m->n_params, (int64_t)m->n_params, 0},
-                    {"adam_v", m->adam_v, m->n_params, (int64_t)m->n_params, 0},
-                    {"master", m->params, m->n_params, (int64_t)m->n_params, 0}};
-    char step[32];
-    snprintf(step, sizeof step, "%d", m->adam_t);
-    cJSON *meta = producer_meta();
-    cJSON_AddStringToObject(meta, "adamw_step", step);
-    return st_write(path, oe, with_master ? 3 : 2, ST_F32, meta, err);
+    /* staged through host memory when the model lives on a device */
+    float *am = model_host_acquire(m, m->adam_m, m->n_params, 1);
+    float *av = model_host_acquire(m, m->adam_v, m->n_params, 1);
+    const float *master = with_master ? model_params((model *)m) : NULL;
+    int rc;
+    if (!am || !av) {
+        rc = core_fail(err, CORE_ERUNTIME, "%s: out of memory", path);
+    } else {
+        st_out oe[3] = {{"adam_m", am, m->n_params, (int64_t)m->n_params, 0},
+                        {"adam_v", av, m->n_params, (int64_t)m->n_params, 0},
+                        {"master", master, m->n_params, (int64_t)m->n_params, 0}};
+        char step[32];
+        snprintf(step, sizeof step, "%d", m->adam_t);
+        cJSON *meta = producer_meta();
+        cJSON_AddStringToObject(meta, "adamw_step", step);
+        rc = st_write(path, oe, with_master ? 3 : 2, ST_F32, meta, err);
+    }
+    model_host_release(m, m->adam_m, am, m->n_params, 0);
+    model_host_release(m, m->adam_v, av, m->n_params, 0);
+    return rc;
 }
 
 int model_save(const model *m, const char *path, int with_optimizer, core_error *err) {
@@ -101,9 +113,10 @@ int model_save(const model *m, const char *path, int with_optimizer, core_error 
     if (write_config_json(m, cfg, err)) return CORE_ERUNTIME;
     st_out *e = calloc(m->n_tensors, sizeof *e);
     if (!e) return core_fail(err, CORE_ERUNTIME, "%s: out of memory", path);
+    const float *params = model_params((model *)m); /* the host copy, brought up to date */
     for (int i = 0; i < m->n_tensors; i++) {
         const model_tensor *t = &m->tensors[i];
-        e[i] = (st_out){t->name, m->params + t->offset, t->numel, t->rows, t->cols};
+        e[i] = (st_out){t->name, params + t->offset, t->numel, t->rows, t->cols};
     }
     int rc = st_write(path, e, m->n_tensors, ST_F32, producer_meta(), err);
     free(e);
@@ -126,13 +139,21 @@ int ckpt_load_optimizer(model *m, const char *opt, core_error *err) {
     int rc = st_open(&f, opt, err);
     if (rc) return rc;
     rc = st_verify_sha256(&f, err);
-    if (!rc) rc = read_own(&f, "adam_m", (int64_t)m->n_params, 0, m->adam_m, err);
-    if (!rc) rc = read_own(&f, "adam_v", (int64_t)m->n_params, 0, m->adam_v, err);
+    /* staged through host memory when the model lives on a device */
+    float *am = rc ? NULL : model_host_acquire(m, m->adam_m, m->n_params, 0);
+    float *av = rc ? NULL : model_host_acquire(m, m->adam_v, m->n_params, 0);
+    if (!rc && (!am || !av)) rc = core_fail(err, CORE_ERUNTIME, "%s: out of memory", opt);
+    if (!rc) rc = read_own(&f, "adam_m", (int64_t)m->n_params, 0, am, err);
+    if (!rc) rc = read_own(&f, "adam_v", (int64_t)m->n_params, 0, av, err);
     const char *step = st_metadata(&f, "adamw_step");
     if (!rc && !step) rc = core_fail(err, CORE_EINPUT, "%s: no __metadata__.adamw_step", opt);
     if (!rc) m->adam_t = atoi(step);
-    if (!rc && st_find(&f, "master")) /* exact weights under a lower-precision export */
-        rc = read_own(&f, "master", (int64_t)m->n_params, 0, m->params, err);
+    model_host_release(m, m->adam_m, am, m->n_params, !rc);
+    model_host_release(m, m->adam_v, av, m->n_params, !rc);
+    if (!rc && st_find(&f, "master")) { /* exact weights under a lower-precision export */
+        rc = read_own(&f, "master", (int64_t)m->n_params, 0, m->h_params, err);
+        if (!rc) model_params_commit(m);
+    }
     st_close(&f);
     return rc;
 }
@@ -150,13 +171,14 @@ int model_load_into(model *m, const char *path, core_error *err) {
     rc = st_verify_sha256(&f, err);
     for (int i = 0; !rc && i < m->n_tensors; i++) {
         const model_tensor *t = &m->tensors[i];
-        rc = read_own(&f, t->name, t->rows, t->cols, m->params + t->offset, err);
+        rc = read_own(&f, t->name, t->rows, t->cols, m->h_params + t->offset, err);
     }
     if (!rc && f.n != m->n_tensors)
         rc = core_fail(err, CORE_EINPUT, "%s: has %d tensors, the model has %d (different architecture?)",
                        path, f.n, m->n_tensors);
     st_close(&f);
     if (rc) return rc;
+    model_params_commit(m);
     char opt[4200];
     optim_path(path, opt, sizeof opt);
     FILE *probe = fopen(opt, "rb");

@@ -265,7 +265,7 @@ int model_load_hf(model **out, const char *dir, int max_batch, int max_seq, core
     model *m = NULL;
     tokenizer *t = NULL;
     if (!rc) rc = model_create(&m, &mc, max_batch, err);
-    if (!rc) rc = read_weights(m, dir, cfg, m->params, err);
+    if (!rc) rc = read_weights(m, dir, cfg, m->h_params, err); /* a new model is on the CPU */
     if (!rc && !bytes) rc = load_tokenizer(&t, dir, j, cfg, mc.vocab, err);
     cJSON_Delete(j);
     if (rc) {
@@ -285,8 +285,9 @@ int hf_load_into(model *m, const char *dir, core_error *err) {
     cJSON_Delete(j);
     if (!hf_config_same_shape(&mc, &m->c))
         return core_fail(err, CORE_EINPUT, "%s: describes a model of another shape than the one loading it", cfg);
-    if (join(opt, dir, "optimizer.safetensors", err) || read_weights(m, dir, cfg, m->params, err))
+    if (join(opt, dir, "optimizer.safetensors", err) || read_weights(m, dir, cfg, m->h_params, err))
         return CORE_EINPUT;
+    model_params_commit(m);
     return exists(opt) ? ckpt_load_optimizer(m, opt, err) : 0;
 }
 
@@ -374,9 +375,10 @@ static int copy_companions(const char *src_dir, const char *tmp, core_error *err
 static int export_weights(const model *m, const char *path, int dtype, core_error *err) {
     st_out *e = calloc(m->n_tensors, sizeof *e);
     if (!e) return core_fail(err, CORE_ERUNTIME, "%s: out of memory", path);
+    const float *params = model_params((model *)m); /* the host copy, brought up to date */
     for (int i = 0; i < m->n_tensors; i++) {
         const model_tensor *t = &m->tensors[i];
-        e[i] = (st_out){t->name, m->params + t->offset, t->numel, t->rows, t->cols};
+        e[i] = (st_out){t->name, params + t->offset, t->numel, t->rows, t->cols};
     }
     cJSON *meta = cJSON_CreateObject();
     cJSON_AddStringToObject(meta, "producer", "grpo.c " GRPO_VERSION);

@@ -159,62 +159,105 @@ size_t model_config_n_params(const model_config *mc) {
 
 /* --------------------------------------------------------------- create */
 
-static float *falloc(size_t n, int *failed) {
-    float *p = calloc(n ? n : 1, sizeof(float));
-    if (!p) *failed = 1;
-    return p;
+/* One buffer the backend holds: where its pointer lives, its size in bytes
+ * (0: the config does not need it; the pointer stays NULL) and whether its
+ * contents must survive a move to another device. */
+typedef struct buf_spec { void **slot; size_t bytes; int keep; } buf_spec;
+
+static void add_buf(buf_spec *b, int *n, void *slot, size_t bytes, int keep) {
+    b[(*n)++] = (buf_spec){(void **)slot, bytes, keep};
 }
 
-static void alloc_activations(model *m, int *failed) {
+enum { BUFS_FIXED = 64, BUFS_PER_LAYER = 17 };
+
+/* Every backend buffer of the model, sized for (max_batch, max_seq). */
+static int list_buffers(model *m, buf_spec *b) {
     const model_config *c = &m->c;
-    size_t N = (size_t)m->max_batch * c->max_seq, C = c->dim, F = c->ffn_dim, T = c->max_seq;
-    size_t att = (size_t)m->max_batch * c->n_heads * T * T;
-    m->tokens = calloc(N, sizeof(int));
-    m->targets = calloc(N, sizeof(int));
-    if (!m->tokens || !m->targets) *failed = 1;
-    m->resid = falloc((c->n_layers + 1) * N * C, failed);
+    size_t f = sizeof(float), N = (size_t)m->max_batch * c->max_seq, C = c->dim, F = c->ffn_dim;
+    size_t T = c->max_seq, M = m->max_batch, Q = m->q_dim, KV = m->kv_dim, V = c->vocab;
+    size_t att = M * c->n_heads * T * T, P = m->n_params, qk = c->qk_norm;
+    /* attention backward scratch: T*T floats per OpenMP thread on the CPU
+     * (sized for every processor, in case the thread count is raised
+     * after create), B*T*T on CUDA; calloc leaves the unused part untouched */
+    int threads = omp_get_max_threads() > omp_get_num_procs() ? omp_get_max_threads() : omp_get_num_procs();
+    size_t scratch = (size_t)(threads > m->max_batch ? threads : m->max_batch) * T * T;
+    int n = 0;
+    add_buf(b, &n, &m->params, P * f, 1), add_buf(b, &n, &m->grads, P * f, 1);
+    add_buf(b, &n, &m->adam_m, P * f, 1), add_buf(b, &n, &m->adam_v, P * f, 1);
+    add_buf(b, &n, &m->wt, m->wt_size * f, 0);
+    add_buf(b, &n, &m->rope_cos, T * m->hs / 2 * f, 1), add_buf(b, &n, &m->rope_sin, T * m->hs / 2 * f, 1);
+    add_buf(b, &n, &m->tokens, N * sizeof(int), 0), add_buf(b, &n, &m->targets, N * sizeof(int), 0);
+    add_buf(b, &n, &m->resid, (c->n_layers + 1) * N * C * f, 0);
     for (int l = 0; l < c->n_layers; l++) {
         layer_acts *a = &m->acts[l];
-        a->norm1 = falloc(N * C, failed), a->rstd1 = falloc(N, failed);
-        a->q = falloc(N * m->q_dim, failed), a->k = falloc(N * m->kv_dim, failed);
-        a->v = falloc(N * m->kv_dim, failed), a->att = falloc(att, failed);
-        a->attn_out = falloc(N * m->q_dim, failed), a->x_mid = falloc(N * C, failed);
-        a->norm2 = falloc(N * C, failed), a->rstd2 = falloc(N, failed);
-        a->gate = falloc(N * F, failed), a->up = falloc(N * F, failed), a->h = falloc(N * F, failed);
-        if (c->qk_norm) {
-            a->q_raw = falloc(N * m->q_dim, failed), a->k_raw = falloc(N * m->kv_dim, failed);
-            a->q_rstd = falloc(N * c->n_heads, failed), a->k_rstd = falloc(N * c->n_kv_heads, failed);
-        }
+        add_buf(b, &n, &a->norm1, N * C * f, 0), add_buf(b, &n, &a->rstd1, N * f, 0);
+        add_buf(b, &n, &a->q, N * Q * f, 0), add_buf(b, &n, &a->k, N * KV * f, 0);
+        add_buf(b, &n, &a->v, N * KV * f, 0), add_buf(b, &n, &a->att, att * f, 0);
+        add_buf(b, &n, &a->attn_out, N * Q * f, 0), add_buf(b, &n, &a->x_mid, N * C * f, 0);
+        add_buf(b, &n, &a->norm2, N * C * f, 0), add_buf(b, &n, &a->rstd2, N * f, 0);
+        add_buf(b, &n, &a->gate, N * F * f, 0), add_buf(b, &n, &a->up, N * F * f, 0);
+        add_buf(b, &n, &a->h, N * F * f, 0);
+        add_buf(b, &n, &a->q_raw, qk * N * Q * f, 0), add_buf(b, &n, &a->k_raw, qk * N * KV * f, 0);
+        add_buf(b, &n, &a->q_rstd, qk * N * c->n_heads * f, 0);
+        add_buf(b, &n, &a->k_rstd, qk * N * c->n_kv_heads * f, 0);
     }
-    m->normf = falloc(N * C, failed), m->rstdf = falloc(N, failed);
-    m->logits = falloc(N * c->vocab, failed), m->lse = falloc(N, failed);
-    m->dx = falloc(N * C, failed), m->dnorm = falloc(N * C, failed);
-    m->dq = falloc(N * m->q_dim, failed), m->dk = falloc(N * m->kv_dim, failed);
-    m->dv = falloc(N * m->kv_dim, failed), m->dattn = falloc(N * m->q_dim, failed);
-    m->dgate = falloc(N * F, failed), m->dup = falloc(N * F, failed), m->dh = falloc(N * F, failed);
-    m->dlogits = falloc(N * c->vocab, failed);
-    if (c->qk_norm) m->dq_raw = falloc(N * m->q_dim, failed), m->dk_raw = falloc(N * m->kv_dim, failed);
-    /* attention backward: T*T floats per OpenMP thread; sized for every
-     * processor too, in case the thread count is raised after create */
-    int threads = omp_get_max_threads() > omp_get_num_procs() ? omp_get_max_threads() : omp_get_num_procs();
-    m->att_scratch = falloc((size_t)threads * T * T, failed);
+    add_buf(b, &n, &m->normf, N * C * f, 0), add_buf(b, &n, &m->rstdf, N * f, 0);
+    add_buf(b, &n, &m->logits, N * V * f, 0), add_buf(b, &n, &m->lse, N * f, 0);
+    add_buf(b, &n, &m->lp, N * f, 0), add_buf(b, &n, &m->ent, N * f, 0);
+    add_buf(b, &n, &m->dlp, N * f, 0), add_buf(b, &n, &m->dent, N * f, 0);
+    add_buf(b, &n, &m->dx, N * C * f, 0), add_buf(b, &n, &m->dnorm, N * C * f, 0);
+    add_buf(b, &n, &m->dq, N * Q * f, 0), add_buf(b, &n, &m->dk, N * KV * f, 0);
+    add_buf(b, &n, &m->dv, N * KV * f, 0), add_buf(b, &n, &m->dattn, N * Q * f, 0);
+    add_buf(b, &n, &m->dgate, N * F * f, 0), add_buf(b, &n, &m->dup, N * F * f, 0);
+    add_buf(b, &n, &m->dh, N * F * f, 0), add_buf(b, &n, &m->dlogits, N * V * f, 0);
+    add_buf(b, &n, &m->att_scratch, scratch * f, 0);
+    add_buf(b, &n, &m->dq_raw, qk * N * Q * f, 0), add_buf(b, &n, &m->dk_raw, qk * N * KV * f, 0);
+    /* sampling */
+    size_t cache = (size_t)c->n_layers * M * T * KV * f;
+    add_buf(b, &n, &m->kcache, cache, 0), add_buf(b, &n, &m->vcache, cache, 0);
+    add_buf(b, &n, &m->s_x, M * C * f, 0), add_buf(b, &n, &m->s_xn, M * C * f, 0);
+    add_buf(b, &n, &m->s_q, M * Q * f, 0), add_buf(b, &n, &m->s_k, M * KV * f, 0);
+    add_buf(b, &n, &m->s_v, M * KV * f, 0), add_buf(b, &n, &m->s_att, M * Q * f, 0);
+    add_buf(b, &n, &m->s_tmp, M * C * f, 0), add_buf(b, &n, &m->s_gate, M * F * f, 0);
+    add_buf(b, &n, &m->s_up, M * F * f, 0), add_buf(b, &n, &m->s_logits, M * V * f, 0);
+    add_buf(b, &n, &m->s_scores, M * c->n_heads * T * f, 0);
+    add_buf(b, &n, &m->s_head_rstd, M * c->n_heads * f, 0), add_buf(b, &n, &m->s_rstd, M * f, 0);
+    add_buf(b, &n, &m->s_tok, M * sizeof(int), 0), add_buf(b, &n, &m->s_slot, M * sizeof(int), 0);
+    add_buf(b, &n, &m->s_pos, M * sizeof(int), 0), add_buf(b, &n, &m->s_nctx, M * sizeof(int), 0);
+    return n;
 }
 
-static void alloc_sampling(model *m, int *failed) {
-    const model_config *c = &m->c;
-    size_t M = m->max_batch, T = c->max_seq;
-    size_t cache = (size_t)c->n_layers * M * T * m->kv_dim;
-    m->kcache = falloc(cache, failed), m->vcache = falloc(cache, failed);
-    m->s_x = falloc(M * c->dim, failed), m->s_xn = falloc(M * c->dim, failed);
-    m->s_q = falloc(M * m->q_dim, failed), m->s_k = falloc(M * m->kv_dim, failed);
-    m->s_v = falloc(M * m->kv_dim, failed), m->s_att = falloc(M * m->q_dim, failed);
-    m->s_tmp = falloc(M * c->dim, failed), m->s_gate = falloc(M * c->ffn_dim, failed);
-    m->s_up = falloc(M * c->ffn_dim, failed), m->s_logits = falloc(M * c->vocab, failed);
-    m->s_scores = falloc(M * c->n_heads * T, failed);
-    m->s_probs = falloc(M * c->vocab, failed);
-    m->s_head_rstd = falloc(M * c->n_heads, failed);
-    m->s_idx = calloc(M * c->vocab, sizeof(int));
-    if (!m->s_idx) *failed = 1;
+static buf_spec *buffer_table(model *m, int *n) {
+    buf_spec *b = malloc(sizeof *b * (BUFS_FIXED + (size_t)BUFS_PER_LAYER * m->c.n_layers));
+    if (b) *n = list_buffers(m, b);
+    return b;
+}
+
+/* The host-side buffers: mirrors of backend buffers (aliases when the
+ * backend's memory is the host's) and the targets computed on the host. */
+static int alloc_host_side(model *m) {
+    size_t N = (size_t)m->max_batch * m->c.max_seq, f = sizeof(float);
+    m->h_targets = calloc(N, sizeof(int));
+    if (m->ops->host_memory) {
+        m->h_params = m->params, m->h_grads = m->grads, m->h_s_logits = m->s_logits;
+    } else {
+        m->h_params = malloc(m->n_params * f), m->h_grads = malloc(m->n_params * f);
+        m->h_s_logits = malloc((size_t)m->max_batch * m->c.vocab * f);
+    }
+    return m->h_targets && m->h_params && m->h_grads && m->h_s_logits;
+}
+
+static void free_host_side(model *m) {
+    free(m->h_targets);
+    if (m->ops && !m->ops->host_memory) free(m->h_params), free(m->h_grads), free(m->h_s_logits);
+    free(m->h_logits);
+    m->h_targets = NULL, m->h_params = m->h_grads = m->h_s_logits = m->h_logits = NULL;
+}
+
+static void bind_all(model *m) {
+    model_bind_views(m, m->params, &m->p);
+    model_bind_views(m, m->grads, &m->g);
+    bind_at(m, m->wt, 1, &m->t);
 }
 
 int model_create(model **out, const model_config *mc, int max_batch, core_error *err) {
@@ -224,6 +267,7 @@ int model_create(model **out, const model_config *mc, int max_batch, core_error 
     model *m = calloc(1, sizeof *m);
     if (!m) return core_fail(err, CORE_ERUNTIME, "model_create: out of memory");
     m->c = *mc;
+    m->ops = &ops_cpu_backend; /* model_set_device moves it */
     m->max_batch = max_batch;
     m->hs = head_size(mc);
     m->q_dim = m->hs * mc->n_heads;
@@ -240,31 +284,29 @@ int model_create(model **out, const model_config *mc, int max_batch, core_error 
     if (!m->tensors || !m->tensor_layer || !m->tensor_field || !m->p.layers || !m->g.layers || !m->t.layers || !m->acts) failed = 1;
     if (!failed) {
         m->n_params = build_tensor_table(m);
-        m->params = falloc(m->n_params, &failed), m->grads = falloc(m->n_params, &failed);
-        m->adam_m = falloc(m->n_params, &failed), m->adam_v = falloc(m->n_params, &failed);
-        size_t packed = 0;
         m->wt_offset = calloc(m->n_tensors, sizeof(size_t));
         if (!m->wt_offset) failed = 1;
         for (int i = 0; !failed && i < m->n_tensors; i++) {
             const model_tensor *t = &m->tensors[i];
-            m->wt_offset[i] = packed;
-            packed += t->cols ? ops_packed_size(t->rows, t->cols) : t->numel;
+            m->wt_offset[i] = m->wt_size;
+            m->wt_size += t->cols ? ops_packed_size(t->rows, t->cols) : t->numel;
         }
-        m->wt = falloc(packed, &failed);
-        m->rope_cos = falloc((size_t)mc->max_seq * m->hs / 2, &failed);
-        m->rope_sin = falloc((size_t)mc->max_seq * m->hs / 2, &failed);
-        alloc_activations(m, &failed);
-        alloc_sampling(m, &failed);
     }
+    int nb = 0;
+    buf_spec *bufs = failed ? NULL : buffer_table(m, &nb);
+    if (!bufs) failed = 1;
+    for (int i = 0; i < nb && !failed; i++)
+        if (bufs[i].bytes && !(*bufs[i].slot = m->ops->alloc(bufs[i].bytes))) failed = 1;
+    free(bufs);
+    if (!failed && !alloc_host_side(m)) failed = 1;
     if (failed) {
         model_free(m);
         return core_fail(err, CORE_ERUNTIME,
                          "model_create: out of memory (%zu parameters, batch %d x seq %d)",
                          model_config_n_params(mc), max_batch, mc->max_seq);
     }
-    model_bind_views(m, m->params, &m->p);
-    model_bind_views(m, m->grads, &m->g);
-    bind_at(m, m->wt, 1, &m->t);
+    bind_all(m);
+    /* host-side work: the tables are computed once here, in host memory */
     const model_rope_scaling *rs = &mc->rope_scaling;
     ops_rope_llama3 llama3 = {rs->factor, rs->low_freq_factor, rs->high_freq_factor, rs->original_max_position};
     ops_rope_tables_scaled(m->rope_cos, m->rope_sin, mc->max_seq, m->hs, mc->rope_theta,
@@ -273,28 +315,92 @@ int model_create(model **out, const model_config *mc, int max_batch, core_error 
     return 0;
 }
 
+static void free_buffers(model *m) {
+    int nb = 0;
+    buf_spec *bufs = m->ops ? buffer_table(m, &nb) : NULL;
+    for (int i = 0; i < nb; i++) {
+        if (*bufs[i].slot) m->ops->free(*bufs[i].slot);
+        *bufs[i].slot = NULL;
+    }
+    free(bufs);
+}
+
 void model_free(model *m) {
     if (!m) return;
-    float **bufs[] = {&m->params, &m->grads, &m->adam_m, &m->adam_v, &m->wt, &m->rope_cos, &m->rope_sin,
-                      &m->resid, &m->normf, &m->rstdf, &m->logits, &m->lse, &m->dx, &m->dnorm,
-                      &m->dq, &m->dk, &m->dv, &m->dattn, &m->dgate, &m->dup, &m->dh,
-                      &m->dlogits, &m->att_scratch, &m->kcache, &m->vcache, &m->s_x, &m->s_xn,
-                      &m->s_q, &m->s_k, &m->s_v, &m->s_att, &m->s_tmp, &m->s_gate, &m->s_up,
-                      &m->s_logits, &m->s_scores, &m->s_probs, &m->s_head_rstd, &m->dq_raw,
-                      &m->dk_raw};
-    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) free(*bufs[i]);
-    if (m->acts)
-        for (int l = 0; l < m->c.n_layers; l++) {
-            layer_acts *a = &m->acts[l];
-            float *f[] = {a->norm1, a->rstd1, a->q, a->k, a->v, a->att, a->attn_out,
-                          a->x_mid, a->norm2, a->rstd2, a->gate, a->up, a->h,
-                          a->q_raw, a->k_raw, a->q_rstd, a->k_rstd};
-            for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) free(f[i]);
-        }
-    free(m->acts), free(m->tokens), free(m->targets), free(m->s_idx), free(m->wt_offset);
+    free_host_side(m);
+    if (m->acts) free_buffers(m);
+    free(m->acts), free(m->wt_offset);
     free(m->tensors), free(m->tensor_layer), free(m->tensor_field), free(m->p.layers), free(m->g.layers), free(m->t.layers);
     tokenizer_free(m->tok);
     free(m);
+}
+
+/* Move every buffer to backend to: allocate there, carry over what must
+ * survive (parameters, moments, RoPE tables) through host memory, free the
+ * old.  On failure the model stays where it was. */
+static int move_buffers(model *m, const ops_backend *to, core_error *err) {
+    const ops_backend *from = m->ops;
+    int nb = 0;
+    buf_spec *bufs = buffer_table(m, &nb);
+    void **fresh = bufs ? calloc(nb + 1, sizeof *fresh) : NULL;
+    int failed = !fresh;
+    for (int i = 0; i < nb && !failed; i++)
+        if (bufs[i].bytes && !(fresh[i] = to->alloc(bufs[i].bytes))) failed = 1;
+    for (int i = 0; i < nb && !failed; i++) {
+        if (!bufs[i].keep || !bufs[i].bytes) continue;
+        if (from->host_memory) to->to_device(fresh[i], *bufs[i].slot, bufs[i].bytes);
+        else from->to_host(fresh[i], *bufs[i].slot, bufs[i].bytes); /* to the CPU */
+    }
+    for (int i = 0; i < nb && fresh; i++) {
+        void *drop = failed ? fresh[i] : *bufs[i].slot;
+        if (drop) (failed ? to : from)->free(drop);
+        if (!failed) *bufs[i].slot = fresh[i];
+    }
+    free(fresh), free(bufs);
+    if (failed)
+        return core_fail(err, CORE_ERUNTIME, "model: out of %s memory for %zu parameters, batch %d x seq %d",
+                         to->name, m->n_params, m->max_batch, m->c.max_seq);
+    return 0;
+}
+
+int model_set_device(model *m, const char *device, core_error *err) {
+    char why[512] = "";
+    const ops_backend *to = ops_backend_get(device, why, sizeof why);
+    if (!to) return core_fail(err, CORE_EINPUT, "model.device = %s: %s", device, why);
+    if (to == m->ops) return 0;
+    if (!m->ops->host_memory && !to->host_memory)
+        return core_fail(err, CORE_EINPUT, "model.device = %s: a model moves between the CPU and one device", device);
+    free_host_side(m);
+    int rc = move_buffers(m, to, err);
+    if (!rc) m->ops = to;
+    if (!alloc_host_side(m) && !rc) rc = core_fail(err, CORE_ERUNTIME, "model: out of host memory");
+    bind_all(m);
+    m->have_forward = 0;
+    char msg[512];
+    if (!rc && m->ops->check(msg, sizeof msg)) rc = core_fail(err, CORE_ERUNTIME, "model.device = %s: %s", device, msg);
+    return rc;
+}
+
+const char *model_device(const model *m) { return m->ops->name; }
+
+int model_device_check(const char *device, core_error *err) {
+    char why[512] = "";
+    if (!ops_backend_get(device, why, sizeof why))
+        return core_fail(err, CORE_EINPUT, "model.device = %s: %s", device, why);
+    return 0;
+}
+
+float *model_host_acquire(const model *m, float *dev, size_t n, int download) {
+    if (m->ops->host_memory) return dev;
+    float *h = malloc(n * sizeof(float) + 1);
+    if (h && download) m->ops->to_host(h, dev, n * sizeof(float));
+    return h;
+}
+
+void model_host_release(const model *m, float *dev, float *host, size_t n, int upload) {
+    if (m->ops->host_memory || !host) return;
+    if (upload) m->ops->to_device(dev, host, n * sizeof(float));
+    free(host);
 }
 
 const model_config *model_get_config(const model *m) { return &m->c; }
@@ -305,8 +411,16 @@ void model_set_tokenizer(model *m, tokenizer *t) {
     m->tok = t;
 }
 size_t model_n_params(const model *m) { return m->n_params; }
-float *model_params(model *m) { return m->params; }
-float *model_grads(model *m) { return m->grads; }
+float *model_params(model *m) {
+    m->ops->to_host(m->h_params, m->params, m->n_params * sizeof(float));
+    return m->h_params;
+}
+void model_params_commit(model *m) { m->ops->to_device(m->params, m->h_params, m->n_params * sizeof(float)); }
+float *model_grads(model *m) {
+    m->ops->to_host(m->h_grads, m->grads, m->n_params * sizeof(float));
+    return m->h_grads;
+}
+void model_grads_commit(model *m) { m->ops->to_device(m->grads, m->h_grads, m->n_params * sizeof(float)); }
 int model_n_tensors(const model *m) { return m->n_tensors; }
 const model_tensor *model_tensor_at(const model *m, int i) {
     return i >= 0 && i < m->n_tensors ? &m->tensors[i] : NULL;
@@ -326,7 +440,9 @@ static int same_config(const model_config *a, const model_config *b) {
 
 int model_copy_params(model *dst, const model *src) {
     if (!same_config(&dst->c, &src->c)) return CORE_EINPUT;
-    memcpy(dst->params, src->params, sizeof(float) * src->n_params);
+    size_t bytes = sizeof(float) * src->n_params;
+    if (dst->ops == src->ops) dst->ops->copy(dst->params, src->params, bytes);
+    else dst->ops->to_device(dst->params, model_params((model *)src), bytes); /* through the host */
     return 0;
 }
 
@@ -344,7 +460,7 @@ static int is_bias(const char *name) {
 void model_init(model *m, uint64_t seed, float init_std) {
     for (int i = 0; i < m->n_tensors; i++) {
         const model_tensor *t = &m->tensors[i];
-        float *p = m->params + t->offset;
+        float *p = m->h_params + t->offset; /* host-side work, then one upload */
         if (t->cols == 0) { /* norm weights 1, biases 0 (as transformers initialises them) */
             for (size_t j = 0; j < t->numel; j++) p[j] = is_bias(t->name) ? 0.0f : 1.0f;
             continue;
@@ -354,8 +470,9 @@ void model_init(model *m, uint64_t seed, float init_std) {
         core_rng r = core_rng_stream(seed, CORE_RNG_INIT, (uint64_t)i, 0);
         for (size_t j = 0; j < t->numel; j++) p[j] = (float)(core_rng_normal(&r) * std);
     }
-    memset(m->adam_m, 0, sizeof(float) * m->n_params);
-    memset(m->adam_v, 0, sizeof(float) * m->n_params);
+    model_params_commit(m);
+    m->ops->zero(m->adam_m, sizeof(float) * m->n_params);
+    m->ops->zero(m->adam_v, sizeof(float) * m->n_params);
     m->adam_t = 0;
 }
 
@@ -382,17 +499,17 @@ static void qkv_forward(model *m, const layer_params *w, layer_acts *a, int N) {
     const model_config *c = &m->c;
     int C = c->dim;
     float *q = c->qk_norm ? a->q_raw : a->q, *k = c->qk_norm ? a->k_raw : a->k;
-    ops_matmul_forward(q, a->norm1, w->wq, N, C, m->q_dim, 0.0f);
-    ops_matmul_forward(k, a->norm1, w->wk, N, C, m->kv_dim, 0.0f);
-    ops_matmul_forward(a->v, a->norm1, w->wv, N, C, m->kv_dim, 0.0f);
+    m->ops->matmul_forward(q, a->norm1, w->wq, N, C, m->q_dim, 0.0f);
+    m->ops->matmul_forward(k, a->norm1, w->wk, N, C, m->kv_dim, 0.0f);
+    m->ops->matmul_forward(a->v, a->norm1, w->wv, N, C, m->kv_dim, 0.0f);
     if (c->qkv_bias) {
-        ops_bias_forward(q, w->bq, N, m->q_dim);
-        ops_bias_forward(k, w->bk, N, m->kv_dim);
-        ops_bias_forward(a->v, w->bv, N, m->kv_dim);
+        m->ops->bias_forward(q, w->bq, N, m->q_dim);
+        m->ops->bias_forward(k, w->bk, N, m->kv_dim);
+        m->ops->bias_forward(a->v, w->bv, N, m->kv_dim);
     }
     if (c->qk_norm) { /* rows of HS: (N*NH, HS) and (N*NKV, HS) */
-        ops_rmsnorm_forward(a->q, a->q_rstd, q, w->q_norm, N * c->n_heads, m->hs, c->norm_eps);
-        ops_rmsnorm_forward(a->k, a->k_rstd, k, w->k_norm, N * c->n_kv_heads, m->hs, c->norm_eps);
+        m->ops->rmsnorm_forward(a->q, a->q_rstd, q, w->q_norm, N * c->n_heads, m->hs, c->norm_eps);
+        m->ops->rmsnorm_forward(a->k, a->k_rstd, k, w->k_norm, N * c->n_kv_heads, m->hs, c->norm_eps);
     }
 }
 
@@ -402,19 +519,19 @@ void model_block_forward(model *m, int l, const float *x_in, float *x_out, int B
     const layer_params *w = &m->p.layers[l];
     layer_acts *a = &m->acts[l];
     int N = B * T, C = c->dim, F = c->ffn_dim;
-    ops_rmsnorm_forward(a->norm1, a->rstd1, x_in, w->attn_norm, N, C, c->norm_eps);
+    m->ops->rmsnorm_forward(a->norm1, a->rstd1, x_in, w->attn_norm, N, C, c->norm_eps);
     qkv_forward(m, w, a, N);
-    ops_rope_forward(a->q, m->rope_cos, m->rope_sin, B, T, c->n_heads, m->hs, 0);
-    ops_rope_forward(a->k, m->rope_cos, m->rope_sin, B, T, c->n_kv_heads, m->hs, 0);
-    ops_attention_forward(a->attn_out, a->att, a->q, a->k, a->v, B, T, c->n_heads, c->n_kv_heads, m->hs);
-    memcpy(a->x_mid, x_in, sizeof(float) * N * C);
-    ops_matmul_forward(a->x_mid, a->attn_out, w->wo, N, m->q_dim, C, 1.0f);
-    ops_rmsnorm_forward(a->norm2, a->rstd2, a->x_mid, w->ffn_norm, N, C, c->norm_eps);
-    ops_matmul_forward(a->gate, a->norm2, w->w_gate, N, C, F, 0.0f);
-    ops_matmul_forward(a->up, a->norm2, w->w_up, N, C, F, 0.0f);
-    ops_swiglu_forward(a->h, a->gate, a->up, N, F);
-    memcpy(x_out, a->x_mid, sizeof(float) * N * C);
-    ops_matmul_forward(x_out, a->h, w->w_down, N, F, C, 1.0f);
+    m->ops->rope_forward(a->q, m->rope_cos, m->rope_sin, B, T, c->n_heads, m->hs, 0);
+    m->ops->rope_forward(a->k, m->rope_cos, m->rope_sin, B, T, c->n_kv_heads, m->hs, 0);
+    m->ops->attention_forward(a->attn_out, a->att, a->q, a->k, a->v, B, T, c->n_heads, c->n_kv_heads, m->hs);
+    m->ops->copy(a->x_mid, x_in, sizeof(float) * N * C);
+    m->ops->matmul_forward(a->x_mid, a->attn_out, w->wo, N, m->q_dim, C, 1.0f);
+    m->ops->rmsnorm_forward(a->norm2, a->rstd2, a->x_mid, w->ffn_norm, N, C, c->norm_eps);
+    m->ops->matmul_forward(a->gate, a->norm2, w->w_gate, N, C, F, 0.0f);
+    m->ops->matmul_forward(a->up, a->norm2, w->w_up, N, C, F, 0.0f);
+    m->ops->swiglu_forward(a->h, a->gate, a->up, N, F);
+    m->ops->copy(x_out, a->x_mid, sizeof(float) * N * C);
+    m->ops->matmul_forward(x_out, a->h, w->w_down, N, F, C, 1.0f);
 }
 
 int model_forward(model *m, const int *tokens, int B, int T, float *logprob, float *entropy,
@@ -423,22 +540,25 @@ int model_forward(model *m, const int *tokens, int B, int T, float *logprob, flo
     const model_config *c = &m->c;
     int N = B * T, C = c->dim;
     m->B = B, m->T = T, m->have_forward = 1;
-    memcpy(m->tokens, tokens, sizeof(int) * N);
     for (int b = 0; b < B; b++)
-        for (int t = 0; t < T; t++) m->targets[b * T + t] = t + 1 < T ? tokens[b * T + t + 1] : -1;
-    ops_embed_forward(m->resid, tokens, m->p.embed, N, C);
+        for (int t = 0; t < T; t++) m->h_targets[b * T + t] = t + 1 < T ? tokens[b * T + t + 1] : -1;
+    m->ops->to_device(m->tokens, tokens, sizeof(int) * N);
+    m->ops->to_device(m->targets, m->h_targets, sizeof(int) * N);
+    m->ops->embed_forward(m->resid, m->tokens, m->p.embed, N, C);
     for (int l = 0; l < c->n_layers; l++)
         model_block_forward(m, l, m->resid + (size_t)l * N * C, m->resid + (size_t)(l + 1) * N * C, B, T);
     float *x_last = m->resid + (size_t)c->n_layers * N * C;
-    ops_rmsnorm_forward(m->normf, m->rstdf, x_last, m->p.final_norm, N, C, c->norm_eps);
-    ops_matmul_forward(m->logits, m->normf, m->p.lm_head, N, C, c->vocab, 0.0f);
-    ops_logprob_forward(logprob, entropy, m->lse, m->logits, m->targets, N, c->vocab);
-    return 0;
+    m->ops->rmsnorm_forward(m->normf, m->rstdf, x_last, m->p.final_norm, N, C, c->norm_eps);
+    m->ops->matmul_forward(m->logits, m->normf, m->p.lm_head, N, C, c->vocab, 0.0f);
+    m->ops->logprob_forward(m->lp, entropy ? m->ent : NULL, m->lse, m->logits, m->targets, N, c->vocab);
+    m->ops->to_host(logprob, m->lp, sizeof(float) * N);
+    if (entropy) m->ops->to_host(entropy, m->ent, sizeof(float) * N);
+    return model_check_device(m, err);
 }
 
 /* -------------------------------------------------------------- backward */
 
-static void zero(float *x, size_t n) { memset(x, 0, sizeof(float) * n); }
+static void zero(const model *m, float *x, size_t n) { m->ops->zero(x, sizeof(float) * n); }
 
 /* qkv_forward backwards: m->dq, m->dk (after the RoPE backward) and m->dv
  * in; d(loss)/d(norm1) OVERWRITES m->dnorm. */
@@ -447,22 +567,22 @@ static void qkv_backward(model *m, const layer_params *w, layer_params *dw, cons
     int C = c->dim;
     float *dq = m->dq, *dk = m->dk;
     if (c->qk_norm) {
-        zero(m->dq_raw, (size_t)N * m->q_dim), zero(m->dk_raw, (size_t)N * m->kv_dim);
-        ops_rmsnorm_backward(m->dk_raw, dw->k_norm, m->dk, a->k_raw, w->k_norm, a->k_rstd,
+        zero(m, m->dq_raw, (size_t)N * m->q_dim), zero(m, m->dk_raw, (size_t)N * m->kv_dim);
+        m->ops->rmsnorm_backward(m->dk_raw, dw->k_norm, m->dk, a->k_raw, w->k_norm, a->k_rstd,
                              N * c->n_kv_heads, m->hs);
-        ops_rmsnorm_backward(m->dq_raw, dw->q_norm, m->dq, a->q_raw, w->q_norm, a->q_rstd,
+        m->ops->rmsnorm_backward(m->dq_raw, dw->q_norm, m->dq, a->q_raw, w->q_norm, a->q_rstd,
                              N * c->n_heads, m->hs);
         dq = m->dq_raw, dk = m->dk_raw;
     }
     if (c->qkv_bias) {
-        ops_bias_backward(dw->bv, m->dv, N, m->kv_dim);
-        ops_bias_backward(dw->bk, dk, N, m->kv_dim);
-        ops_bias_backward(dw->bq, dq, N, m->q_dim);
+        m->ops->bias_backward(dw->bv, m->dv, N, m->kv_dim);
+        m->ops->bias_backward(dw->bk, dk, N, m->kv_dim);
+        m->ops->bias_backward(dw->bq, dq, N, m->q_dim);
     }
-    zero(m->dnorm, (size_t)N * C);
-    ops_matmul_backward(m->dnorm, dw->wv, m->dv, a->norm1, w->wv, N, C, m->kv_dim);
-    ops_matmul_backward(m->dnorm, dw->wk, dk, a->norm1, w->wk, N, C, m->kv_dim);
-    ops_matmul_backward(m->dnorm, dw->wq, dq, a->norm1, w->wq, N, C, m->q_dim);
+    zero(m, m->dnorm, (size_t)N * C);
+    m->ops->matmul_backward(m->dnorm, dw->wv, m->dv, a->norm1, w->wv, N, C, m->kv_dim);
+    m->ops->matmul_backward(m->dnorm, dw->wk, dk, a->norm1, w->wk, N, C, m->kv_dim);
+    m->ops->matmul_backward(m->dnorm, dw->wq, dq, a->norm1, w->wq, N, C, m->q_dim);
 }
 
 /* dx holds d(loss)/d(x_out) on entry and d(loss)/d(x_in) on return. */
@@ -473,59 +593,77 @@ static void block_backward(model *m, int l, const float *x_in, int B, int T) {
     layer_acts *a = &m->acts[l];
     int N = B * T, C = c->dim, F = c->ffn_dim;
     /* MLP; the residual passes dx through unchanged */
-    zero(m->dh, (size_t)N * F);
-    ops_matmul_backward(m->dh, dw->w_down, m->dx, a->h, w->w_down, N, F, C);
-    zero(m->dgate, (size_t)N * F), zero(m->dup, (size_t)N * F);
-    ops_swiglu_backward(m->dgate, m->dup, m->dh, a->gate, a->up, N, F);
-    zero(m->dnorm, (size_t)N * C);
-    ops_matmul_backward(m->dnorm, dw->w_up, m->dup, a->norm2, w->w_up, N, C, F);
-    ops_matmul_backward(m->dnorm, dw->w_gate, m->dgate, a->norm2, w->w_gate, N, C, F);
-    ops_rmsnorm_backward(m->dx, dw->ffn_norm, m->dnorm, a->x_mid, w->ffn_norm, a->rstd2, N, C);
+    zero(m, m->dh, (size_t)N * F);
+    m->ops->matmul_backward(m->dh, dw->w_down, m->dx, a->h, w->w_down, N, F, C);
+    zero(m, m->dgate, (size_t)N * F), zero(m, m->dup, (size_t)N * F);
+    m->ops->swiglu_backward(m->dgate, m->dup, m->dh, a->gate, a->up, N, F);
+    zero(m, m->dnorm, (size_t)N * C);
+    m->ops->matmul_backward(m->dnorm, dw->w_up, m->dup, a->norm2, w->w_up, N, C, F);
+    m->ops->matmul_backward(m->dnorm, dw->w_gate, m->dgate, a->norm2, w->w_gate, N, C, F);
+    m->ops->rmsnorm_backward(m->dx, dw->ffn_norm, m->dnorm, a->x_mid, w->ffn_norm, a->rstd2, N, C);
     /* attention */
-    zero(m->dattn, (size_t)N * m->q_dim);
-    ops_matmul_backward(m->dattn, dw->wo, m->dx, a->attn_out, w->wo, N, m->q_dim, C);
-    zero(m->dq, (size_t)N * m->q_dim), zero(m->dk, (size_t)N * m->kv_dim), zero(m->dv, (size_t)N * m->kv_dim);
-    ops_attention_backward(m->dq, m->dk, m->dv, m->dattn, a->q, a->k, a->v, a->att, m->att_scratch,
+    zero(m, m->dattn, (size_t)N * m->q_dim);
+    m->ops->matmul_backward(m->dattn, dw->wo, m->dx, a->attn_out, w->wo, N, m->q_dim, C);
+    zero(m, m->dq, (size_t)N * m->q_dim), zero(m, m->dk, (size_t)N * m->kv_dim), zero(m, m->dv, (size_t)N * m->kv_dim);
+    m->ops->attention_backward(m->dq, m->dk, m->dv, m->dattn, a->q, a->k, a->v, a->att, m->att_scratch,
                            B, T, c->n_heads, c->n_kv_heads, m->hs);
-    ops_rope_backward(m->dq, m->rope_cos, m->rope_sin, B, T, c->n_heads, m->hs, 0);
-    ops_rope_backward(m->dk, m->rope_cos, m->rope_sin, B, T, c->n_kv_heads, m->hs, 0);
+    m->ops->rope_backward(m->dq, m->rope_cos, m->rope_sin, B, T, c->n_heads, m->hs, 0);
+    m->ops->rope_backward(m->dk, m->rope_cos, m->rope_sin, B, T, c->n_kv_heads, m->hs, 0);
     qkv_backward(m, w, dw, a, N);
-    ops_rmsnorm_backward(m->dx, dw->attn_norm, m->dnorm, x_in, w->attn_norm, a->rstd1, N, C);
+    m->ops->rmsnorm_backward(m->dx, dw->attn_norm, m->dnorm, x_in, w->attn_norm, a->rstd1, N, C);
 }
 
 /* From m->dlogits (N,V) down to the embedding. */
 static void backward_from_dlogits(model *m) {
     const model_config *c = &m->c;
     int B = m->B, T = m->T, N = B * T, C = c->dim;
-    zero(m->dnorm, (size_t)N * C);
-    ops_matmul_backward(m->dnorm, m->g.lm_head, m->dlogits, m->normf, m->p.lm_head, N, C, c->vocab);
-    zero(m->dx, (size_t)N * C);
+    zero(m, m->dnorm, (size_t)N * C);
+    m->ops->matmul_backward(m->dnorm, m->g.lm_head, m->dlogits, m->normf, m->p.lm_head, N, C, c->vocab);
+    zero(m, m->dx, (size_t)N * C);
     float *x_last = m->resid + (size_t)c->n_layers * N * C;
-    ops_rmsnorm_backward(m->dx, m->g.final_norm, m->dnorm, x_last, m->p.final_norm, m->rstdf, N, C);
+    m->ops->rmsnorm_backward(m->dx, m->g.final_norm, m->dnorm, x_last, m->p.final_norm, m->rstdf, N, C);
     for (int l = c->n_layers - 1; l >= 0; l--) block_backward(m, l, m->resid + (size_t)l * N * C, B, T);
-    ops_embed_backward(m->g.embed, m->dx, m->tokens, N, C);
+    m->ops->embed_backward(m->g.embed, m->dx, m->tokens, N, C);
 }
 
 void model_backward(model *m, const float *dlogprob, const float *dentropy) {
     if (!m->have_forward) return;
-    ops_logprob_backward(m->dlogits, dlogprob, dentropy, m->logits, m->lse, m->targets,
-                         m->B * m->T, m->c.vocab);
+    size_t N = (size_t)m->B * m->T;
+    m->ops->to_device(m->dlp, dlogprob, sizeof(float) * N);
+    if (dentropy) m->ops->to_device(m->dent, dentropy, sizeof(float) * N);
+    m->ops->logprob_backward(m->dlogits, m->dlp, dentropy ? m->dent : NULL, m->logits, m->lse,
+                             m->targets, (int)N, m->c.vocab);
     backward_from_dlogits(m);
 }
 
-const float *model_last_logits(const model *m) { return m->have_forward ? m->logits : NULL; }
+const float *model_last_logits(const model *m) {
+    if (!m->have_forward) return NULL;
+    if (m->ops->host_memory) return m->logits;
+    model *w = (model *)m; /* the host copy is a cache of the device's logits */
+    size_t bytes = sizeof(float) * (size_t)m->B * m->T * m->c.vocab;
+    if (!w->h_logits) w->h_logits = malloc(sizeof(float) * (size_t)m->max_batch * m->c.max_seq * m->c.vocab);
+    if (!w->h_logits) return NULL;
+    m->ops->to_host(w->h_logits, m->logits, bytes);
+    return w->h_logits;
+}
 
 void model_backward_logits(model *m, const float *dlogits) {
     if (!m->have_forward) return;
-    memcpy(m->dlogits, dlogits, sizeof(float) * (size_t)m->B * m->T * m->c.vocab);
+    m->ops->to_device(m->dlogits, dlogits, sizeof(float) * (size_t)m->B * m->T * m->c.vocab);
     backward_from_dlogits(m);
+}
+
+int model_check_device(const model *m, core_error *err) {
+    char msg[512];
+    if (m->ops->check(msg, sizeof msg)) return core_fail(err, CORE_ERUNTIME, "model (%s): %s", m->ops->name, msg);
+    return 0;
 }
 
 /* ------------------------------------------------------------- optimizer */
 
-void model_zero_grad(model *m) { zero(m->grads, m->n_params); }
-float model_grad_norm(const model *m) { return (float)sqrt(ops_sumsq(m->grads, m->n_params)); }
-void model_scale_grads(model *m, float s) { ops_scale(m->grads, m->n_params, s); }
+void model_zero_grad(model *m) { zero(m, m->grads, m->n_params); }
+float model_grad_norm(const model *m) { return (float)sqrt(m->ops->sumsq(m->grads, m->n_params)); }
+void model_scale_grads(model *m, float s) { m->ops->scale(m->grads, m->n_params, s); }
 int model_adamw_t(const model *m) { return m->adam_t; }
 
 void model_reset_optimizer(model *m) {
@@ -533,8 +671,8 @@ void model_reset_optimizer(model *m) {
      * writing zeros over them would make a frozen reference pay 2 x params
      * of resident memory for nothing */
     if (m->adam_t == 0) return;
-    zero(m->adam_m, m->n_params);
-    zero(m->adam_v, m->n_params);
+    zero(m, m->adam_m, m->n_params);
+    zero(m, m->adam_v, m->n_params);
     m->adam_t = 0;
 }
 
@@ -543,8 +681,8 @@ void model_adamw_step(model *m, const model_adamw *hp, int t) {
         const model_tensor *tn = &m->tensors[i];
         float wd = tn->cols ? hp->weight_decay : 0.0f; /* no decay on norm weights and biases */
         size_t o = tn->offset;
-        ops_adamw(m->params + o, m->grads + o, m->adam_m + o, m->adam_v + o, tn->numel, hp->lr,
-                  hp->beta1, hp->beta2, hp->eps, wd, t);
+        m->ops->adamw(m->params + o, m->grads + o, m->adam_m + o, m->adam_v + o, tn->numel, hp->lr,
+                      hp->beta1, hp->beta2, hp->eps, wd, t);
     }
     m->adam_t = t;
 }

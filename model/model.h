@@ -1,6 +1,6 @@
 /*
  * model/model.h — a Llama-style decoder we can both sample from and
- * differentiate, on the CPU.
+ * differentiate, on the CPU or on a CUDA GPU (model_set_device).
  *
  *   embedding → n_layers × [RMSNorm → Q,K,V → RoPE → causal GQA attention →
  *   O → residual → RMSNorm → SwiGLU MLP → residual] → RMSNorm → LM head
@@ -83,11 +83,33 @@ int  model_max_batch(const model *m);
  * Deterministic in seed (core_rng_stream(seed, CORE_RNG_INIT, ...)). */
 void model_init(model *m, uint64_t seed, float init_std);
 
-/* The flat buffers (n_params floats each), for MPI and for copying a frozen
- * reference.  Same layout in all three. */
+/* Where the model's buffers live and its kernels run: "cpu" (every model
+ * starts there) or "cuda" (one GPU, picked by the local MPI rank).
+ * Parameters, gradients, AdamW moments, activations and the KV cache move
+ * to the device, and the forward, backward, AdamW and sampling run there;
+ * only what the host needs crosses (tokens, log-probs, the logits the
+ * sampler draws from, and the explicit staging calls below).  CORE_EINPUT
+ * naming model.device when this binary has no such backend (built without
+ * CUDA) or it cannot start (no GPU). */
+int model_set_device(model *m, const char *device, core_error *err);
+const char *model_device(const model *m);            /* "cpu", "cuda" */
+/* The same check before any model exists (a run checks its config first). */
+int model_device_check(const char *device, core_error *err);
+/* 0, or CORE_ERUNTIME with the device's first error (a failed launch, out
+ * of device memory); the CPU never fails here. */
+int model_check_device(const model *m, core_error *err);
+
+/* The flat buffers (n_params floats each), for MPI, checkpoints and copying
+ * a frozen reference.  Same layout in all three.  They are HOST copies:
+ * model_params / model_grads bring the device's values into them (free on
+ * the CPU, where the copy is the buffer itself), and after writing into one
+ * (MPI_Bcast, MPI_Allreduce, a test) model_params_commit /
+ * model_grads_commit sends it back to the device. */
 size_t model_n_params(const model *m);
 float *model_params(model *m);
 float *model_grads(model *m);
+void   model_params_commit(model *m);
+void   model_grads_commit(model *m);
 int    model_copy_params(model *dst, const model *src); /* configs must match; CORE_EINPUT if not */
 
 /* The named views: HF name ("model.layers.0.self_attn.q_proj.weight"),

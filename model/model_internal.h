@@ -7,6 +7,7 @@
 #define GRPO_MODEL_INTERNAL_H
 
 #include "model/model.h"
+#include "model/ops.h"
 
 /* Pointers into the flat parameter (or gradient) buffer for one block, in
  * the tensor table's order (HF name after model.layers.L.).  Q = NH*HS and
@@ -49,20 +50,26 @@ typedef struct layer_acts {
     float *gate, *up, *h;   /* (N,F) each; h = silu(gate) * up */
 } layer_acts;
 
+/* Every float and int pointer below the tensor table is the backend's
+ * memory (m->ops: host for the CPU, the GPU's for CUDA) unless named h_...
+ * (host).  With a host-memory backend the h_ mirrors ARE the backend's
+ * buffers, so the CPU path copies nothing. */
 struct model {
     model_config c;
+    const ops_backend *ops; /* the one door to the kernels and their memory */
     tokenizer *tok; /* owned; NULL: the byte-level tokenizer */
     int max_batch, hs, q_dim, kv_dim; /* head size, NH*HS, NKV*HS */
 
     size_t n_params;
     float *params, *grads, *adam_m, *adam_v;
+    float *h_params, *h_grads; /* host mirrors, synced by model_params()/..._commit */
     int adam_t;
     param_views p, g; /* views into params and grads */
     /* sampling reads every matrix packed in panels (ops_pack_t): wt holds
      * them at wt_offset[i] for tensor i; t's pointers address them (t.embed
      * unused; t.lm_head is the packed head, the embedding when tied) */
     float *wt;
-    size_t *wt_offset;
+    size_t *wt_offset, wt_size;
     param_views t;
     model_tensor *tensors;
     size_t *tensor_field; /* per tensor: its pointer's byte offset in a param_views
@@ -74,20 +81,23 @@ struct model {
 
     /* forward state, for B*T <= max_batch*max_seq rows */
     int B, T, have_forward;
-    int *tokens, *targets;
+    int *tokens, *targets, *h_targets; /* (N) */
     float *resid;               /* (n_layers+1, N, C): input of each block, then of the final norm */
     layer_acts *acts;
     float *normf, *rstdf, *logits, *lse; /* (N,C), (N), (N,V), (N) */
+    float *h_logits;            /* host copy of logits for model_last_logits (made when first asked) */
+    float *lp, *ent, *dlp, *dent; /* (N) each: log-probs, entropies and their gradients */
 
     /* backward scratch */
     float *dx, *dnorm, *dq, *dk, *dv, *dattn, *dgate, *dup, *dh, *dlogits, *att_scratch;
     float *dq_raw, *dk_raw; /* qk_norm: (N,Q), (N,KV) */
 
-    /* sampling: KV cache (n_layers, max_batch, max_seq, NKV*HS) and per-row buffers */
+    /* sampling: KV cache (n_layers, max_batch, max_seq, NKV*HS) and per-row buffers (max_batch rows) */
     float *kcache, *vcache;
     float *s_x, *s_xn, *s_q, *s_k, *s_v, *s_att, *s_tmp, *s_gate, *s_up, *s_logits, *s_scores;
-    float *s_probs, *s_head_rstd; /* s_head_rstd: (max_batch*NH), qk_norm */
-    int *s_idx;
+    float *s_head_rstd, *s_rstd; /* (max_batch*NH) for qk_norm, (max_batch) */
+    int *s_tok, *s_slot, *s_pos, *s_nctx; /* each row's input token, cache slot, position, context */
+    float *h_s_logits; /* host view of s_logits for the sampler */
 };
 
 /* One block of the batched forward (B sequences of T tokens): x_in (B*T,C)
@@ -96,5 +106,12 @@ void model_block_forward(model *m, int l, const float *x_in, float *x_out, int B
 
 /* Fill a param_views for a flat buffer laid out as the tensor table says. */
 void model_bind_views(const model *m, float *base, param_views *v);
+
+/* Host access to n floats of the backend's memory dev, for checkpoints:
+ * dev itself when the backend's memory is the host's, else a malloc'd
+ * buffer (download 1: with dev's contents).  NULL: out of memory.
+ * model_host_release frees it, first writing it back to dev if upload. */
+float *model_host_acquire(const model *m, float *dev, size_t n, int download);
+void model_host_release(const model *m, float *dev, float *host, size_t n, int upload);
 
 #endif

@@ -17,6 +17,10 @@
 
 #include <stddef.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* Start-up, before any thread or MPI exists: (1) make sure OpenBLAS runs
  * its fast kernels for this CPU.  Debian's OpenBLAS 0.3.21 reports some
  * AVX-512 CPUs as "Prescott" (generic SSE3 kernels, ~5x slower); if so and
@@ -138,5 +142,93 @@ void ops_scale(float *x, size_t n, float s);
 /* out (N,C) = embedding rows (V,C) picked by tokens (N); dembed[tok] += dout. */
 void ops_embed_forward(float *out, const int *tokens, const float *embed, int N, int C);
 void ops_embed_backward(float *dembed, const float *dout, const int *tokens, int N, int C);
+
+/* ---------------------------------------------------------- backends */
+/* The one door model.c and sample.c go through: a table of the ops above
+ * plus the memory they work on.  ops_cpu_backend points at the functions
+ * above (ops_cpu.c); ops_cuda_backend (model/ops_cuda_backend.c, linked
+ * only into CUDA builds: `make CUDA=1`, or the CPU stand-in of
+ * tests/cuda/emulate.sh) at their cuda_ops_* twins (ops_cuda.h).  A
+ * backend's pointers (float *, int *) address ITS memory: host memory for
+ * the CPU, device memory for CUDA; the host reads and writes them only
+ * through to_host / to_device.  Every op has its ops_X twin's arguments and
+ * meaning. */
+typedef struct ops_backend {
+    const char *name;  /* "cpu", "cuda" */
+    int host_memory;   /* 1: its buffers are host memory (to_host/to_device are plain copies) */
+    int concurrent;    /* 1: host threads may run ops at once on disjoint rows (the CPU's
+                        * decode paths); 0: one host thread queues all work */
+
+    /* start: 0, or -1 with msg filled (CUDA: no GPU); idempotent */
+    int (*start)(char *msg, size_t n);
+    const char *(*describe)(void);
+
+    /* memory: alloc returns zeroed bytes (NULL on failure); to_host waits
+     * for queued work; check: 0, or -1 with the first error kept in msg */
+    void *(*alloc)(size_t bytes);
+    void (*free)(void *p);
+    void (*to_device)(void *dst, const void *host_src, size_t bytes);
+    void (*to_host)(void *host_dst, const void *src, size_t bytes);
+    void (*copy)(void *dst, const void *src, size_t bytes);
+    void (*zero)(void *p, size_t bytes);
+    int (*check)(char *msg, size_t n);
+
+    /* what sample.c does between ops: x (n) += y (residual adds), and the
+     * KV-cache write cache[(slot[m]*max_seq + pos[m])*D + i] = rows[m*D + i] */
+    void (*add)(float *x, const float *y, size_t n);
+    void (*kv_write)(float *cache, const float *rows, const int *slot, const int *pos, int M,
+                     int max_seq, int D);
+
+    void (*matmul_forward)(float *out, const float *inp, const float *w, int N, int C, int OC,
+                           float beta);
+    void (*matmul_backward)(float *dinp, float *dw, const float *dout, const float *inp,
+                            const float *w, int N, int C, int OC);
+    void (*matmul_rows_t)(float *out, const float *inp, const float *wp, int M, int C, int OC);
+    void (*pack_t)(float *dst, const float *w, int R, int C);
+    void (*bias_forward)(float *out, const float *b, int N, int OC);
+    void (*bias_backward)(float *db, const float *dout, int N, int OC);
+    void (*rmsnorm_forward)(float *out, float *rstd, const float *inp, const float *w, int N,
+                            int C, float eps);
+    void (*rmsnorm_backward)(float *dinp, float *dw, const float *dout, const float *inp,
+                             const float *w, const float *rstd, int N, int C);
+    void (*rope_forward)(float *x, const float *cos_t, const float *sin_t, int B, int T, int NH,
+                         int HS, int pos0);
+    void (*rope_backward)(float *dx, const float *cos_t, const float *sin_t, int B, int T, int NH,
+                          int HS, int pos0);
+    void (*rope_rows)(float *x, const float *cos_t, const float *sin_t, const int *pos, int M,
+                      int NH, int HS);
+    void (*attention_forward)(float *out, float *att, const float *q, const float *k,
+                              const float *v, int B, int T, int NH, int NKV, int HS);
+    void (*attention_backward)(float *dq, float *dk, float *dv, const float *dout,
+                               const float *q, const float *k, const float *v, const float *att,
+                               float *scratch, int B, int T, int NH, int NKV, int HS);
+    void (*attention_decode)(float *out, const float *q, const float *kcache,
+                             const float *vcache, const int *slot, const int *n_ctx, int M,
+                             int max_seq, int NH, int NKV, int HS, float *scratch);
+    void (*swiglu_forward)(float *out, const float *gate, const float *up, int N, int F);
+    void (*swiglu_backward)(float *dgate, float *dup, const float *dout, const float *gate,
+                            const float *up, int N, int F);
+    void (*logprob_forward)(float *logprob, float *entropy, float *lse, const float *logits,
+                            const int *target, int N, int V);
+    void (*logprob_backward)(float *dlogits, const float *dlogprob, const float *dentropy,
+                             const float *logits, const float *lse, const int *target, int N,
+                             int V);
+    void (*adamw)(float *param, const float *grad, float *m, float *v, size_t n, float lr,
+                  float beta1, float beta2, float eps, float weight_decay, int t);
+    double (*sumsq)(const float *x, size_t n); /* returns to the host */
+    void (*scale)(float *x, size_t n, float s);
+    void (*embed_forward)(float *out, const int *tokens, const float *embed, int N, int C);
+    void (*embed_backward)(float *dembed, const float *dout, const int *tokens, int N, int C);
+} ops_backend;
+
+extern const ops_backend ops_cpu_backend;
+/* The backend called name ("cpu" or "cuda"), started (CUDA: cuda_init picks
+ * the GPU by local MPI rank); NULL with msg (n bytes) filled when this
+ * binary has no such backend or it cannot start (no GPU). */
+const ops_backend *ops_backend_get(const char *name, char *msg, size_t n);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

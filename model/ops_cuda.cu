@@ -194,6 +194,13 @@ __device__ static float block_max(float v, float *sh) {
     return warp_max(lane < nw ? sh[lane] : -INFINITY);
 }
 
+/* Threads for a block that reduces one row of n: a multiple of 32 up to
+ * most (small rows, e.g. Qwen3's per-head norms, leave no warp idle). */
+static int row_threads(int n, int most) {
+    int t = (n + 31) / 32 * 32;
+    return t < 32 ? 32 : t > most ? most : t;
+}
+
 static unsigned blocks_for(size_t n, int threads) {
     size_t b = (n + threads - 1) / threads;
     return (unsigned)(b < 65535u * 16 ? b : 65535u * 16); /* kernels below stride over the rest */
@@ -226,6 +233,37 @@ void cuda_kv_write(float *cache, const float *rows, const int *slot, const int *
     if (!total) return;
     kv_write_kernel<<<blocks_for(total, 256), 256>>>(cache, rows, slot, pos, max_seq, D, total);
     LAUNCHED("kv_write_kernel");
+}
+
+/* ------------------------------------------------------------------ bias */
+
+__global__ static void bias_forward_kernel(float *out, const float *b, int OC, size_t total) {
+    for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < total;
+         i += (size_t)gridDim.x * blockDim.x)
+        out[i] += b[i % OC];
+}
+
+void cuda_ops_bias_forward(float *out, const float *b, int N, int OC) {
+    size_t total = (size_t)N * OC;
+    if (!total) return;
+    bias_forward_kernel<<<blocks_for(total, 256), 256>>>(out, b, OC, total);
+    LAUNCHED("bias_forward_kernel");
+}
+
+/* One thread per output channel sums the rows in order from 0, then adds
+ * to db: ops_cpu.c's order, so the CPU's bits. */
+__global__ static void bias_backward_kernel(float *db, const float *dout, int N, int OC) {
+    int c = blockIdx.x * blockDim.x + threadIdx.x;
+    if (c >= OC) return;
+    float acc = 0;
+    for (int n = 0; n < N; n++) acc += dout[(size_t)n * OC + c];
+    db[c] += acc;
+}
+
+void cuda_ops_bias_backward(float *db, const float *dout, int N, int OC) {
+    if (N <= 0 || OC <= 0) return;
+    bias_backward_kernel<<<(OC + 127) / 128, 128>>>(db, dout, N, OC);
+    LAUNCHED("bias_backward_kernel");
 }
 
 /* ---------------------------------------------------------------- matmul */
@@ -320,7 +358,7 @@ __global__ static void rmsnorm_forward_kernel(float *out, float *rstd, const flo
 void cuda_ops_rmsnorm_forward(float *out, float *rstd, const float *inp, const float *w, int N,
                               int C, float eps) {
     if (N <= 0) return;
-    rmsnorm_forward_kernel<<<N, 256>>>(out, rstd, inp, w, C, eps);
+    rmsnorm_forward_kernel<<<N, row_threads(C, 256)>>>(out, rstd, inp, w, C, eps);
     LAUNCHED("rmsnorm_forward_kernel");
 }
 
@@ -360,7 +398,7 @@ __global__ static void rmsnorm_backward_dw_kernel(float *dw, const float *dout, 
 void cuda_ops_rmsnorm_backward(float *dinp, float *dw, const float *dout, const float *inp,
                                const float *w, const float *rstd, int N, int C) {
     if (N <= 0) return;
-    rmsnorm_backward_dx_kernel<<<N, 256>>>(dinp, dout, inp, w, rstd, C);
+    rmsnorm_backward_dx_kernel<<<N, row_threads(C, 256)>>>(dinp, dout, inp, w, rstd, C);
     LAUNCHED("rmsnorm_backward_dx_kernel");
     rmsnorm_backward_dw_kernel<<<(C + 31) / 32, dim3(32, 32)>>>(dw, dout, inp, rstd, N, C);
     LAUNCHED("rmsnorm_backward_dw_kernel");
@@ -650,7 +688,7 @@ __global__ static void logprob_forward_kernel(float *logprob, float *entropy, fl
 void cuda_ops_logprob_forward(float *logprob, float *entropy, float *lse, const float *logits,
                               const int *target, int N, int V) {
     if (N <= 0) return;
-    logprob_forward_kernel<<<N, 512>>>(logprob, entropy, lse, logits, target, V);
+    logprob_forward_kernel<<<N, row_threads(V, 512)>>>(logprob, entropy, lse, logits, target, V);
     LAUNCHED("logprob_forward_kernel");
 }
 
@@ -682,7 +720,7 @@ void cuda_ops_logprob_backward(float *dlogits, const float *dlogprob, const floa
                                const float *logits, const float *lse, const int *target, int N,
                                int V) {
     if (N <= 0) return;
-    logprob_backward_kernel<<<N, 512>>>(dlogits, dlogprob, dentropy, logits, lse, target, V);
+    logprob_backward_kernel<<<N, row_threads(V, 512)>>>(dlogits, dlogprob, dentropy, logits, lse, target, V);
     LAUNCHED("logprob_backward_kernel");
 }
 
@@ -749,9 +787,12 @@ double cuda_ops_sumsq(const float *x, size_t n) {
         fail_at("cuda_ops_sumsq", "cuda_init was not called", __FILE__, __LINE__);
         return 0.0;
     }
-    sumsq_partial_kernel<<<SUMSQ_BLOCKS, 256>>>(g_partials, x, n);
+    /* blocks depend on n only: the same n sums in the same order */
+    size_t want = (n + 4095) / 4096, most = SUMSQ_BLOCKS;
+    int blocks = (int)(want < most ? want : most);
+    sumsq_partial_kernel<<<blocks, 256>>>(g_partials, x, n);
     LAUNCHED("sumsq_partial_kernel");
-    sumsq_final_kernel<<<1, 256>>>(g_sumsq, g_partials, SUMSQ_BLOCKS);
+    sumsq_final_kernel<<<1, 256>>>(g_sumsq, g_partials, blocks);
     LAUNCHED("sumsq_final_kernel");
     double s = 0;
     cuda_to_host(&s, g_sumsq, sizeof s);
@@ -779,15 +820,14 @@ __global__ static void embed_forward_kernel(float *out, const int *tokens, const
     }
 }
 
-/* Rows with the same token add into the same embedding row: atomicAdd, so
- * the order of those additions (only) varies from run to run. */
+/* Rows with the same token add into the same embedding row.  One thread
+ * per channel c walks the rows n in order, so every dembed element sums in
+ * ops_cpu.c's order (no atomics: the same bits on every run, and the CPU's). */
 __global__ static void embed_backward_kernel(float *dembed, const float *dout, const int *tokens,
-                                             int C, size_t total) {
-    for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < total;
-         i += (size_t)gridDim.x * blockDim.x) {
-        size_t n = i / C;
-        atomicAdd(dembed + (size_t)tokens[n] * C + i % C, dout[i]);
-    }
+                                             int N, int C) {
+    int c = blockIdx.x * blockDim.x + threadIdx.x;
+    if (c >= C) return;
+    for (int n = 0; n < N; n++) dembed[(size_t)tokens[n] * C + c] += dout[(size_t)n * C + c];
 }
 
 void cuda_ops_embed_forward(float *out, const int *tokens, const float *embed, int N, int C) {
@@ -800,6 +840,6 @@ void cuda_ops_embed_forward(float *out, const int *tokens, const float *embed, i
 void cuda_ops_embed_backward(float *dembed, const float *dout, const int *tokens, int N, int C) {
     size_t total = (size_t)N * C;
     if (!total) return;
-    embed_backward_kernel<<<blocks_for(total, 256), 256>>>(dembed, dout, tokens, C, total);
+    embed_backward_kernel<<<(C + 127) / 128, 128>>>(dembed, dout, tokens, N, C);
     LAUNCHED("embed_backward_kernel");
 }

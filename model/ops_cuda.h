@@ -21,27 +21,20 @@
  * after a step (or after cuda_synchronize, to also catch asynchronous
  * kernel faults).
  *
- * Determinism: every kernel sums in a fixed order, so a run repeats bit for
- * bit on the same GPU, except cuda_ops_embed_backward (atomicAdd: rows with
- * the same token add in arbitrary order) and cuBLAS if it picks split-K
- * algorithms nondeterministically (it does not by default).
+ * Determinism: every kernel sums in a fixed order (no atomics), so a run
+ * repeats bit for bit on the same GPU, as long as cuBLAS picks the same
+ * algorithms (it does not use split-K nondeterministically by default).
  *
  * Tests: tests/cuda/parity.cu (every op against ops_cpu.c), run on a GPU by
  * tests/cuda/run_on_gpu.sh and on a CPU stand-in by tests/cuda/emulate.sh;
- * tests/cuda/bench_train.cu composes a training step exactly as model.c does
- * (a template for the integration below).
+ * tests/cuda/bench_train.cu composes a training step exactly as model.c does.
  *
- * Not yet wired into model.c / sample.c.  What that takes, under GRPO_CUDA:
- * cuda_init at model_create; params, grads, adam_m, adam_v, activations,
- * logits, scratch and the KV cache from cuda_alloc (att_scratch B*T*T);
- * each ops_X call becomes cuda_ops_X, memcpy/memset become cuda_copy /
- * cuda_zero; tokens/targets and dlogprob/dentropy go up with cuda_to_device,
- * logprob/entropy come back with cuda_to_host; grad norm via cuda_ops_sumsq;
- * model_params()/model_grads() (MPI, checkpoints, copy of the reference)
- * need a host mirror synchronised explicitly (or CUDA-aware MPI on the
- * device pointers).  Sampling: cuda_ops_pack_t after each weight update,
- * cuda_kv_write and cuda_add for what sample.c does in C between ops, and
- * the M x V logits copied back for the host sampler.
+ * Wiring: model.c and sample.c never call these directly.  ops_cuda_backend.c
+ * puts them in an ops_backend table (ops.h), which a model takes with
+ * model_set_device(m, "cuda") (config: model.device = cuda): cuda_init then
+ * picks the GPU by local rank, every buffer moves to cuda_alloc'd memory,
+ * and the host sees tokens, log-probs, the sampler's logits and the staging
+ * copies of model_params()/model_grads() (MPI, checkpoints) only.
  */
 #ifndef GRPO_MODEL_OPS_CUDA_H
 #define GRPO_MODEL_OPS_CUDA_H
@@ -97,6 +90,11 @@ void cuda_ops_matmul_backward(float *dinp, float *dw, const float *dout, const f
 void cuda_ops_matmul_rows_t(float *out, const float *inp, const float *wp, int M, int C, int OC);
 size_t cuda_ops_packed_size(int R, int C); /* host function, = ops_packed_size */
 void cuda_ops_pack_t(float *dst, const float *w, int R, int C);
+
+/* bias (nn.Linear's, Qwen2's q/k/v): out (N,OC) += b; db (OC) += rows of
+ * dout summed in order (the CPU's bits). */
+void cuda_ops_bias_forward(float *out, const float *b, int N, int OC);
+void cuda_ops_bias_backward(float *db, const float *dout, int N, int OC);
 
 /* ------------------------------------------------------------ rmsnorm */
 void cuda_ops_rmsnorm_forward(float *out, float *rstd, const float *inp, const float *w, int N,

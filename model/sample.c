@@ -95,7 +95,6 @@ static int sample_token(const float *z, int V, const model_sample_params *sp, co
 /* Per-call work arrays (allocated once per sampling call, not per token). */
 typedef struct decode_work {
     int *tok, *slot, *pos, *n_ctx, *row_of; /* per active row; row_of: output index */
-    float *rstd;
     prob_id *probs;  /* per row: V (prob, id) pairs for top-k / top-p */
     float *pf;       /* per row: V probabilities */
     char *tails;  /* per output row: the last stop_len bytes of its text */
@@ -138,24 +137,24 @@ static void team_sync(decode_team *tm) {
  * of the panels: its outputs o0..o1 are contiguous, and the packed panels of
  * a sub-range are the sub-matrix's own packing.  Either way each output
  * element comes from the same kernel, so the bits do not depend on the team. */
-static void team_matmul(const decode_team *tm, float *out, const float *x, const float *wp, int M,
-                        int C, int OC) {
+static void team_matmul(const model *m, const decode_team *tm, float *out, const float *x,
+                        const float *wp, int M, int C, int OC) {
     if (tm->n == 1) {
-        ops_matmul_rows_t(out, x, wp, M, C, OC);
+        m->ops->matmul_rows_t(out, x, wp, M, C, OC);
         return;
     }
     int panels = (OC + OPS_PANEL - 1) / OPS_PANEL, per = (panels + tm->n - 1) / tm->n;
     int p0 = tm->t * per, p1 = p0 + per < panels ? p0 + per : panels;
     if (p0 >= p1) return;
     int o0 = p0 * OPS_PANEL, o1 = p1 * OPS_PANEL < OC ? p1 * OPS_PANEL : OC;
-    ops_matmul_rows_t(out + o0, x, wp + (size_t)p0 * C * OPS_PANEL, 1, C, o1 - o0);
+    m->ops->matmul_rows_t(out + o0, x, wp + (size_t)p0 * C * OPS_PANEL, 1, C, o1 - o0);
 }
 
 /* The attention of layer l for rows r0..r1-1, from their projections
  * q (M,Q), k and v (M,KV) in s_q, s_k, s_v: bias (Qwen2), per-head RMSNorm
  * (Qwen3), RoPE at each row's position, k and v into the row's cache slot,
  * attention over the row's cache into s_att (M,Q). */
-static void decode_attention(model *m, int l, decode_work *w, int r0, int r1) {
+static void decode_attention(model *m, int l, int r0, int r1) {
     const model_config *c = &m->c;
     const layer_params *lp = &m->p.layers[l];
     int T = c->max_seq, M = r1 - r0, NH = c->n_heads, NKV = c->n_kv_heads;
@@ -164,25 +163,23 @@ static void decode_attention(model *m, int l, decode_work *w, int r0, int r1) {
     float *kc = m->kcache + l * cache_layer, *vc = m->vcache + l * cache_layer;
     float *q = m->s_q + (size_t)r0 * Q, *k = m->s_k + (size_t)r0 * KV, *v = m->s_v + (size_t)r0 * KV;
     float *head_rstd = m->s_head_rstd + (size_t)r0 * NH;
-    const int *pos = w->pos + r0, *slot = w->slot + r0;
+    const int *pos = m->s_pos + r0, *slot = m->s_slot + r0;
+    const ops_backend *ops = m->ops;
     if (c->qkv_bias) {
-        ops_bias_forward(q, lp->bq, M, Q);
-        ops_bias_forward(k, lp->bk, M, KV);
-        ops_bias_forward(v, lp->bv, M, KV);
+        ops->bias_forward(q, lp->bq, M, Q);
+        ops->bias_forward(k, lp->bk, M, KV);
+        ops->bias_forward(v, lp->bv, M, KV);
     }
     if (c->qk_norm) { /* in place, rows of HS */
-        ops_rmsnorm_forward(q, head_rstd, q, lp->q_norm, M * NH, HS, c->norm_eps);
-        ops_rmsnorm_forward(k, head_rstd, k, lp->k_norm, M * NKV, HS, c->norm_eps);
+        ops->rmsnorm_forward(q, head_rstd, q, lp->q_norm, M * NH, HS, c->norm_eps);
+        ops->rmsnorm_forward(k, head_rstd, k, lp->k_norm, M * NKV, HS, c->norm_eps);
     }
-    ops_rope_rows(q, m->rope_cos, m->rope_sin, pos, M, NH, HS);
-    ops_rope_rows(k, m->rope_cos, m->rope_sin, pos, M, NKV, HS);
-    for (int r = 0; r < M; r++) {
-        size_t at = ((size_t)slot[r] * T + pos[r]) * KV;
-        memcpy(kc + at, k + (size_t)r * KV, sizeof(float) * KV);
-        memcpy(vc + at, v + (size_t)r * KV, sizeof(float) * KV);
-    }
-    ops_attention_decode(m->s_att + (size_t)r0 * Q, q, kc, vc, slot, w->n_ctx + r0, M, T, NH, NKV, HS,
-                         m->s_scores + (size_t)r0 * NH * T);
+    ops->rope_rows(q, m->rope_cos, m->rope_sin, pos, M, NH, HS);
+    ops->rope_rows(k, m->rope_cos, m->rope_sin, pos, M, NKV, HS);
+    ops->kv_write(kc, k, slot, pos, M, T, KV);
+    ops->kv_write(vc, v, slot, pos, M, T, KV);
+    ops->attention_decode(m->s_att + (size_t)r0 * Q, q, kc, vc, slot, m->s_nctx + r0, M, T, NH, NKV, HS,
+                          m->s_scores + (size_t)r0 * NH * T);
 }
 
 /* Rows r0..r1-1 of a decode step, the decode-time form of
@@ -190,53 +187,50 @@ static void decode_attention(model *m, int l, decode_work *w, int r0, int r1) {
  * pos[r] in cache slot slot[r] with input token tok[r] writes its k,v into
  * the cache and leaves its logits in s_logits row r.  Rows never read each
  * other's data, and every kernel computes a row on its own. */
-static void decode_rows(model *m, decode_work *w, int r0, int r1, decode_team *tm) {
+static void decode_rows(model *m, int r0, int r1, decode_team *tm) {
     const model_config *c = &m->c;
+    const ops_backend *ops = m->ops;
     int C = c->dim, F = c->ffn_dim, M = r1 - r0, Q = m->q_dim, KV = m->kv_dim;
-    float *x = m->s_x + (size_t)r0 * C, *xn = m->s_xn + (size_t)r0 * C, *rstd = w->rstd + r0;
+    float *x = m->s_x + (size_t)r0 * C, *xn = m->s_xn + (size_t)r0 * C, *rstd = m->s_rstd + r0;
     float *q = m->s_q + (size_t)r0 * Q, *k = m->s_k + (size_t)r0 * KV;
     float *v = m->s_v + (size_t)r0 * KV, *att = m->s_att + (size_t)r0 * Q;
     float *tmp = m->s_tmp + (size_t)r0 * C, *gate = m->s_gate + (size_t)r0 * F;
     float *up = m->s_up + (size_t)r0 * F;
     int lead = team_lead(tm);
-    if (lead) {
-        ops_embed_forward(x, w->tok + r0, m->p.embed, M, C);
-        for (int r = r0; r < r1; r++) w->n_ctx[r] = w->pos[r] + 1;
-    }
+    if (lead) ops->embed_forward(x, m->s_tok + r0, m->p.embed, M, C);
     for (int l = 0; l < c->n_layers; l++) {
         const layer_params *lp = &m->p.layers[l], *lt = &m->t.layers[l];
-        if (lead) ops_rmsnorm_forward(xn, rstd, x, lp->attn_norm, M, C, c->norm_eps);
+        if (lead) ops->rmsnorm_forward(xn, rstd, x, lp->attn_norm, M, C, c->norm_eps);
         team_sync(tm);
-        team_matmul(tm, q, xn, lt->wq, M, C, Q);
-        team_matmul(tm, k, xn, lt->wk, M, C, KV);
-        team_matmul(tm, v, xn, lt->wv, M, C, KV);
+        team_matmul(m, tm, q, xn, lt->wq, M, C, Q);
+        team_matmul(m, tm, k, xn, lt->wk, M, C, KV);
+        team_matmul(m, tm, v, xn, lt->wv, M, C, KV);
         team_sync(tm);
-        if (lead) decode_attention(m, l, w, r0, r1);
+        if (lead) decode_attention(m, l, r0, r1);
         team_sync(tm);
-        team_matmul(tm, tmp, att, lt->wo, M, Q, C);
+        team_matmul(m, tm, tmp, att, lt->wo, M, Q, C);
         team_sync(tm);
         if (lead) {
-            for (size_t i = 0; i < (size_t)M * C; i++) x[i] += tmp[i];
-            ops_rmsnorm_forward(xn, rstd, x, lp->ffn_norm, M, C, c->norm_eps);
+            ops->add(x, tmp, (size_t)M * C);
+            ops->rmsnorm_forward(xn, rstd, x, lp->ffn_norm, M, C, c->norm_eps);
         }
         team_sync(tm);
-        team_matmul(tm, gate, xn, lt->w_gate, M, C, F);
-        team_matmul(tm, up, xn, lt->w_up, M, C, F);
+        team_matmul(m, tm, gate, xn, lt->w_gate, M, C, F);
+        team_matmul(m, tm, up, xn, lt->w_up, M, C, F);
         team_sync(tm);
-        if (lead) ops_swiglu_forward(gate, gate, up, M, F);
+        if (lead) ops->swiglu_forward(gate, gate, up, M, F);
         team_sync(tm);
-        team_matmul(tm, tmp, gate, lt->w_down, M, F, C);
+        team_matmul(m, tm, tmp, gate, lt->w_down, M, F, C);
         team_sync(tm);
-        if (lead)
-            for (size_t i = 0; i < (size_t)M * C; i++) x[i] += tmp[i];
+        if (lead) ops->add(x, tmp, (size_t)M * C);
     }
-    if (lead) ops_rmsnorm_forward(xn, rstd, x, m->p.final_norm, M, C, c->norm_eps);
+    if (lead) ops->rmsnorm_forward(xn, rstd, x, m->p.final_norm, M, C, c->norm_eps);
     team_sync(tm);
-    team_matmul(tm, m->s_logits + (size_t)r0 * c->vocab, xn, m->t.lm_head, M, C, c->vocab);
+    team_matmul(m, tm, m->s_logits + (size_t)r0 * c->vocab, xn, m->t.lm_head, M, C, c->vocab);
 }
 
 /* One decode step of ONE row on nt threads (decode_rows with a team). */
-static void decode_one_row_shared(model *m, decode_work *w, int nt) {
+static void decode_one_row_shared(model *m, int nt) {
     spin_barrier bar = {.n = nt};
     atomic_init(&bar.count, 0), atomic_init(&bar.sense, 0);
 #pragma omp parallel num_threads(nt)
@@ -244,7 +238,7 @@ static void decode_one_row_shared(model *m, decode_work *w, int nt) {
         decode_team tm = {.t = omp_get_thread_num(), .n = omp_get_num_threads(), .bar = &bar};
         if (tm.t == 0) bar.n = tm.n; /* the team may be smaller than asked */
 #pragma omp barrier
-        decode_rows(m, w, 0, 1, &tm);
+        decode_rows(m, 0, 1, &tm);
     }
 }
 
@@ -255,15 +249,19 @@ static void decode_one_row_shared(model *m, decode_work *w, int nt) {
  * caches) or few rows: the kernels split each op across threads instead,
  * so each thread streams only its share of the weights from memory. */
 static void decode_step(model *m, decode_work *w, int M) {
-    int nt = omp_get_max_threads();
+    const ops_backend *ops = m->ops;
+    for (int r = 0; r < M; r++) w->n_ctx[r] = w->pos[r] + 1;
+    ops->to_device(m->s_tok, w->tok, sizeof(int) * M), ops->to_device(m->s_slot, w->slot, sizeof(int) * M);
+    ops->to_device(m->s_pos, w->pos, sizeof(int) * M), ops->to_device(m->s_nctx, w->n_ctx, sizeof(int) * M);
+    int nt = ops->concurrent ? omp_get_max_threads() : 1; /* a device queues from one thread */
     size_t weight_bytes = m->n_params * sizeof(float);
     if (nt >= 2 && M == 1 && w->share_one_row && !omp_in_parallel()) {
-        decode_one_row_shared(m, w, nt);
+        decode_one_row_shared(m, nt);
         return;
     }
     if (nt < 2 || M < 2 * nt || weight_bytes > (16u << 20)) {
         decode_team alone = {.n = 1};
-        decode_rows(m, w, 0, M, &alone);
+        decode_rows(m, 0, M, &alone);
         return;
     }
 #pragma omp parallel num_threads(nt)
@@ -272,7 +270,7 @@ static void decode_step(model *m, decode_work *w, int M) {
         int per = (M + n - 1) / n;
         int r0 = t * per, r1 = r0 + per < M ? r0 + per : M;
         decode_team alone = {.n = 1};
-        if (r0 < r1) decode_rows(m, w, r0, r1, &alone);
+        if (r0 < r1) decode_rows(m, r0, r1, &alone);
     }
 }
 
@@ -283,22 +281,24 @@ static void prefill(model *m, const int *prompt, int len, int first, int G, int 
     const model_config *c = &m->c;
     int C = c->dim, T = c->max_seq;
     size_t cache_layer = (size_t)m->max_batch * T * m->kv_dim, kv_bytes = sizeof(float) * len * m->kv_dim;
+    const ops_backend *ops = m->ops;
     m->have_forward = 0; /* the activations are about to be overwritten */
-    ops_embed_forward(m->resid, prompt, m->p.embed, len, C);
+    ops->to_device(m->tokens, prompt, sizeof(int) * len);
+    ops->embed_forward(m->resid, m->tokens, m->p.embed, len, C);
     for (int l = 0; l < c->n_layers; l++) {
         model_block_forward(m, l, m->resid + (size_t)l * len * C, m->resid + (size_t)(l + 1) * len * C, 1, len);
         for (int g = 0; g < G; g++) {
             size_t at = l * cache_layer + (size_t)(first + g) * T * m->kv_dim;
-            memcpy(m->kcache + at, m->acts[l].k, kv_bytes);
-            memcpy(m->vcache + at, m->acts[l].v, kv_bytes);
+            ops->copy(m->kcache + at, m->acts[l].k, kv_bytes);
+            ops->copy(m->vcache + at, m->acts[l].v, kv_bytes);
         }
     }
     const float *x_last = m->resid + ((size_t)c->n_layers * len + len - 1) * C;
-    ops_rmsnorm_forward(m->normf, m->rstdf, x_last, m->p.final_norm, 1, C, c->norm_eps);
-    ops_matmul_rows_t(m->s_logits + (size_t)row0 * c->vocab, m->normf, m->t.lm_head, 1, C, c->vocab);
+    ops->rmsnorm_forward(m->normf, m->rstdf, x_last, m->p.final_norm, 1, C, c->norm_eps);
+    ops->matmul_rows_t(m->s_logits + (size_t)row0 * c->vocab, m->normf, m->t.lm_head, 1, C, c->vocab);
     for (int g = 1; g < G; g++)
-        memcpy(m->s_logits + (size_t)(row0 + g) * c->vocab, m->s_logits + (size_t)row0 * c->vocab,
-               sizeof(float) * c->vocab);
+        ops->copy(m->s_logits + (size_t)(row0 + g) * c->vocab, m->s_logits + (size_t)row0 * c->vocab,
+                  sizeof(float) * c->vocab);
 }
 
 /* Refresh the packed weights the decode kernels read.  Done per call,
@@ -309,7 +309,7 @@ static void transpose_weights(model *m) {
         const model_tensor *t = &m->tensors[i];
         if (!t->cols) continue;
         if (i == 0 && !m->c.tie_embeddings) continue; /* the embedding is looked up, not multiplied */
-        ops_pack_t(m->wt + m->wt_offset[i], m->params + t->offset, t->rows, t->cols);
+        m->ops->pack_t(m->wt + m->wt_offset[i], m->params + t->offset, t->rows, t->cols);
     }
 }
 
@@ -342,7 +342,7 @@ static int check_request(const model *m, const int *const *prompts, const int *l
 
 static void free_work(decode_work *w) {
     free(w->tok), free(w->slot), free(w->pos), free(w->n_ctx), free(w->row_of);
-    free(w->rstd), free(w->probs), free(w->tails), free(w->tail_len), free(w->limit);
+    free(w->probs), free(w->tails), free(w->tail_len), free(w->limit);
     free(w->drawn), free(w->drawn_lp), free(w->pf);
 }
 
@@ -350,12 +350,12 @@ static int alloc_work(decode_work *w, int R, int V, size_t stop_len) {
     *w = (decode_work){0};
     w->tok = malloc(sizeof(int) * R), w->slot = malloc(sizeof(int) * R);
     w->pos = malloc(sizeof(int) * R), w->n_ctx = malloc(sizeof(int) * R);
-    w->row_of = malloc(sizeof(int) * R), w->rstd = malloc(sizeof(float) * R);
+    w->row_of = malloc(sizeof(int) * R);
     w->probs = malloc(sizeof(prob_id) * V * R), w->tails = calloc((size_t)R * (stop_len + 1), 1);
     w->tail_len = calloc(R, sizeof(int)), w->limit = malloc(sizeof(int) * R);
     w->drawn = malloc(sizeof(int) * R), w->drawn_lp = malloc(sizeof(float) * R);
     w->pf = malloc(sizeof(float) * V * R);
-    return w->pf && w->tok && w->slot && w->pos && w->n_ctx && w->row_of && w->rstd && w->probs &&
+    return w->pf && w->tok && w->slot && w->pos && w->n_ctx && w->row_of && w->probs &&
            w->tails && w->tail_len && w->limit && w->drawn && w->drawn_lp;
 }
 
@@ -409,12 +409,14 @@ int model_sample_prompts(model *m, const int *const *prompts, const int *prompt_
     int M = R;
     while (M > 0) {
         int next = 0;
+        /* the host sampler's one copy per step: the active rows' logits */
+        m->ops->to_host(m->h_s_logits, m->s_logits, sizeof(float) * M * V);
         /* draw every row's token (rows are independent: each has its own
          * stream and work area), then record and compact serially */
 #pragma omp parallel for schedule(static) if (M >= 32)
         for (int i = 0; i < M; i++) {
             int r = w.row_of[i];
-            w.drawn[i] = sample_token(m->s_logits + (size_t)i * V, V, sp, &rng[r],
+            w.drawn[i] = sample_token(m->h_s_logits + (size_t)i * V, V, sp, &rng[r],
                                       w.pf + (size_t)i * V, w.probs + (size_t)i * V, &w.drawn_lp[i]);
         }
         for (int i = 0; i < M; i++) {
@@ -435,7 +437,7 @@ int model_sample_prompts(model *m, const int *const *prompts, const int *prompt_
         if (M > 0) decode_step(m, &w, M);
     }
     free_work(&w);
-    return 0;
+    return model_check_device(m, err);
 }
 
 int model_sample_group(model *m, const int *prompt, int prompt_len, int G,

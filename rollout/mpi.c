@@ -524,7 +524,10 @@ int rollout_worker_loop(rollout_comm *c, model *policy, const reward_fn *r, core
             rc = core_fail(err, CORE_ERUNTIME, "rank %d: bad step header", c->rank);
             break;
         }
-        if (h.weights_follow) bcast_floats(model_params(policy), model_n_params(policy), c->rollout);
+        if (h.weights_follow) {
+            bcast_floats(model_params(policy), model_n_params(policy), c->rollout);
+            model_params_commit(policy); /* the host copy to the device (nothing on the CPU) */
+        }
         char *batch = malloc(h.batch_bytes ? h.batch_bytes : 1);
         MPI_Bcast(batch, (int)h.batch_bytes, MPI_BYTE, 0, c->rollout);
         serve_step(c, policy, r, &h, batch, &base, &out);

@@ -1,15 +1,29 @@
 /*
  * tests/cuda/emu/emu.cpp — the CPU stand-in's implementation (see
- * cuda_runtime.h): blocks in sequence; a block's threads are ucontext
- * fibers on one OS thread, run in rounds: a round resumes every thread
- * until its next __syncthreads (or shuffle step) or its end, so a barrier
- * is simply the end of a round.
+ * cuda_runtime.h): blocks in sequence; a block's threads are fibers on one
+ * OS thread, run in rounds: a round resumes every thread until its next
+ * __syncthreads (or shuffle step) or its end, so a barrier is simply the
+ * end of a round.
+ *
+ * Speed (the whole program runs on this in make test): the fibers are made
+ * once and live across blocks and launches, parked in a loop; switching
+ * between them saves and loads the callee-saved registers and the stack
+ * pointer (emu_switch, x86-64), with no system call (swapcontext makes
+ * two); a warp shuffle takes one round, not two (values double-buffered).
+ * And a block whose thread 0 ends without synchronising (elementwise
+ * kernels) runs its other threads as plain calls; one that synchronises
+ * there after all aborts loudly (a barrier that depends on the thread is a
+ * bug in the kernel).
  */
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <ucontext.h>
+
+#ifndef __x86_64__
+#error "tests/cuda/emu: emu_switch is written for x86-64"
+#endif
 
 #include "cublas_v2.h"
 #include "cuda_runtime.h"
@@ -17,36 +31,95 @@
 dim3 threadIdx, blockIdx, blockDim, gridDim;
 
 enum { MAX_THREADS = 1024, STACK = 1 << 16 };
-static ucontext_t g_sched, g_fiber[MAX_THREADS];
+/* A fiber (or the scheduler) is its saved stack pointer; its registers are
+ * on its stack.  emu_switch(&from, to) saves the callee-saved registers on
+ * the current stack, stores the stack pointer in *from and resumes to. */
+typedef void *emu_ctx;
+extern "C" void emu_switch(emu_ctx *from, emu_ctx to);
+asm(".text\n.globl emu_switch\n.type emu_switch,@function\nemu_switch:\n"
+    "  pushq %rbp\n  pushq %rbx\n  pushq %r12\n  pushq %r13\n  pushq %r14\n  pushq %r15\n"
+    "  movq %rsp, (%rdi)\n  movq %rsi, %rsp\n"
+    "  popq %r15\n  popq %r14\n  popq %r13\n  popq %r12\n  popq %rbx\n  popq %rbp\n"
+    "  ret\n.size emu_switch, .-emu_switch\n");
+static emu_ctx g_sched, g_fiber[MAX_THREADS];
+static unsigned g_made; /* fibers made so far (they persist) */
 static dim3 g_tid[MAX_THREADS];
 static unsigned char g_done[MAX_THREADS];
 static unsigned g_cur;
+static int g_direct, g_yielded; /* running threads as plain calls; thread 0 yielded */
 static char *g_stacks;
-static float g_shfl[MAX_THREADS];
+static float g_shfl[2][MAX_THREADS];   /* double-buffered: one round per shuffle */
+static unsigned g_shfl_n[MAX_THREADS]; /* shuffles so far of each thread in this block */
 static std::function<void()> *g_body;
 static unsigned char *g_dyn;
 static pthread_mutex_t g_atomic = PTHREAD_MUTEX_INITIALIZER;
 static cudaError_t g_last = cudaSuccess;
 
+/* A fiber's whole life: run the current launch's body as thread g_cur,
+ * mark it done, park (back to the scheduler) until started again. */
 static void fiber_main(void) {
-    (*g_body)();
-    g_done[g_cur] = 1; /* returning resumes uc_link, the scheduler */
+    for (;;) {
+        (*g_body)();
+        g_done[g_cur] = 1;
+        emu_switch(&g_fiber[g_cur], g_sched);
+    }
 }
 
 /* Back to the scheduler; it resumes this thread in the next round, after
  * every other thread of the block has reached its own yield or its end. */
-static void yield(void) { swapcontext(&g_fiber[g_cur], &g_sched); }
+static void yield(void) {
+    if (g_direct) {
+        fprintf(stderr, "emu: thread %u synchronised in a block whose thread 0 did not "
+                        "(a barrier that depends on the thread: a bug in the kernel)\n", g_cur);
+        abort();
+    }
+    g_yielded = 1;
+    emu_switch(&g_fiber[g_cur], g_sched);
+}
 
-/* Apart, so that getcontext (returns twice, in principle) clobbers nothing
- * of emu_launch's. */
-__attribute__((noinline)) static void make_fibers(unsigned nt) {
-    for (unsigned i = 0; i < nt; i++) {
-        getcontext(&g_fiber[i]);
-        g_fiber[i].uc_stack.ss_sp = g_stacks + (size_t)i * STACK;
-        g_fiber[i].uc_stack.ss_size = STACK;
-        g_fiber[i].uc_link = &g_sched;
-        makecontext(&g_fiber[i], fiber_main, 0);
-        g_done[i] = 0;
+/* Make fibers up to nt, once each: a stack whose first switch "returns"
+ * into fiber_main as if called (16-byte alignment: rsp % 16 == 8 there),
+ * with zeros for the six saved registers. */
+static void make_fibers(unsigned nt) {
+    for (; g_made < nt; g_made++) {
+        uintptr_t top = ((uintptr_t)(g_stacks + (size_t)(g_made + 1) * STACK)) & ~(uintptr_t)15;
+        void **sp = (void **)top;
+        *--sp = NULL;                  /* fiber_main's return address: never used */
+        *--sp = (void *)fiber_main;    /* where emu_switch's ret goes */
+        for (int r = 0; r < 6; r++) *--sp = NULL;
+        g_fiber[g_made] = sp;
+    }
+}
+
+static void resume(unsigned i) {
+    g_cur = i, threadIdx = g_tid[i];
+    emu_switch(&g_sched, g_fiber[i]);
+}
+
+/* One block, in rounds until every thread ended.  Thread 0 goes first; if
+ * it ends without synchronising, the block has no barrier (whether it has
+ * one may depend on the block's data, never on the thread in a correct
+ * kernel), and the other threads run as plain calls. */
+static void run_block(unsigned nt) {
+    for (unsigned i = 0; i < nt; i++) g_done[i] = 0, g_shfl_n[i] = 0;
+    g_yielded = 0;
+    resume(0);
+    if (g_done[0] && !g_yielded) {
+        g_direct = 1;
+        for (unsigned i = 1; i < nt; i++) {
+            g_cur = i, threadIdx = g_tid[i];
+            (*g_body)();
+        }
+        g_direct = 0;
+        return;
+    }
+    for (unsigned start = 1, left = 1; left; start = 0) { /* round 1 resumes at thread 1 */
+        left = start ? !g_done[0] : 0;
+        for (unsigned i = start; i < nt; i++) {
+            if (g_done[i]) continue;
+            resume(i);
+            left += !g_done[i];
+        }
     }
 }
 
@@ -58,6 +131,7 @@ void emu_launch(dim3 grid, dim3 block, size_t shmem, std::function<void()> body)
         return;
     }
     if (!g_stacks && !(g_stacks = (char *)malloc((size_t)MAX_THREADS * STACK))) abort();
+    make_fibers(nt);
     gridDim = grid, blockDim = block, g_body = &body;
     g_dyn = (unsigned char *)calloc(shmem ? shmem : 1, 1);
     unsigned i = 0;
@@ -68,16 +142,7 @@ void emu_launch(dim3 grid, dim3 block, size_t shmem, std::function<void()> body)
         for (unsigned by = 0; by < grid.y; by++)
             for (unsigned bx = 0; bx < grid.x; bx++) {
                 blockIdx = dim3(bx, by, bz);
-                make_fibers(nt);
-                for (unsigned left = nt; left;) { /* rounds until every thread ended */
-                    left = 0;
-                    for (i = 0; i < nt; i++) {
-                        if (g_done[i]) continue;
-                        g_cur = i, threadIdx = g_tid[i];
-                        swapcontext(&g_sched, &g_fiber[i]);
-                        left += !g_done[i];
-                    }
-                }
+                run_block(nt);
             }
     free(g_dyn);
     g_dyn = NULL;
@@ -91,12 +156,10 @@ void __syncthreads(void) { yield(); }
  * ops_cuda.cu: whole blocks call block_sum / block_max). */
 float __shfl_xor_sync(unsigned mask, float v, int lane_mask) {
     (void)mask;
-    unsigned t = g_cur;
-    g_shfl[t] = v;
-    yield();
-    float r = g_shfl[(t & ~31u) | ((t & 31u) ^ (unsigned)lane_mask)];
-    yield();
-    return r;
+    unsigned t = g_cur, b = g_shfl_n[t]++ & 1;
+    g_shfl[b][t] = v;
+    yield(); /* every lane has written buffer b; none writes it again before the round after next */
+    return g_shfl[b][(t & ~31u) | ((t & 31u) ^ (unsigned)lane_mask)];
 }
 
 float atomicAdd(float *p, float v) {
