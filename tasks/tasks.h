@@ -38,7 +38,8 @@ typedef struct task_item {
     char *question;     /* the problem, before the template */
     char *gold;         /* the exact answer; countdown: one solving expression;
                            code: a reference solution */
-    char *tests;        /* code: JSON array of Python assert lines; else NULL */
+    char *tests;        /* code: JSON array of Python assert lines and/or {"stdin", "stdout"}
+                           pairs (at most TASKS_MAX_TESTS); else NULL */
     char *meta;         /* JSON object (generator, difficulty, ...) or NULL */
     /* What the generator drew (arith: the terms; countdown: the numbers;
      * lineq: a, b, c[, d]); target: countdown's goal, lineq's x. */
@@ -80,11 +81,18 @@ int tasks_expr_eval(const char *expr, long *num, long *den, long *used, int max_
 
 /* ------------------------------------------------------------------ jsonl */
 
+/* The most tests one code item may carry (the code reward runs them all;
+ * reward.h's REWARD_CODE_MAX_TESTS is the same bound). */
+#define TASKS_MAX_TESTS 64
+
 /* Read a JSONL file: one JSON object per line, blank lines skipped.
- * Field names accepted: question | problem | prompt | text;
- * answer | solution | final_answer | gold | canonical_solution | code
- * (GSM8K "... #### 72" keeps 72; a MATH solution keeps its last \boxed{});
- * test_list | tests | test (code items); id | task_id | idx.
+ * Field names accepted: question | problem | prompt | text | description;
+ * answer | solution | final_answer | gold | canonical_solution | code |
+ * solutions (GSM8K "... #### 72" keeps 72; a MATH solution keeps its last
+ * \boxed{}; optional for code items); tests in the MBPP (test_list,
+ * test_setup_code), HumanEval (test, entry_point), "tests" (assert lines or
+ * {input, output}), APPS (input_output) and CodeContests (public_tests,
+ * private_tests, generated_tests) layouts (jsonl.c); id | task_id | idx | name.
  * A line that is not JSON, or lacks a usable field: CORE_EINPUT with
  * "FILE:LINE: FIELD: what is wrong". */
 int tasks_load_jsonl(const char *path, task_set *out, core_error *err);

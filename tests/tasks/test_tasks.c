@@ -199,6 +199,72 @@ static void expect_broken(const char *text, int line, const char *field) {
     free(path);
 }
 
+/* Code layouts: MBPP with test_setup_code, "tests" as assert lines or
+ * {input, output} pairs, APPS' input_output (object or JSON string, with
+ * its "solutions" string), CodeContests' test sets; all normalised to the
+ * code reward's array of assert lines and {"stdin", "stdout"} pairs. */
+Test(jsonl, reads_code_layouts_mbpp_stdio_apps_codecontests) {
+    char *path = write_temp(
+        "{\"task_id\": 2, \"text\": \"Write a function to sort.\", \"code\": \"def s(x): return sorted(x)\", "
+        "\"test_setup_code\": \"import math\", \"test_list\": [\"assert s([2,1])==[1,2]\"], \"challenge_test_list\": []}\n"
+        "{\"task_id\": 3, \"text\": \"Add.\", \"code\": \"def add(a,b): return a+b\", \"test_setup_code\": \"\", "
+        "\"test_list\": [\"assert add(1,1)==2\"]}\n"
+        "{\"question\": \"Read two ints, print their sum.\", \"tests\": [{\"input\": \"1 2\\n\", \"output\": \"3\\n\"}, "
+        "{\"stdin\": \"5 5\", \"stdout\": \"10\"}]}\n"
+        "{\"problem_id\": 7, \"question\": \"Print n squared.\", \"solutions\": \"[\\\"print(int(input())**2)\\\"]\", "
+        "\"input_output\": \"{\\\"inputs\\\": [\\\"3\\\\n\\\", \\\"4\\\\n\\\"], \\\"outputs\\\": [\\\"9\\\\n\\\", \\\"16\\\\n\\\"]}\"}\n"
+        "{\"question\": \"Echo.\", \"input_output\": {\"inputs\": [\"x\"], \"outputs\": [\"x\"]}}\n"
+        "{\"name\": \"cc-1\", \"description\": \"Double it.\", \"public_tests\": {\"input\": [\"2\\n\"], \"output\": [\"4\\n\"]}, "
+        "\"private_tests\": {\"input\": [\"5\\n\"], \"output\": [\"10\\n\"]}, \"generated_tests\": {\"input\": [], \"output\": []}}\n");
+    task_set s = {0};
+    core_error err = {0};
+    cr_assert_eq(tasks_load_jsonl(path, &s, &err), 0, "%s", err.msg);
+    cr_assert_eq(s.n, 6);
+    for (int i = 0; i < 6; i++) cr_assert_eq(s.items[i].kind, TASK_CODE, "item %d", i);
+    cr_assert_str_eq(s.items[0].tests, "[\"import math\\nassert s([2,1])==[1,2]\"]");
+    cr_assert_str_eq(s.items[0].gold, "def s(x): return sorted(x)");
+    cr_assert_str_eq(s.items[1].tests, "[\"assert add(1,1)==2\"]", "an empty setup adds nothing");
+    cr_assert_str_eq(s.items[2].tests, "[{\"stdin\":\"1 2\\n\",\"stdout\":\"3\\n\"},{\"stdin\":\"5 5\",\"stdout\":\"10\"}]");
+    cr_assert_str_eq(s.items[2].gold, "", "a code item needs no reference solution");
+    cr_assert_str_eq(s.items[3].tests, "[{\"stdin\":\"3\\n\",\"stdout\":\"9\\n\"},{\"stdin\":\"4\\n\",\"stdout\":\"16\\n\"}]");
+    cr_assert_str_eq(s.items[3].gold, "print(int(input())**2)");
+    cr_assert_str_eq(s.items[4].tests, "[{\"stdin\":\"x\",\"stdout\":\"x\"}]");
+    cr_assert_str_eq(s.items[5].tests, "[{\"stdin\":\"2\\n\",\"stdout\":\"4\\n\"},{\"stdin\":\"5\\n\",\"stdout\":\"10\\n\"}]");
+    cr_assert_str_eq(s.items[5].id, "cc-1");
+    cr_assert_str_eq(s.items[5].question, "Double it.");
+    task_set_free(&s);
+    unlink(path);
+    free(path);
+}
+
+/* Bad code lines name the file, the line and the field at fault. */
+Test(jsonl, bad_code_lines_name_file_line_and_field) {
+    expect_broken("{\"text\": \"t\", \"code\": \"c\", \"test_list\": [\"assert 1\", 7]}\n", 1, "test_list[1]: expected");
+    expect_broken("{\"text\": \"t\", \"code\": \"c\", \"test_list\": \"assert 1\"}\n", 1, "test_list: expected a list");
+    expect_broken("{\"text\": \"t\", \"code\": \"c\", \"test_list\": []}\n", 1, "test_list: empty list");
+    expect_broken("{\"text\": \"t\", \"test_setup_code\": 3, \"test_list\": [\"assert 1\"]}\n", 1,
+                  "test_setup_code: expected a string");
+    expect_broken("{\"q\": 1}\n{\"question\": \"q\", \"tests\": [{\"input\": \"1\"}]}\n", 1, "question:");
+    expect_broken("{\"question\": \"q\", \"answer\": \"1\"}\n{\"question\": \"q\", \"tests\": [{\"input\": \"1\"}]}\n",
+                  2, "tests[0]: expected an assert string or {\"input\": string, \"output\": string}");
+    expect_broken("{\"question\": \"q\", \"input_output\": \"{not json\"}\n", 1, "input_output: a string that is not valid JSON");
+    expect_broken("{\"question\": \"q\", \"input_output\": {\"inputs\": [\"1\", \"2\"], \"outputs\": [\"1\"]}}\n", 1,
+                  "input_output: 2 inputs but 1 outputs");
+    expect_broken("{\"question\": \"q\", \"input_output\": {\"inputs\": [\"1\"], \"outputs\": [[1]]}}\n", 1,
+                  "input_output.outputs[0]: expected a string");
+    expect_broken("{\"question\": \"q\", \"input_output\": {\"fn_name\": \"f\", \"inputs\": [[1]], \"outputs\": [[1]]}}\n",
+                  1, "input_output: fn_name (call-based) tests are not supported");
+    expect_broken("{\"question\": \"q\", \"input_output\": {\"inputs\": [], \"outputs\": []}}\n", 1,
+                  "tests: the item has an empty set of tests");
+    expect_broken("{\"description\": \"q\", \"public_tests\": [\"1\"]}\n", 1, "public_tests: expected {\"input\"");
+    expect_broken("{\"question\": \"q\", \"solutions\": \"[1]\", \"tests\": [\"assert 1\"]}\n", 1,
+                  "solutions: expected a list of program strings");
+    char many[8192] = "{\"question\": \"q\", \"tests\": [";
+    for (int i = 0; i < 65; i++) strcat(many, i ? ", \"assert 1\"" : "\"assert 1\"");
+    strcat(many, "]}\n");
+    expect_broken(many, 1, "tests: 65 tests, at most 64");
+}
+
 /* A HumanEval test defines check(candidate); run with a candidate, the
  * program must call it, so `pass` fails and a right solution passes.
  * tests_json is the item's ["program"]: Python decodes it itself. */
