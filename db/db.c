@@ -32,19 +32,19 @@ static const char *stmt_sql[ST_COUNT] = {
                 "reward_std, accuracy, format_rate, recheck_rate, response_len_mean, "
                 "response_len_max, kl, clip_frac, clip_frac_low, clip_frac_high, entropy, "
                 "grad_norm, lr, zero_var_frac, tokens_per_s, t_rollout, t_reward, t_learn, t_db, "
-                "lp_mismatch, skipped, policy_version) "
-                "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                "lp_mismatch, skipped, policy_version, infra_failures) "
+                "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
     [ST_PROMPT_FIND] = "SELECT id FROM prompts WHERE task = ? AND text = ?",
     [ST_PROMPT_ADD] = "INSERT INTO prompts(task, text, gold, tests) VALUES(?,?,?,?)",
     [ST_GROUP] = "INSERT INTO groups(run_id, step, prompt_id, reward_mean, reward_std, filtered) "
                  "VALUES(?,?,?,?,?,?)",
     [ST_EPISODE] = "INSERT INTO episodes(run_id, step, group_id, prompt_id, sample, worker, "
                    "policy_version, completion, n_tokens, finish_reason, reward, advantage, "
-                   "correct, format_ok, logprob_mean, t_sample, t_reward) "
-                   "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                   "correct, format_ok, logprob_mean, t_sample, t_reward, infra_fail) "
+                   "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
     [ST_REWARD_PART] = "INSERT INTO reward_parts(episode_id, name, value, detail) VALUES(?,?,?,?)",
     [ST_SANDBOX_RUN] = "INSERT INTO sandbox_runs(episode_id, test, verdict, exit_code, signal, "
-                       "cpu_ms, wall_ms, rss_kb, output) VALUES(?,?,?,?,?,?,?,?,?)",
+                       "cpu_ms, wall_ms, rss_kb, output, message) VALUES(?,?,?,?,?,?,?,?,?,?)",
     [ST_EVAL] = "INSERT OR REPLACE INTO evals(run_id, step, split, metric, value) VALUES(?,?,?,?,?)",
     [ST_CHECKPOINT] = "INSERT OR REPLACE INTO checkpoints(run_id, step, path, sha256) "
                       "VALUES(?,?,?,?)",
@@ -142,6 +142,16 @@ static const char migration_6[] =
     "  FROM eval_samples e JOIN prompts p ON p.id = e.prompt_id\n"
     "  WHERE e.sample >= 0 GROUP BY e.run_id, e.step, e.split, e.prompt_id;\n";
 
+/* Version 7: the sandbox in the loop.  Per step, how many completions the
+ * sandbox itself failed on (SANDBOX_ERROR: masked out of the advantages,
+ * not scored 0); per episode, whether it was one; per test run, why it
+ * failed in one line (the assertion message), so "why did this program
+ * fail" is one query. */
+static const char migration_7[] =
+    "ALTER TABLE steps ADD COLUMN infra_failures INTEGER;\n"
+    "ALTER TABLE episodes ADD COLUMN infra_fail INTEGER NOT NULL DEFAULT 0;\n"
+    "ALTER TABLE sandbox_runs ADD COLUMN message TEXT;\n";
+
 /* Migrations: migrations[v] takes a database from version v to v + 1.
  * Version 0 is an empty file; a later schema change appends an ALTER here. */
 static const char *const migrations[DB_SCHEMA_VERSION] = {
@@ -180,6 +190,7 @@ static const char *const migrations[DB_SCHEMA_VERSION] = {
     db_migration_distill_sql, /* 3 -> 4: distillation datasets (db/distill.c) */
     migration_5,
     migration_6,
+    migration_7,
 };
 
 static int newer_schema(db *d, int v, core_error *err) {
@@ -491,6 +502,7 @@ void db_step_init(db_step *s, int64_t step) {
     s->step = step;
     s->skipped = 0;
     s->policy_version = -1;
+    s->infra_failures = 0;
 }
 
 int db_insert_step(db *d, int64_t run_id, const db_step *s, core_error *err) {
@@ -503,6 +515,7 @@ int db_insert_step(db *d, int64_t run_id, const db_step *s, core_error *err) {
     sqlite3_bind_int(st, 3 + n, s->skipped);
     if (s->policy_version >= 0) sqlite3_bind_int(st, 4 + n, s->policy_version);
     else sqlite3_bind_null(st, 4 + n);
+    sqlite3_bind_int(st, 5 + n, s->infra_failures);
     return step_done(d, st, err, "inserting step");
 }
 
@@ -562,6 +575,7 @@ int db_insert_episode(db *d, const db_episode *e, int64_t *episode_id, core_erro
     bind_real(st, 15, e->logprob_mean);
     bind_real(st, 16, e->t_sample);
     bind_real(st, 17, e->t_reward);
+    sqlite3_bind_int(st, 18, e->infra_fail);
     if (step_done(d, st, err, "inserting episode")) return err->code;
     if (episode_id) *episode_id = sqlite3_last_insert_rowid(d->sql);
     return 0;
@@ -588,6 +602,7 @@ int db_insert_sandbox_run(db *d, int64_t episode_id, const db_sandbox_run *r, co
     bind_real(st, 7, r->wall_ms);
     sqlite3_bind_int64(st, 8, r->rss_kb);
     bind_text(st, 9, r->output);
+    bind_text(st, 10, r->message);
     return step_done(d, st, err, "inserting sandbox run");
 }
 

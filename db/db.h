@@ -15,7 +15,7 @@
 
 #include "core/core.h"
 
-#define DB_SCHEMA_VERSION 6
+#define DB_SCHEMA_VERSION 7
 
 typedef struct db db;
 typedef struct sqlite3 sqlite3;
@@ -62,6 +62,7 @@ typedef struct db_step {
         lp_mismatch; /* mean |old - sampler| token log-prob (NULL when old is the sampler's) */
     int skipped;
     int policy_version; /* of the weights this step's update started from (-1: unknown) */
+    int infra_failures; /* completions the sandbox failed on (masked out of the update) */
 } db_step;
 void db_step_init(db_step *s, int64_t step); /* every metric NAN */
 int db_insert_step(db *d, int64_t run_id, const db_step *s, core_error *err);
@@ -79,6 +80,7 @@ typedef struct db_episode {
     const char *completion, *finish_reason;
     double reward, advantage, logprob_mean, t_sample, t_reward;
     int correct, format_ok;
+    int infra_fail;     /* 1: the sandbox failed, no verdict (advantage NULL) */
 } db_episode;
 int db_insert_episode(db *d, const db_episode *e, int64_t *episode_id, core_error *err);
 int db_insert_reward_part(db *d, int64_t episode_id, const char *name, double value,
@@ -89,6 +91,7 @@ typedef struct db_sandbox_run {
     const char *verdict, *output;
     double cpu_ms, wall_ms;
     int64_t rss_kb;
+    const char *message; /* why the test failed, in one line (the AssertionError); NULL when it passed */
 } db_sandbox_run;
 int db_insert_sandbox_run(db *d, int64_t episode_id, const db_sandbox_run *r, core_error *err);
 

@@ -7,6 +7,9 @@
 
 #include "learner/internal.h"
 
+/* Every test an item carries gets its sandbox_runs row. */
+_Static_assert(TASKS_MAX_TESTS <= REWARD_CODE_MAX_TESTS, "an item may carry more tests than the code reward runs");
+
 static int log_completion(db *d, const db_episode *e, const rollout_completion *c,
                           core_error *err) {
     int64_t episode_id;
@@ -17,7 +20,7 @@ static int log_completion(db *d, const db_episode *e, const rollout_completion *
     for (int t = 0; t < c->n_code_runs && !rc; t++) {
         const reward_code_run *cr = &c->code_runs[t];
         db_sandbox_run row = {cr->test, cr->exit_code, cr->signal, cr->verdict, cr->output,
-                              cr->cpu_ms, cr->wall_ms, cr->rss_kb};
+                              cr->cpu_ms, cr->wall_ms, cr->rss_kb, cr->message[0] ? cr->message : NULL};
         rc = db_insert_sandbox_run(d, episode_id, &row, err);
     }
     return rc;
@@ -42,8 +45,9 @@ int learner_log_group(db *d, int64_t run_id, int64_t step, const task_item *item
         for (int t = 0; t < c->n_tokens; t++) lp += c->logprob[t];
         db_episode e = {run_id, step, group_id, prompt_id, g, grp->worker, grp->policy_version,
                         c->n_tokens, log_text ? texts[g] : NULL, model_finish_name(c->finish),
-                        c->reward.total, adv ? adv[g] : NAN, c->n_tokens ? lp / c->n_tokens : NAN,
-                        c->t_sample, c->t_reward, c->reward.correct, c->reward.format_ok};
+                        c->reward.total, adv && !c->reward.infra_fail ? adv[g] : NAN,
+                        c->n_tokens ? lp / c->n_tokens : NAN, c->t_sample, c->t_reward, c->reward.correct,
+                        c->reward.format_ok, c->reward.infra_fail != 0};
         rc = log_completion(d, &e, c, err);
     }
     return rc ? (err->code ? err->code : CORE_ERUNTIME) : 0;

@@ -27,6 +27,8 @@ typedef struct learner_ctx {
     enum learner_agg agg;
     int policy_version;
     int nonfinite_streak;
+    int infra_failures, graded_total; /* the last step: completions not graded, and all */
+    char infra_why[200];        /* the last step's first infrastructure failure, in words */
     char run_dir[1024];         /* <out_dir>/<name>/run-<id> (checkpoints.h) */
     int lock_fd;                /* the run's lock, -1 before it is taken */
     char resumed_from[1200];    /* checkpoint the run resumed from ("" if none) */

@@ -40,6 +40,16 @@ int learner_advantages(const double *rewards, int G, enum learner_adv_mode mode,
  * adv (n,) over every completion of the step, whitened in place
  *   adv = (adv - mean) / (std + eps), std unbiased. */
 void learner_whiten_advantages(enum learner_adv_mode mode, double *adv, int n, double eps);
+/* The same with some completions not graded (graded[i] = 0: the sandbox
+ * failed on it): the group's (and the batch's) statistics are computed over
+ * the graded ones alone, exactly as learner_advantages on that smaller
+ * group; an ungraded one gets advantage 0 (and the caller leaves it out of
+ * the update).  A group with no graded completion, or a group-centred
+ * estimator with one, is all zeros and returns 1 (it carries no signal). */
+int learner_advantages_masked(const double *rewards, const int *graded, int G, enum learner_adv_mode mode,
+                              double eps, double *adv);
+void learner_whiten_advantages_masked(enum learner_adv_mode mode, double *adv, const int *graded, int n,
+                                      double eps);
 
 /* Advantages of n completions in runs of equal group[i] (each run one
  * group, as a step lists them), then the batch step: what

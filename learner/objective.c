@@ -8,6 +8,7 @@
  * against hand-computed values and autograd (ref_objective.py).
  */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "learner/internal.h"
@@ -84,6 +85,35 @@ void learner_whiten_advantages(enum learner_adv_mode mode, double *adv, int n, d
     double mean, std;
     mean_std(adv, n, &mean, &std);
     for (int i = 0; i < n; i++) adv[i] = (adv[i] - mean) / (std + eps); /* masked_whiten */
+}
+
+int learner_advantages_masked(const double *r, const int *graded, int G, enum learner_adv_mode mode, double eps,
+                               double *adv) {
+    double *kept_r = malloc(sizeof(double) * 2 * (size_t)(G > 0 ? G : 1)), *kept_adv = kept_r ? kept_r + G : NULL;
+    int n = 0, flat = 1;
+    for (int i = 0; i < G; i++)
+        if (graded[i]) kept_r[n++] = r[i];
+    memset(adv, 0, sizeof *adv * G);
+    /* one graded sample has no group to be compared with (rloo's "others" is empty) */
+    if (kept_r && (n > 1 || (n == 1 && !adv_table[mode].centred))) {
+        flat = learner_advantages(kept_r, n, mode, eps, kept_adv);
+        for (int i = 0, k = 0; i < G; i++)
+            if (graded[i]) adv[i] = kept_adv[k++];
+    }
+    free(kept_r);
+    return flat;
+}
+
+void learner_whiten_advantages_masked(enum learner_adv_mode mode, double *adv, const int *graded, int n,
+                                      double eps) {
+    double *kept = malloc(sizeof(double) * (size_t)(n > 0 ? n : 1));
+    int m = 0;
+    for (int i = 0; kept && i < n; i++)
+        if (graded[i]) kept[m++] = adv[i];
+    learner_whiten_advantages(mode, kept, m, eps);
+    for (int i = 0, k = 0; kept && i < n; i++)
+        if (graded[i]) adv[i] = kept[k++];
+    free(kept);
 }
 
 void learner_group_advantages(const double *r, const int *group, int n, enum learner_adv_mode mode,

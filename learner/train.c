@@ -158,6 +158,7 @@ typedef struct step_batch {
     int **prompt_ids;
     int *prompt_len;
     double *adv;     /* n_prompts * G */
+    int *graded;     /* n_prompts * G: 0 where the sandbox failed (masked out of the update) */
     int *zero_var;   /* per group */
     char **completions; /* n_prompts * G decoded texts, for the metrics and the log */
     double t_rollout;
@@ -172,7 +173,7 @@ static void batch_free(step_batch *b) {
     }
     free(b->items), free(b->texts), free(b->prompts), free(b->groups), free(b->prompt_ids);
     for (int k = 0; b->completions && k < b->n_prompts * b->G; k++) free(b->completions[k]);
-    free(b->prompt_len), free(b->adv), free(b->zero_var), free(b->completions);
+    free(b->prompt_len), free(b->adv), free(b->graded), free(b->zero_var), free(b->completions);
     memset(b, 0, sizeof *b);
 }
 
@@ -183,7 +184,7 @@ static int batch_reserve(step_batch *b, int cap, core_error *err) {
     int ok = GROW(items) && GROW(texts) && GROW(prompts) && GROW(groups) && GROW(prompt_ids) &&
              GROW(prompt_len) && GROW(zero_var);
     mult = b->G;
-    ok = ok && GROW(adv);
+    ok = ok && GROW(adv) && GROW(graded);
 #undef GROW
     return ok ? 0 : core_fail(err, CORE_ERUNTIME, "out of memory for the step's batch");
 }
@@ -212,13 +213,19 @@ static int draw_prompts(learner_ctx *L, int64_t step, step_batch *b, int count, 
     return 0;
 }
 
-/* The advantages of groups first..first+count-1. */
+/* The advantages of groups first..first+count-1, over the completions the
+ * sandbox could grade (an infrastructure failure is no verdict). */
 static void score_groups(learner_ctx *L, step_batch *b, int first, int count) {
     const core_config *cfg = L->cfg;
     double *r = malloc(sizeof(double) * b->G);
     for (int i = first; i < first + count; i++) {
-        for (int g = 0; g < b->G; g++) r[g] = b->groups[i].c[g].reward.total;
-        b->zero_var[i] = learner_advantages(r, b->G, L->adv, cfg->learner.adv_eps, b->adv + (size_t)i * b->G);
+        int *graded = b->graded + (size_t)i * b->G;
+        for (int g = 0; g < b->G; g++) {
+            r[g] = b->groups[i].c[g].reward.total;
+            graded[g] = !b->groups[i].c[g].reward.infra_fail;
+        }
+        b->zero_var[i] = learner_advantages_masked(r, graded, b->G, L->adv, cfg->learner.adv_eps,
+                                                   b->adv + (size_t)i * b->G);
     }
     free(r);
 }
@@ -301,6 +308,7 @@ static int build_sequences(learner_ctx *L, const step_batch *b, learn_seq *seqs)
         for (int g = 0; g < b->G; g++) {
             const rollout_completion *c = &b->groups[i].c[g];
             if (L->cfg->learner.filter_overlong && c->finish == MODEL_FINISH_LENGTH) continue;
+            if (!b->graded[(size_t)i * b->G + g]) continue; /* the sandbox failed: masked */
             double *adv = &b->adv[(size_t)i * b->G + g];
             seqs[n++] = (learn_seq){b->prompt_ids[i], c->tokens, b->prompt_len[i], c->n_tokens,
                                     c->logprob, *adv, c->reward.total, i, adv};
@@ -328,6 +336,10 @@ static void fill_metrics(const step_batch *b, const update_stats *u, db_step *s)
         zv += b->zero_var[i];
         for (int g = 0; g < b->G; g++) {
             const rollout_completion *c = &b->groups[i].c[g];
+            if (c->reward.infra_fail) { /* not graded: counted, and out of the reward figures */
+                s->infra_failures++;
+                continue;
+            }
             sum += c->reward.total;
             sq += c->reward.total * c->reward.total;
             correct += c->reward.correct;
@@ -355,6 +367,19 @@ static void fill_metrics(const step_batch *b, const update_stats *u, db_step *s)
     s->clip_frac_high = u->clip_high;
     s->clip_frac = u->clip_low + u->clip_high;
     s->skipped = u->skipped > 0;
+}
+
+/* How many completions the sandbox failed on, and the first one's reason. */
+static void note_infra_failures(learner_ctx *L, const step_batch *b, const db_step *s) {
+    L->infra_failures = s->infra_failures;
+    L->graded_total = b->n_prompts * b->G;
+    L->infra_why[0] = 0;
+    for (int k = 0; k < b->n_prompts * b->G && !L->infra_why[0]; k++) {
+        const reward_result *r = &b->groups[k / b->G].c[k % b->G].reward;
+        if (r->infra_fail > 0 && r->infra_fail <= r->n_parts)
+            snprintf(L->infra_why, sizeof L->infra_why, "%s: %s", r->parts[r->infra_fail - 1].name,
+                     r->parts[r->infra_fail - 1].detail);
+    }
 }
 
 /* Every row of the step, in one transaction: all there or absent. */
@@ -408,7 +433,7 @@ static int run_step(learner_ctx *L, int64_t step, db_step *s, core_error *err) {
     db_step_init(s, step);
     if (collect_groups(L, step, &b, &rp, err) || decode_completions(model_tokenizer(L->policy), &b, err))
         return batch_free(&b), err->code;
-    learner_whiten_advantages(L->adv, b.adv, b.n_prompts * b.G, cfg->learner.adv_eps);
+    learner_whiten_advantages_masked(L->adv, b.adv, b.graded, b.n_prompts * b.G, cfg->learner.adv_eps);
     double t1 = core_now(), t_reward = 0;
     long tokens = 0;
     for (int i = 0; i < b.n_prompts; i++)
@@ -426,6 +451,7 @@ static int run_step(learner_ctx *L, int64_t step, db_step *s, core_error *err) {
         s->lp_mismatch = u.lp_mismatch;
         if (u.n_updates) L->policy_version++;
         fill_metrics(&b, &u, s);
+        note_infra_failures(L, &b, s);
         /* with no workers the grading happened inside the rollout time */
         s->t_rollout = b.t_rollout - (rollout_comm_workers(L->comm) ? 0 : t_reward);
         s->t_reward = t_reward;
@@ -668,6 +694,14 @@ static int train_loop(learner_ctx *L, int64_t first_step, run_end *end, core_err
         db_step s;
         if (run_step(L, step, &s, err)) return err->code;
         show_progress(&progress, step, &s);
+        if (L->infra_failures > cfg->reward.max_infra_fail_rate * L->graded_total)
+            return core_fail(err, CORE_ERUNTIME, "step %lld: the sandbox failed on %d of %d completions "
+                             "(above reward.max_infra_fail_rate = %g; first: %s); stopping",
+                             (long long)step, L->infra_failures, L->graded_total,
+                             cfg->reward.max_infra_fail_rate, L->infra_why);
+        if (L->infra_failures)
+            core_warn("step %lld: the sandbox failed on %d of %d completions, masked out (%s)", (long long)step,
+                      L->infra_failures, L->graded_total, L->infra_why);
         if (L->nonfinite_streak > cfg->learner.max_nonfinite)
             return core_fail(err, CORE_ERUNTIME, "step %lld: %d non-finite updates in a row; stopping",
                              (long long)step, L->nonfinite_streak);

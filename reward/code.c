@@ -194,6 +194,73 @@ static void set_verdict(reward_code_run *run, const char *name) {
     snprintf(run->verdict, sizeof run->verdict, "%s", name ? name : "?");
 }
 
+/* [*s, end) advanced past one line; returns the line's length (no '\n'). */
+static size_t next_line(const char **s, const char *end, const char **line) {
+    *line = *s;
+    const char *nl = memchr(*s, '\n', (size_t)(end - *s));
+    size_t n = (size_t)((nl ? nl : end) - *s);
+    *s = nl ? nl + 1 : end;
+    return n;
+}
+
+/* Python's last traceback, in one line: the exception ("AssertionError: why",
+ * its last line that is not blank) and the statement that raised it (the
+ * source line under the last `  File "..."` frame: the assert expression).
+ * Returns 0 when stderr holds no traceback. */
+static int python_failure(const char *err, size_t len, char *dst, size_t cap) {
+    const char *p = err, *end = err + len, *line, *stmt = NULL, *exc = NULL;
+    size_t stmt_n = 0, exc_n = 0, n;
+    int after_frame = 0, seen = 0;
+    while (p < end) {
+        n = next_line(&p, end, &line);
+        size_t lead = strspn(line, " ");
+        if (lead > n) lead = n;
+        if (n >= 7 && !memcmp(line, "  File \"", 8 < n ? 8 : n)) {
+            after_frame = 1, seen = 1, stmt = NULL;
+            continue;
+        }
+        if (after_frame && lead >= 4 && n > lead) { /* the frame's source line */
+            stmt = line + lead, stmt_n = n - lead, after_frame = 0;
+            continue;
+        }
+        after_frame = 0;
+        if (n > lead && lead == 0 && seen) exc = line, exc_n = n; /* the exception line is not indented */
+    }
+    if (!exc) return 0;
+    if (stmt) snprintf(dst, cap, "%.*s at: %.*s", (int)exc_n, exc, (int)stmt_n, stmt);
+    else snprintf(dst, cap, "%.*s", (int)exc_n, exc);
+    return 1;
+}
+
+/* The first line where an io test's output differs from the expected one. */
+static void output_difference(const char *got, const char *want, char *dst, size_t cap) {
+    const char *g = got, *w = want, *ge = got + strlen(got), *we = want + strlen(want);
+    for (int k = 1;; k++) {
+        const char *gl = "", *wl = "";
+        size_t gn = g < ge ? next_line(&g, ge, &gl) : 0, wn = w < we ? next_line(&w, we, &wl) : 0;
+        while (gn && strchr(" \t\r", gl[gn - 1])) gn--;
+        while (wn && strchr(" \t\r", wl[wn - 1])) wn--;
+        if (gn != wn || memcmp(gl, wl, gn)) {
+            snprintf(dst, cap, "line %d: expected '%.*s', got '%.*s'", k, (int)(wn < 70 ? wn : 70), wl,
+                     (int)(gn < 70 ? gn : 70), gl);
+            return;
+        }
+        if (g >= ge && w >= we) break;
+    }
+    snprintf(dst, cap, "the output differs only in trailing blank lines");
+}
+
+/* Why a test failed, in one line (run->message). */
+static void failure_message(const test_case *c, const sandbox_result *r, const char *nonce, reward_code_run *run) {
+    char *m = run->message;
+    size_t cap = sizeof run->message;
+    if (r->verdict == SANDBOX_OK && !c->is_assert) output_difference(r->out, c->expected, m, cap);
+    else if (r->verdict == SANDBOX_OK) /* exit 0 without the nonce line: it left before the test ran */
+        snprintf(m, cap, "exited 0 before the test ran%s", strstr(r->out, nonce) ? "" : " (no pass line)");
+    else if (r->verdict == SANDBOX_RUNTIME_ERROR && r->err && python_failure(r->err, r->err_len, m, cap)) {}
+    else snprintf(m, cap, "%s", r->detail);
+}
+
 static void judge(const test_case *c, const sandbox_job *j, const char *nonce, int index, reward_code_run *run) {
     const sandbox_result *r = &j->result;
     memset(run, 0, sizeof *run);
@@ -215,6 +282,7 @@ static void judge(const test_case *c, const sandbox_job *j, const char *nonce, i
     }
     if (!run->passed && r->err_len) excerpt(run->output, r->err, r->err_len, 1);
     else excerpt(run->output, r->out, r->out_len, 0);
+    if (!run->passed) failure_message(c, r, nonce, run);
 }
 
 /* C with several tests: compile once ("c-build" hands the executable back)
@@ -375,7 +443,7 @@ int reward_code_score(const reward_fn *r, void *state, const reward_input *in, r
                                    out ? &out->n : NULL, &err);
     if (rc) {
         snprintf(part->detail, sizeof part->detail, "%s", err.msg);
-        return CORE_ERUNTIME;
+        return rc == CORE_EINPUT ? CORE_EINPUT : CORE_ERUNTIME; /* bad tests, or the sandbox failed */
     }
     return 0;
 }

@@ -209,7 +209,12 @@ int reward_score(const reward_fn *r, const reward_input *in, reward_result *out)
         const reward_component *c = r->comp[i];
         reward_part *part = &out->parts[i];
         snprintf(part->name, sizeof part->name, "%s", c->name);
-        if (c->score(r, r->state[i], in, part)) rc = CORE_ERUNTIME;
+        int crc = c->score(r, r->state[i], in, part);
+        if (crc == CORE_EINPUT) rc = CORE_EINPUT;
+        else if (crc) {
+            if (!out->infra_fail) out->infra_fail = i + 1;
+            if (!rc) rc = CORE_ERUNTIME;
+        }
         out->n_parts = i + 1;
         if (c->is_accuracy && part->value >= 1.0) out->correct = 1;
         if (c == &registry[0]) { /* the format component already ran the template match */

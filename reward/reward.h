@@ -42,6 +42,7 @@ typedef struct reward_part {
  * learner and what the learner logs. */
 #define REWARD_CODE_MAX_TESTS 64
 #define REWARD_CODE_EXCERPT 256
+#define REWARD_CODE_MESSAGE 200
 typedef struct reward_code_run {
     int32_t test;             /* index in the tests array */
     int32_t passed;
@@ -50,6 +51,9 @@ typedef struct reward_code_run {
     int64_t rss_kb;
     char verdict[24];         /* "OK" (passed), "WRONG_ANSWER", or a sandbox verdict name */
     char output[REWARD_CODE_EXCERPT]; /* start of stdout, or of stderr when it failed */
+    char message[REWARD_CODE_MESSAGE]; /* why it failed, one line ("" when it passed):
+                                          "AssertionError: ... at: assert f(1) == 2", "line 2:
+                                          expected '5', got '6'", or the sandbox's detail */
 } reward_code_run;
 
 /* The caller's buffer for those rows (reward_input.runs_out): the code
@@ -76,6 +80,9 @@ typedef struct reward_result {
     reward_part parts[REWARD_MAX_PARTS]; /* in the order of reward.components */
     int format_ok;         /* the template check passed (computed even when "format" is not a component) */
     int correct;           /* an accuracy component scored 1 */
+    int infra_fail;        /* 0, or 1 + the index of the first part that could not run (the
+                              sandbox failed): the completion was not graded, and its total
+                              is no verdict on it */
 } reward_result;
 
 typedef struct reward_fn reward_fn;
@@ -88,8 +95,10 @@ typedef struct reward_fn reward_fn;
 int reward_create(reward_fn **out, const core_config *cfg, core_error *err);
 void reward_free(reward_fn *r);
 
-/* Score one completion; thread-safe.  Returns 0, or CORE_ERUNTIME when a
- * component could not run (out->parts still holds what was computed). */
+/* Score one completion; thread-safe.  Returns 0; CORE_ERUNTIME when a
+ * component could not run (out->infra_fail = 1; out->parts still holds what
+ * was computed, the failed part's detail says why); CORE_EINPUT when the
+ * item itself is bad (code tests that are not valid JSON). */
 int reward_score(const reward_fn *r, const reward_input *in, reward_result *out);
 
 /* The config the reward_fn was built from (components read their keys here). */
@@ -181,7 +190,8 @@ typedef struct reward_component {
     int (*init)(void **state, const core_config *cfg, core_error *err);
     void (*free)(void *state);
     /* Fill part->value and part->detail (the name is filled by the caller).
-     * Returns 0, or CORE_ERUNTIME with the reason in part->detail. */
+     * Returns 0; CORE_ERUNTIME when it could not run (infrastructure), or
+     * CORE_EINPUT when the item is malformed, with the reason in part->detail. */
     int (*score)(const reward_fn *r, void *state, const reward_input *in, reward_part *part);
 } reward_component;
 

@@ -71,6 +71,9 @@ static int grade_completion(const tokenizer *tok, const reward_fn *r, const roll
     in.runs_out = &runs;
     int rc = reward_score(r, &in, &c->reward);
     free(text);
+    /* The sandbox failed: no verdict on this completion.  It stays in its
+     * group, marked (reward.infra_fail), for the learner to leave out. */
+    if (rc == CORE_ERUNTIME && c->reward.infra_fail) rc = 0;
     if (!rc) rc = keep_code_runs(c, &runs);
     c->t_reward = core_now() - t0;
     return rc;
@@ -147,7 +150,7 @@ typedef struct pack_header {
 } pack_header;
 
 typedef struct pack_completion {
-    int32_t n_tokens, finish, format_ok, correct, n_parts, n_code_runs;
+    int32_t n_tokens, finish, format_ok, correct, infra_fail, n_parts, n_code_runs;
     double total, t_sample, t_reward;
     reward_part parts[REWARD_MAX_PARTS];
 } pack_completion;
@@ -175,6 +178,7 @@ int rollout_pack(const rollout_group *g, void **buf, size_t *len, core_error *er
         const rollout_completion *c = &g->c[i];
         pc[i] = (pack_completion){.n_tokens = c->n_tokens, .finish = c->finish,
                                   .format_ok = c->reward.format_ok, .correct = c->reward.correct,
+                                  .infra_fail = c->reward.infra_fail,
                                   .n_parts = c->reward.n_parts, .n_code_runs = c->n_code_runs,
                                   .total = c->reward.total,
                                   .t_sample = c->t_sample, .t_reward = c->t_reward};
@@ -236,6 +240,7 @@ static int unpack_code_runs(rollout_group *g, const pack_completion *pc, const c
         for (int r = 0; r < c->n_code_runs; r++) { /* strings from another rank: terminate them */
             c->code_runs[r].verdict[sizeof c->code_runs[r].verdict - 1] = 0;
             c->code_runs[r].output[sizeof c->code_runs[r].output - 1] = 0;
+            c->code_runs[r].message[sizeof c->code_runs[r].message - 1] = 0;
         }
     }
     return 0;
@@ -271,6 +276,7 @@ int rollout_unpack(const void *buf, size_t len, int vocab, rollout_group *out, c
         c->reward.total = pc[i].total;
         c->reward.format_ok = pc[i].format_ok;
         c->reward.correct = pc[i].correct;
+        c->reward.infra_fail = pc[i].infra_fail >= 0 && pc[i].infra_fail <= pc[i].n_parts ? pc[i].infra_fail : 1;
         c->reward.n_parts = pc[i].n_parts;
         memcpy(c->reward.parts, pc[i].parts, sizeof c->reward.parts);
         for (int p = 0; p < REWARD_MAX_PARTS; p++) {

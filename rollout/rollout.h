@@ -43,7 +43,7 @@
 #include "reward/reward.h"
 
 #define ROLLOUT_MAGIC 0x47525030u /* "GRP0" */
-#define ROLLOUT_VERSION 1
+#define ROLLOUT_VERSION 3 /* 2: infra_fail per completion; 3: a failed test's message */
 
 /* One prompt of a step, as the learner hands it out. */
 typedef struct rollout_prompt {

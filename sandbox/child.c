@@ -247,6 +247,7 @@ int sb_child_main(void *arg) {
     }
     if (read(SB_FD_SYNC, &go, 1) != 1 || go != 'g') _exit(126);
     close(SB_FD_SYNC);
+    if (p->fault) fail(-1, "injected fault (GRPO_FAULT_SANDBOX)", EIO); /* as a failed mount would */
     /* Become SB_UID, the namespace's only user (nobody outside): until then
      * our credentials are the parent's (host root), unmapped here.  The
      * capabilities the clone gave us in the namespace stay: uid 0 is not

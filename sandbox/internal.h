@@ -67,6 +67,7 @@ typedef struct sb_plan {
     int userns;                        /* own user namespace; 0: the root-only fallback, where
                                           payloads run as uid/gid 65534 of the host */
     const struct sock_fprog *filter;   /* NULL: no seccomp (never by default) */
+    int fault;                         /* GRPO_FAULT_SANDBOX matched: the init fails its setup */
     /* The child's ends, moved to fixed numbers in the child (SB_FD_*). */
     int fd_stdin, fd_out, fd_err, fd_status, fd_sync;
 } sb_plan;
@@ -98,6 +99,10 @@ void sb_report_error(int fd, int step, const char *stage, int err_no);
  * the helper process, which calls this). */
 int sb_run_local(const sandbox_limits *lim, const sandbox_program *prog, const char *stdin_data,
                  size_t stdin_len, sandbox_result *res, core_error *err);
+
+/* warm.c: 1 when src is the warm runner itself (whose jobs travel on its
+ * stdin; GRPO_FAULT_SANDBOX matches the jobs, not the runner). */
+int sb_is_warm_runner(const char *src, size_t len);
 
 /* ---------------------------------------------------------------- layers */
 

@@ -454,6 +454,17 @@ static int launch_and_watch(sb_plan *plan, channels *ch, sb_cgroup *cg, capture 
     return 0;
 }
 
+/* GRPO_FAULT_SANDBOX=TEXT: a run whose source or stdin contains TEXT fails
+ * in the instance's setup, the way a refused mount or cgroup would. */
+static int fault_injected(const sandbox_program *prog, const char *stdin_data, size_t stdin_len) {
+    const char *text = getenv("GRPO_FAULT_SANDBOX");
+    if (!text || !*text) return 0;
+    size_t k = strlen(text);
+    int runner = sb_is_warm_runner(prog->source, prog->source_len); /* its jobs are on stdin */
+    return (prog->source && !runner && memmem(prog->source, prog->source_len, text, k)) ||
+           (stdin_data && memmem(stdin_data, stdin_len, text, k));
+}
+
 int sb_run_local(const sandbox_limits *lim, const sandbox_program *prog, const char *stdin_data,
                  size_t stdin_len, sandbox_result *res, core_error *err) {
     memset(res, 0, sizeof *res);
@@ -467,6 +478,7 @@ int sb_run_local(const sandbox_limits *lim, const sandbox_program *prog, const c
     if (!rc) rc = build_plan(&plan, lang, lim, prog, err);
     if (!rc) rc = sb_seccomp_filter(&plan.filter, err);
     if (rc) return rc;
+    plan.fault = fault_injected(prog, stdin_data, stdin_len);
     capture out = {0}, errc = {0};
     if (capture_init(&out, (size_t)lim->output_kb * 1024) || capture_init(&errc, (size_t)lim->output_kb * 1024)) {
         free(out.buf);

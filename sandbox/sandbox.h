@@ -43,7 +43,12 @@
  *   no cgroup           runs go on; RLIMIT_AS caps memory and a run ending
  *                       near the cap is MEMORY_LIMIT (bits cg_* missing)
  * Switches for tests: GRPO_SANDBOX_NO_USERNS, GRPO_SANDBOX_NO_CGROUP,
- * GRPO_SANDBOX_DIRECT (clone from the caller, no helper).
+ * GRPO_SANDBOX_DIRECT (clone from the caller, no helper), and the fault
+ * hook GRPO_FAULT_SANDBOX=TEXT: every run whose source or stdin contains
+ * TEXT fails in the instance's setup (the init reports a setup error, as a
+ * refused mount would), so the caller sees SANDBOX_ERROR and CORE_ERUNTIME
+ * through the same path as a real infrastructure failure.  The helper reads
+ * it when it starts (at the first run): set it before that.
  *
  * Thread-safe: any number of threads may call sandbox_run at once (the pool
  * does).  Process-wide state (the compiled seccomp filter, the cgroup slots,

@@ -50,6 +50,8 @@ static const char RUNNER[] =
     "        sys.stderr = open(2, 'w', encoding='utf-8', errors='backslashreplace', closefd=False, buffering=1)\n"
     "        sys.argv = ['main.py']\n"
     "        g = {'__name__': '__main__', '__file__': 'main.py', '__builtins__': __builtins__}\n"
+    "        import linecache  # tracebacks show the failing line (the assert), as from a file\n"
+    "        linecache.cache['main.py'] = (len(src), None, src.decode('utf-8', 'replace').splitlines(True), 'main.py')\n"
     "        try:\n"
     "            exec(compile(src, 'main.py', 'exec'), g); rc = 0\n"
     "        except SystemExit as e:\n"
@@ -109,6 +111,8 @@ static const char RUNNER[] =
     "    while msg: msg = msg[os.write(res, msg):]\n"
     "def main():\n"
     "    jobs, cap, tmo = read_batch()\n"
+    "    try: os.unlink(sys.argv[0])\n"  /* a job's SyntaxError would quote this file's line, not its own */
+    "    except OSError: pass\n"
     "    try:\n"
     "        import ctypes\n"
     "        libc = ctypes.CDLL(None, use_errno=True)\n"
@@ -121,6 +125,10 @@ static const char RUNNER[] =
     "    for i, (src, data) in enumerate(jobs):\n"
     "        run_one(i, src, data, cap, tmo, res)\n"
     "main()\n";
+
+int sb_is_warm_runner(const char *src, size_t len) {
+    return src && len == sizeof RUNNER - 1 && memcmp(src, RUNNER, len) == 0;
+}
 
 /* The batch on the runner's stdin; NULL when out of memory. */
 static char *frame_batch(const sandbox_limits *lim, const sandbox_job *jobs, int n, size_t *len) {
@@ -187,14 +195,21 @@ static int parse_records(const sandbox_result *inst, const sandbox_limits *lim, 
     size_t cap = (size_t)lim->output_kb * 1024;
     int done = 0;
     while (p < end) {
-        int i, code, sig, timed_out, used = 0;
+        int i, code, sig, timed_out;
         double cpu, wall;
         long rss;
         size_t out_len, err_len;
-        if (sscanf(p, "R %d %d %d %lf %lf %ld %d %zu %zu\n%n", &i, &code, &sig, &cpu, &wall, &rss, &timed_out,
-                   &out_len, &err_len, &used) != 9 || used == 0 || i < 0 || i >= n)
+        /* The header line alone: a "\n" in the format would also eat the
+         * leading blanks of the output that follows ("  File ..."). */
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        char head[256];
+        if (!nl || nl - p >= (long)sizeof head) break;
+        memcpy(head, p, (size_t)(nl - p));
+        head[nl - p] = 0;
+        if (sscanf(head, "R %d %d %d %lf %lf %ld %d %zu %zu", &i, &code, &sig, &cpu, &wall, &rss, &timed_out,
+                   &out_len, &err_len) != 9 || i < 0 || i >= n)
             break;
-        p += used;
+        p = nl + 1;
         if ((size_t)(end - p) < out_len + err_len) break;
         sandbox_result *r = &jobs[i].result;
         memset(r, 0, sizeof *r);

@@ -20,5 +20,16 @@ for db in one.db two.db; do
                                                            WHERE name = 'accuracy_code')")
     echo "$db: $runs sandbox runs logged"
     [ "$runs" -gt 0 ] && [ "$bad" = 0 ] || { echo "$db: $runs runs, $bad malformed"; exit 1; }
+    # Why each failing test failed is one query: a message on every failed
+    # row (the Python exception and the statement that raised it), none on a
+    # passed one.
+    unexplained=$(sql $db "SELECT count(*) FROM sandbox_runs WHERE (verdict = 'OK') = (message IS NOT NULL)")
+    python_errors=$(sql $db "SELECT count(*) FROM sandbox_runs WHERE verdict IN ('WRONG_ANSWER', 'RUNTIME_ERROR')
+                             AND message GLOB '*Error*'")
+    [ "$unexplained" = 0 ] && [ "$python_errors" -gt 0 ] ||
+        { echo "$db: $unexplained rows without a message or with one they should not have, $python_errors Python errors";
+          sql $db "SELECT verdict, message FROM sandbox_runs LIMIT 20"; exit 1; }
+    sql $db "SELECT e.id, s.test, s.verdict, s.message FROM sandbox_runs s JOIN episodes e ON e.id = s.episode_id
+             WHERE s.verdict != 'OK' LIMIT 3"
 done
 [ "$(fingerprint one.db)" = "$(fingerprint two.db)" ] || { echo "1 rank and 2 ranks differ"; exit 1; }

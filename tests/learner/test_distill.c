@@ -150,7 +150,7 @@ static db *make_db(char *path) {
         cr_assert_eq(db_insert_group(d, run, 1 + p, pa[p], 0, 0, 0, &g, &err), 0);
         for (int s = 0; s < 4; s++) {
             db_episode e = {run, 1 + p, g, pa[p], s, 0, 0, 3, text[p][s], "stop", correct[p][s],
-                            NAN, NAN, NAN, NAN, correct[p][s], 1};
+                            NAN, NAN, NAN, NAN, correct[p][s], 1, 0};
             cr_assert_eq(db_insert_episode(d, &e, NULL, &err), 0, "%s", err.msg);
         }
     }

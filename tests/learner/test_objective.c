@@ -103,6 +103,41 @@ Test(advantages, zero_variance_is_flagged_and_zero) {
     for (int i = 0; i < 3; i++) cr_assert_eq(adv[i], 0);
 }
 
+/* Completions the sandbox could not grade are left out of their group's
+ * statistics: the others get exactly the advantages of the smaller group,
+ * the masked ones 0; a group with nothing graded is all zeros. */
+Test(advantages, masked_members_leave_the_group) {
+    const enum learner_adv_mode modes[] = {ADV_GRPO, ADV_DRGRPO, ADV_RLOO, ADV_REINFORCE_PP,
+                                           ADV_REINFORCE_PP_BASELINE};
+    double r[5] = {1, 0.25, 7, 0, 0.5}, kept[3] = {1, 0.25, 0.5}, want[3], adv[5];
+    int graded[5] = {1, 1, 0, 0, 1};
+    for (size_t m = 0; m < sizeof modes / sizeof *modes; m++) {
+        int flat = learner_advantages(kept, 3, modes[m], 1e-4, want);
+        for (int i = 0; i < 5; i++) adv[i] = 99;
+        cr_assert_eq(learner_advantages_masked(r, graded, 5, modes[m], 1e-4, adv), flat);
+        cr_assert(adv[0] == want[0] && adv[1] == want[1] && adv[4] == want[2], "mode %zu: %g %g %g", m,
+                  adv[0], adv[1], adv[4]);
+        cr_assert(adv[2] == 0 && adv[3] == 0, "masked members get 0, mode %zu", m);
+    }
+    /* the failed ones' rewards (7 and 0) would have moved the mean */
+    learner_advantages(r, 5, ADV_GRPO, 1e-4, adv);
+    double full_mean_adv0 = adv[0];
+    learner_advantages(kept, 3, ADV_GRPO, 1e-4, want);
+    cr_assert(!NEAR(full_mean_adv0, want[0]), "masking must change the statistics here");
+    int none[4] = {0, 0, 0, 0}, one[4] = {0, 1, 0, 0};
+    double r4[4] = {1, 2, 3, 4}, a4[4] = {9, 9, 9, 9};
+    cr_assert_eq(learner_advantages_masked(r4, none, 4, ADV_GRPO, 1e-4, a4), 1, "fully failed group is flat");
+    for (int i = 0; i < 4; i++) cr_assert_eq(a4[i], 0);
+    cr_assert_eq(learner_advantages_masked(r4, one, 4, ADV_RLOO, 1e-4, a4), 1, "one graded: nothing to compare");
+    for (int i = 0; i < 4; i++) cr_assert_eq(a4[i], 0);
+    /* whitening over the batch skips the masked entries and leaves them 0 */
+    double b[5] = {1, -1, 0, 0, 3}, bk[3] = {1, -1, 3};
+    int bg[5] = {1, 1, 0, 0, 1};
+    learner_whiten_advantages_masked(ADV_REINFORCE_PP, b, bg, 5, 1e-4);
+    learner_whiten_advantages(ADV_REINFORCE_PP, bk, 3, 1e-4);
+    cr_assert(b[0] == bk[0] && b[1] == bk[1] && b[4] == bk[2] && b[2] == 0 && b[3] == 0);
+}
+
 Test(advantages, names) {
     cr_assert_eq(learner_adv_mode("rloo"), ADV_RLOO);
     cr_assert_eq(learner_adv_mode("ppo"), -1);

@@ -30,10 +30,12 @@ static void make_group(rollout_group *g, int G) {
         strcpy(c->reward.parts[0].name, "format");
         strcpy(c->reward.parts[1].detail, "answer_tag: 80 == 80");
         c->t_sample = 0.25;
+        c->reward.infra_fail = i == 3 ? 2 : 0; /* the sandbox failed on the second part */
         if (i == 1) { /* a code reward's sandbox runs travel too */
             c->n_code_runs = 2;
             c->code_runs = calloc(2, sizeof *c->code_runs);
-            c->code_runs[1] = (reward_code_run){1, 0, 1, 0, 2.5, 3.5, 1024, "RUNTIME_ERROR", "Traceback"};
+            c->code_runs[1] = (reward_code_run){1, 0, 1, 0, 2.5, 3.5, 1024, "RUNTIME_ERROR", "Traceback",
+                                                 "AssertionError at: assert f(1) == 2"};
         }
     }
 }
@@ -63,6 +65,8 @@ Test(pack, round_trip) {
     cr_assert_eq(back.c[1].code_runs[1].rss_kb, 1024);
     cr_assert_str_eq(back.c[1].code_runs[1].verdict, "RUNTIME_ERROR");
     cr_assert_str_eq(back.c[1].code_runs[1].output, "Traceback");
+    cr_assert_str_eq(back.c[1].code_runs[1].message, "AssertionError at: assert f(1) == 2");
+    for (int i = 0; i < 5; i++) cr_assert_eq(back.c[i].reward.infra_fail, i == 3 ? 2 : 0, "infra_fail travels");
     free(buf);
     rollout_group_free(&g);
     rollout_group_free(&back);

@@ -157,6 +157,51 @@ Test(code_reward, infinite_loop_is_a_time_limit_row) {
     cr_assert_str_eq(runs[0].verdict, "TIME_LIMIT");
 }
 
+/* Why a test failed is one line in the row (sandbox_runs.message): the
+ * assertion's own text and the failing assert, from a cold run and from the
+ * warm runner alike; an io test's first differing line; a limit's detail;
+ * nothing for a test that passed. */
+static void failure_messages(int warm) {
+    reward_code_opts o = opts(1);
+    o.warm = warm;
+    o.lim.time_ms = 1500;
+    reward_code_run runs[4];
+    int n = 0;
+    double s = -1;
+    char detail[160];
+    core_error err = {0};
+    const char *tests = "[\"assert add(1, 2) == 3\", \"assert add(5, 5) == 10\", \"assert check(add)\"]";
+    const char *c = "```python\ndef add(a, b):\n    return 2 * a\n"
+                    "def check(f):\n    assert f(2, 3) == 5, f'add(2, 3) gave {f(2, 3)}'\n    return True\n```";
+    cr_assert_eq(reward_code_run_tests(c, strlen(c), tests, &o, &s, detail, sizeof detail, runs, 4, &n, &err), 0,
+                 "%s", err.msg);
+    cr_assert_eq(n, 3);
+    cr_assert_str_eq(runs[0].message, "AssertionError at: assert add(1, 2) == 3", "warm %d", warm);
+    cr_assert_str_eq(runs[1].message, "", "a passing test has no message");
+    cr_assert_str_eq(runs[2].message, "AssertionError: add(2, 3) gave 4 at: assert f(2, 3) == 5, f'add(2, 3) gave {f(2, 3)}'",
+                     "warm %d", warm);
+    const char *crash = "```python\ndef add(a, b):\n    return a + undefined_name\n```";
+    cr_assert_eq(reward_code_run_tests(crash, strlen(crash), tests, &o, &s, detail, sizeof detail, runs, 4, &n, &err),
+                 0);
+    cr_assert_str_eq(runs[0].verdict, "RUNTIME_ERROR");
+    cr_assert_str_eq(runs[0].message, "NameError: name 'undefined_name' is not defined at: return a + undefined_name");
+    const char *broken = "```python\ndef add(a, b:\n    return a\n```";
+    cr_assert_eq(reward_code_run_tests(broken, strlen(broken), tests, &o, &s, detail, sizeof detail, runs, 4, &n,
+                                       &err), 0);
+    cr_assert_eq(n, 3, "every test ran (warm %d)", warm);
+    for (int i = 0; i < 3; i++) cr_assert_str_eq(runs[i].message, "SyntaxError: '(' was never closed at: def add(a, b:");
+    const char *loop = "```python\nwhile True:\n    pass\n```";
+    cr_assert_eq(reward_code_run_tests(loop, strlen(loop), "[\"assert True\"]", &o, &s, detail, sizeof detail, runs, 4,
+                                       &n, &err), 0);
+    cr_assert_str_eq(runs[0].message, "wall clock 1500 ms", "%s", runs[0].message);
+    const char *io = "[{\"stdin\": \"2 3\", \"stdout\": \"2\\n5\\n\"}]";
+    const char *sum = "```python\na, b = map(int, input().split())\nprint(a)\nprint(a * b)\n```";
+    cr_assert_eq(reward_code_run_tests(sum, strlen(sum), io, &o, &s, detail, sizeof detail, runs, 4, &n, &err), 0);
+    cr_assert_str_eq(runs[0].message, "line 2: expected '5', got '6'");
+}
+Test(code_reward, failure_messages_warm, .timeout = 60) { failure_messages(1); }
+Test(code_reward, failure_messages_cold, .timeout = 60) { failure_messages(0); }
+
 /* -------------------------------------------------------------- io tests */
 
 static const char *IO_TESTS = "[{\"stdin\": \"2 3\\n\", \"stdout\": \"5\\n\"},"
@@ -303,4 +348,43 @@ Test(code_reward, component_scores_and_keeps_its_rows, .timeout = 60) {
     cr_assert_eq(reward_score(r, &in, &out), 0);
     cr_assert_eq(runs.n, 0);
     reward_free(r);
+}
+
+/* A sandbox that fails (GRPO_FAULT_SANDBOX: the instance's setup fails, as a
+ * refused mount would) is an infrastructure failure, not a 0: reward_score
+ * says CORE_ERUNTIME and flags the result; bad tests are the item's fault
+ * (CORE_EINPUT), not the sandbox's. */
+Test(code_reward, sandbox_failure_is_flagged_not_scored, .timeout = 60) {
+    setenv("GRPO_FAULT_SANDBOX", "grpo-fault", 1); /* before the helper starts: it reads its env once */
+    core_config cfg;
+    core_config_defaults(&cfg);
+    snprintf(cfg.reward.components, sizeof cfg.reward.components, "format,accuracy_code");
+    const char *good = "<think>add</think><answer>```python\ndef add(a, b):\n    return a + b\n```</answer>";
+    const char *bad = "<think>add</think><answer>```python\ndef add(a, b):\n    return a + b  # grpo-fault\n```</answer>";
+    for (int warm = 0; warm < 2; warm++) {
+        cfg.sandbox.warm_python = warm;
+        reward_fn *r = NULL;
+        core_error err = {0};
+        cr_assert_eq(reward_create(&r, &cfg, &err), 0, "%s", err.msg);
+        reward_input in = {.response = good, .response_len = strlen(good), .tests = ADD_TESTS};
+        reward_result out;
+        int rc = reward_score(r, &in, &out);
+        if (rc == CORE_ERUNTIME) skip_without_namespaces(out.parts[1].detail);
+        cr_assert_eq(rc, 0, "%s", out.parts[1].detail);
+        cr_assert_eq(out.infra_fail, 0);
+        cr_assert_float_eq(out.parts[1].value, 1.0, 1e-12);
+        in.response = bad;
+        in.response_len = strlen(bad);
+        rc = reward_score(r, &in, &out);
+        cr_assert_eq(rc, CORE_ERUNTIME, "warm %d", warm);
+        cr_assert_eq(out.infra_fail, 2, "the second part (accuracy_code) could not run");
+        cr_assert_float_eq(out.parts[1].value, 0.0, 1e-12);
+        cr_assert(strstr(out.parts[1].detail, "injected fault"), "%s", out.parts[1].detail);
+        cr_assert_float_eq(out.parts[0].value, 1.0, 1e-12, "the format part still ran");
+        in.tests = "[1, 2";
+        cr_assert_eq(reward_score(r, &in, &out), CORE_EINPUT);
+        cr_assert_eq(out.infra_fail, 0, "malformed tests are not an infrastructure failure");
+        reward_free(r);
+    }
+    unsetenv("GRPO_FAULT_SANDBOX");
 }

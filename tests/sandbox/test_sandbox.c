@@ -253,6 +253,35 @@ Test(sandbox, large_stdin_arrives_whole) {
     sandbox_result_free(&r);
 }
 
+/* GRPO_FAULT_SANDBOX=TEXT: a run whose source or stdin holds TEXT fails in
+ * the instance's setup; the caller gets SANDBOX_ERROR and CORE_ERUNTIME,
+ * through the helper and directly; other runs are untouched. */
+Test(sandbox, injected_fault_is_a_sandbox_error) {
+    sandbox_limits lim = limits(5000, 256);
+    for (int direct = 0; direct < 2; direct++) {
+        if (direct) setenv("GRPO_SANDBOX_DIRECT", "1", 1);
+        setenv("GRPO_FAULT_SANDBOX", "grpo-fault", 1); /* the helper starts on the first run, with it */
+        const char *bad = "print('grpo-fault')\n", *good = "print('fine')\n";
+        sandbox_program p = {.lang = "python", .source = bad, .source_len = strlen(bad)};
+        sandbox_result r;
+        core_error err = {0};
+        int rc = sandbox_run(&lim, &p, NULL, 0, &r, &err);
+        cr_assert_eq(rc, CORE_ERUNTIME, "direct %d: rc %d %s", direct, rc, r.detail);
+        cr_assert_eq(r.verdict, SANDBOX_ERROR);
+        cr_assert(strstr(err.msg, "injected fault (GRPO_FAULT_SANDBOX)"), "%s", err.msg);
+        sandbox_result_free(&r);
+        p = (sandbox_program){.lang = "python", .source = good, .source_len = strlen(good)};
+        rc = sandbox_run(&lim, &p, "grpo-fault", 10, &r, &err);
+        cr_assert_eq(rc, CORE_ERUNTIME, "stdin matches too");
+        sandbox_result_free(&r);
+        run_source("python", good, &lim, NULL, &r); /* no match: untouched */
+        cr_assert_eq(r.verdict, SANDBOX_OK, "%s", r.detail);
+        sandbox_result_free(&r);
+        unsetenv("GRPO_FAULT_SANDBOX");
+        unsetenv("GRPO_SANDBOX_DIRECT");
+    }
+}
+
 Test(sandbox, bad_input_is_refused) {
     sandbox_limits lim = limits(1000, 64);
     sandbox_program p = {.lang = "cobol", .source = "x", .source_len = 1};
@@ -787,6 +816,25 @@ Test(warm, each_job_its_own_stdin_output_and_verdict, .timeout = 60) {
     cr_assert_str_eq(jobs[4].result.out, "four\n", "a job forged another's result");
     cr_assert_eq(jobs[4].result.isolation & SANDBOX_ISO_SECCOMP, (unsigned)SANDBOX_ISO_SECCOMP);
     free_jobs(jobs, 5);
+}
+
+/* Output that starts with blanks (a SyntaxError's traceback starts with
+ * "  File") is kept byte for byte and the next jobs still run (the
+ * runner's records were once misread there, spoiling the batch); the
+ * SyntaxError quotes the job's own line. */
+Test(warm, output_starting_with_blanks_and_syntax_errors, .timeout = 60) {
+    const char *src[] = {"def f(x:\n    return 1\n", "print('  two leading blanks')\n", "print('three')\n"};
+    sandbox_job jobs[3];
+    sandbox_program progs[3];
+    sandbox_limits lim = limits(3000, 128);
+    warm_batch(src, 3, &lim, jobs, progs);
+    cr_assert_eq(jobs[0].result.verdict, SANDBOX_RUNTIME_ERROR, "%s", jobs[0].result.detail);
+    cr_assert(!strncmp(jobs[0].result.err, "  File \"main.py\", line 1\n    def f(x:\n", 36), "%s", jobs[0].result.err);
+    cr_assert(strstr(jobs[0].result.err, "SyntaxError"), "%s", jobs[0].result.err);
+    cr_assert_eq(jobs[1].result.verdict, SANDBOX_OK, "%s", jobs[1].result.detail);
+    cr_assert_str_eq(jobs[1].result.out, "  two leading blanks\n");
+    cr_assert_str_eq(jobs[2].result.out, "three\n", "%s", jobs[2].result.detail);
+    free_jobs(jobs, 3);
 }
 
 Test(warm, limits_hold_per_job, .timeout = 60) {
