@@ -19,6 +19,7 @@
  * way for any L, and chunk j belongs to learner j mod L.
  */
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -48,15 +49,22 @@ void grad_sum_zero(grad_sum *s) {
 
 void grad_sum_add(grad_sum *s, const float *g) {
     if (!s->acc) return;
-    const double limit = ldexp(1.0, FIXED_MAX_EXP);
-    __int128 bad = 0;
+    const double limit = ldexp(1.0, FIXED_MAX_EXP), one_conversion = 0.5;
+    long long bad = 0;
+    /* v * 2^64 truncates toward zero the same way through int64 as through
+     * __int128; below 2^-1 it fits int64, one instruction instead of the
+     * software __fixdfti (which cost more than the rest of the update's
+     * bookkeeping together).  Elements are independent: any split over
+     * threads gives the same sums. */
+#pragma omp parallel for reduction(+ : bad) schedule(static) if (s->n > 65536)
     for (size_t i = 0; i < s->n; i++) {
-        double v = g[i];
-        if (!(fabs(v) < limit)) {
+        double v = g[i], a = fabs(v);
+        if (a < one_conversion)
+            s->acc[i] += (int64_t)(v * 18446744073709551616.0); /* 2^64: exact scaling */
+        else if (a < limit)
+            s->acc[i] += (__int128)ldexp(v, FIXED_FRAC_BITS); /* exact for |v| >= 2^-41 */
+        else
             bad++;
-            continue;
-        }
-        s->acc[i] += (__int128)ldexp(v, FIXED_FRAC_BITS); /* exact for |v| >= 2^-41 */
     }
     s->acc[s->n] += bad;
 }
@@ -64,7 +72,14 @@ void grad_sum_add(grad_sum *s, const float *g) {
 int grad_sum_finish(grad_sum *s, rollout_comm *c, float *out) {
     if (!s->acc) return 0; /* out already holds the float sum */
     if (c) rollout_learners_sum_i128(c, s->acc, s->n + 1);
-    for (size_t i = 0; i < s->n; i++) out[i] = (float)ldexp((double)s->acc[i], -FIXED_FRAC_BITS);
+    /* through int64 where the sum fits (the same rounding to double as from
+     * __int128, in one instruction); 2^-64 scales exactly */
+#pragma omp parallel for schedule(static) if (s->n > 65536)
+    for (size_t i = 0; i < s->n; i++) {
+        __int128 a = s->acc[i];
+        double d = a == (int64_t)a ? (double)(int64_t)a : (double)a;
+        out[i] = (float)(d * 5.421010862427522170037264e-20); /* 2^-64 */
+    }
     return s->acc[s->n] != 0;
 }
 
