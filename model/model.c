@@ -378,6 +378,7 @@ int model_set_device(model *m, const char *device, core_error *err) {
     m->have_forward = 0;
     char msg[512];
     if (!rc && m->ops->check(msg, sizeof msg)) rc = core_fail(err, CORE_ERUNTIME, "model.device = %s: %s", device, msg);
+    if (!rc) core_info("model: on %s: %s", m->ops->name, m->ops->describe());
     return rc;
 }
 

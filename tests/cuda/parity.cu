@@ -322,6 +322,23 @@ static void test_swiglu(int N, int F) {
     end();
 }
 
+/* Qwen2's q/k/v biases; the backward sums rows in the CPU's order: bitwise. */
+static void test_bias(int N, int OC) {
+    size_t n = (size_t)N * OC;
+    float *out = host_rand(n, 1), *b = host_rand(OC, 1), *db = host_rand(OC, 1), *dout = host_rand(n, 1);
+    float *d_out = dev_from(out, n), *d_b = dev_from(b, OC), *d_db = dev_from(db, OC), *d_dout = dev_from(dout, n);
+    begin("bias_forward");
+    ops_bias_forward(out, b, N, OC);
+    cuda_ops_bias_forward(d_out, d_b, N, OC);
+    check("out", out, back(d_out, n), n, -1);
+    end();
+    begin("bias_backward");
+    ops_bias_backward(db, dout, N, OC);
+    cuda_ops_bias_backward(d_db, d_dout, N, OC);
+    check("db", db, back(d_db, OC), OC, -1);
+    end();
+}
+
 static void test_logprob(int N, int V) {
     size_t n = (size_t)N * V;
     float *logits = host_rand(n, 6);
@@ -398,7 +415,7 @@ static void test_misc(void) {
     begin("embed_backward");
     ops_embed_backward(emb, dout, tok, N, C);
     cuda_ops_embed_backward(d_emb, d_dout, d_tok, N, C);
-    check("dembed", emb, back(d_emb, (size_t)V * C), (size_t)V * C, TOL_ELEM);
+    check("dembed", emb, back(d_emb, (size_t)V * C), (size_t)V * C, -1); /* rows in order: bitwise */
     end();
 }
 
@@ -465,6 +482,7 @@ int main(int argc, char **argv) {
     if (want("attention")) test_attention(2, 37, 4, 2, 16), test_attention(2, 300, 4, 1, 64);
     if (want("decode")) test_decode(5, 64, 4, 2, 32), test_decode(3, 300, 4, 4, 128);
     if (want("swiglu")) test_swiglu(74, 96);
+    if (want("bias")) test_bias(74, 300);
     if (want("logprob")) test_logprob(74, 300), test_logprob(9, 5000);
     if (want("misc")) test_misc();
     if (want("helpers")) test_helpers();

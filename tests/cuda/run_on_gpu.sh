@@ -1,47 +1,57 @@
 #!/usr/bin/env bash
-# tests/cuda/run_on_gpu.sh — the one script to run on a GPU machine (issue 8).
-#   1. make CUDA=1 (in build/cuda-make/, so the CPU objects in build/ are untouched;
-#      needs the project's Debian packages; a failure is reported and the
-#      steps below still run, since they need only nvcc, gcc and cuBLAS)
-#   2. tests/cuda/parity.cu: every ops.h op against its CUDA twin
-#      (model/ops_cpu.c is compiled here with gcc as the reference, against
-#      OpenBLAS when its headers are installed, else tests/cuda/cblas_shim.c)
-#   3. bench/bench_cuda.sh
-# Everything goes to stdout and to $OUT/cuda_run.log (build/cuda/ without $OUT).
-# Exit status 0 only if the parity test and the bench passed (and the build
-# did, unless CUDA_SKIP_MAKE=1).  Roughly: make 1 min, parity 1 min, bench
-# 1-2 min on an H200 with 16 cores.
+# tests/cuda/run_on_gpu.sh — the one script to run on a GPU machine (issues 8
+# and 18), under 8 minutes on one H100/H200 with 16 cores:
+#   1. make CUDA=1 into build/cuda-make/ (BIN build/cuda-make/grpo: the CPU
+#      build in build/ and ./grpo are untouched)
+#   2. op parity: tests/cuda/parity.cu, every ops.h op against its CUDA twin
+#      (fp32 exact mode to 1e-5; TF32 within its stated bounds)
+#   3. model parity: tests/cuda/model_parity.c, the model on the GPU against
+#      the CPU through model.h (log-probs, entropies, gradients, one AdamW
+#      step, temperature-0 sampling; three shapes), within 1e-4
+#   4. the toy GRPO run with model.device = cuda (tests/cuda/check_emulated_grpo.sh
+#      with ON_GPU=1): it learns, and a run killed and resumed equals the
+#      uninterrupted one bit for bit (the GPU's runs repeat exactly)
+#   5. bench/bench_cuda.sh: 124M-parameter training step, MFU
+#   6. one GRPO step of a Qwen2.5-0.5B-shaped model (random weights) through
+#      `grpo train --set model.device=cuda`: sampling and learning tokens/s
+# Everything goes to stdout and to $OUT/cuda_run.log (build/cuda/ without
+# $OUT).  Exit status 0 only if every step passed.  CUDA_SKIP_MAKE=1 reuses
+# build/cuda-make.
 set -u
 cd "$(dirname "$0")/../.."
 CUDA_HOME=${CUDA_HOME:-/usr/local/cuda}
 NVCC=$CUDA_HOME/bin/nvcc
 B=build/cuda
+MB=build/cuda-make
+PYTHON=${PYTHON:-.venv/bin/python3}
+[ -x "$PYTHON" ] || PYTHON=python3
 LOGDIR=${OUT:-$B}
 mkdir -p "$B" "$LOGDIR"
 LOG=$LOGDIR/cuda_run.log
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 step() { echo; echo "== $* ($(date -u +%H:%M:%S))"; }
 
 main() {
 status=0
+jobs=$(nproc)
 
 step "machine"
 echo "git: $(git rev-parse --short HEAD 2>/dev/null || echo unknown) $(git status --porcelain 2>/dev/null | wc -l) changed files"
 nvidia-smi || echo "nvidia-smi failed"
 "$NVCC" --version | tail -2
-nproc
+echo "cores: $jobs"
 
-step "make CUDA=1"
-if [ "${CUDA_SKIP_MAKE:-0}" = 1 ]; then
-    echo "skipped (CUDA_SKIP_MAKE=1)"
-elif make CUDA=1 BUILD=build/cuda-make -j"$(nproc)" grpo; then
-    echo "make CUDA=1: ok"
-    ./grpo --version 2>/dev/null || true
+step "1. make CUDA=1"
+built_grpo=0
+if [ "${CUDA_SKIP_MAKE:-0}" = 1 ] && [ -x $MB/grpo ]; then
+    echo "skipped (CUDA_SKIP_MAKE=1)"; built_grpo=1
+elif make CUDA=1 BUILD=$MB BIN=$MB/grpo -j"$jobs" $MB/grpo $MB/tests/model_parity; then
+    echo "make CUDA=1: ok"; built_grpo=1
 else
-    echo "make CUDA=1: FAILED"
-    status=1
+    echo "make CUDA=1: FAILED"; status=1
 fi
 
-step "build the parity test"
+step "2. op parity: CPU ops vs CUDA ops"
 blas_inc=/usr/include/x86_64-linux-gnu/openblas-openmp
 blas_lib=/usr/lib/x86_64-linux-gnu/openblas-openmp
 if [ -f $blas_inc/cblas.h ] && [ -e $blas_lib/libopenblas.so ]; then
@@ -60,20 +70,79 @@ gcc -std=gnu17 -O3 -march=native -fopenmp -D_GNU_SOURCE -I. $cpu_inc -c model/op
 # shellcheck disable=SC2086
 [ $built = 1 ] && "$NVCC" -arch=sm_90 -o $B/parity $B/parity.o $B/ops_cuda.o $B/ops_cpu.o $cpu_objs \
     -lcublas -lgomp -lm $cpu_libs || built=0
-
-step "parity: CPU ops vs CUDA ops"
 if [ $built = 1 ]; then
-    OMP_NUM_THREADS=${OMP_NUM_THREADS:-4} $B/parity || { echo "parity: FAILED"; status=1; }
+    OMP_NUM_THREADS=${OMP_NUM_THREADS:-4} $B/parity || { echo "op parity: FAILED"; status=1; }
 else
-    echo "parity: NOT BUILT"
-    status=1
+    echo "op parity: NOT BUILT"; status=1
 fi
 
-step "bench/bench_cuda.sh"
+step "3. model parity: the model on the GPU vs the CPU (model.h)"
+if [ $built_grpo = 1 ]; then
+    OMP_NUM_THREADS=4 $MB/tests/model_parity 1e-4 || { echo "model parity: FAILED"; status=1; }
+else echo "model parity: NOT BUILT"; status=1; fi
+
+step "4. toy GRPO run with model.device = cuda"
+if [ $built_grpo = 1 ]; then
+    GRPO=$PWD/$MB/grpo CUDA_GRPO=$PWD/$MB/grpo ON_GPU=1 tests/cuda/check_emulated_grpo.sh ||
+        { echo "toy GRPO on the GPU: FAILED"; status=1; }
+else echo "toy GRPO on the GPU: NOT BUILT"; status=1; fi
+
+step "5. bench/bench_cuda.sh (124M training step, MFU)"
 bench/bench_cuda.sh || { echo "bench_cuda: FAILED"; status=1; }
+
+step "6. one GRPO step, Qwen2.5-0.5B shape, model.device = cuda"
+if [ $built_grpo = 1 ]; then qwen_step || status=1; else echo "NOT BUILT"; status=1; fi
 
 step "done: status $status"
 return $status
+}
+
+# A Qwen2.5-0.5B-shaped model with random weights: bench/hf_peer.py makes
+# the Hugging Face directory (q/k/v biases, its tokenizer) when transformers
+# is installed; otherwise `grpo pretrain` makes our own model of the same
+# dims (no biases, byte tokenizer over the same 151936-id vocabulary).
+qwen_step() {
+    local work dir src g=$PWD/$MB/grpo
+    work=$(mktemp -d /tmp/grpo-qwen.XXXXXX)
+    dir=$B/qwen2.5-0.5b-shape
+    for f in train heldout; do
+        for i in 1 2 3 4 5 6 7 8; do
+            n=$((i * 12 + ${#f}))
+            echo "{\"question\": \"Natalia sold $n clips in April and half as many in May. How many in all?\", \"answer\": \"#### $((n + n / 2))\"}"
+        done > "$work/$f.jsonl"
+    done
+    local common=(--set tasks.train="$work/train.jsonl" --set tasks.heldout="$work/heldout.jsonl"
+        --set run.steps=2 --set run.out_dir="$work/runs" --set db.path="$work/grpo.db"
+        --set rollout.prompts_per_step=8 --set rollout.group_size=8 --set rollout.max_new_tokens=128
+        --set eval.every=0 --set eval.items=1 --set eval.k=1 --set learner.checkpoint_every=0
+        --set learner.grad_sum=float --set tasks.template=plain --set model.device=cuda)
+    if [ -f "$dir/model.safetensors" ] || "$PYTHON" bench/hf_peer.py make "$dir" >/dev/null 2>&1; then
+        src="the Hugging Face directory (bench/hf_peer.py)"
+        "$g" train configs/gsm8k-qwen2.ini --set model.path="$dir" --set model.max_seq=512 \
+            --set model.save_dtype=bfloat16 "${common[@]}" >"$work/out" 2>&1
+    else
+        src="our own model of its dims (no transformers here)"
+        local shape=(--set model.dim=896 --set model.n_layers=24 --set model.n_heads=14
+            --set model.n_kv_heads=2 --set model.ffn_dim=4864 --set model.vocab=151936
+            --set model.max_seq=512 --set model.rope_theta=1000000 --set model.norm_eps=1e-6
+            --set model.tie_embeddings=true)
+        "$g" pretrain configs/gsm8k-qwen2.ini "${shape[@]}" --set run.name=base --set pretrain.steps=0 \
+            --set run.out_dir="$work/runs" --set db.path="$work/base.db" --set tasks.kind=arith \
+            >"$work/pre" 2>&1 || { tail -5 "$work/pre"; echo "qwen step: pretrain FAILED"; rm -rf "$work"; return 1; }
+        "$g" train configs/gsm8k-qwen2.ini "${shape[@]}" --set model.path= \
+            --set model.checkpoint="$work/runs/base/base.safetensors" "${common[@]}" >"$work/out" 2>&1
+    fi
+    local rc=$?
+    echo "model: $src"
+    tail -4 "$work/out"
+    if [ $rc != 0 ]; then echo "qwen step: FAILED"; rm -rf "$work"; return 1; fi
+    sqlite3 "$work/grpo.db" "SELECT step, (SELECT sum(n_tokens) FROM episodes e WHERE e.step = s.step) AS toks,
+        t_rollout, t_learn FROM steps s ORDER BY step" | while IFS='|' read -r st toks tr tl; do
+        awk -v s="$st" -v n="$toks" -v r="$tr" -v l="$tl" 'BEGIN {
+            printf "bench: cuda_qwen05_grpo_step%d sampling %.0f tokens/s (%d tokens, %.2f s), learning %.0f tokens/s (%.2f s)\n",
+                   s, n / r, n, r, n / l, l }'
+    done
+    rm -rf "$work"
 }
 
 main 2>&1 | tee "$LOG"

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# model.h on the CUDA backend (the CPU stand-in of tests/cuda/emu) against
+# the CPU backend, three shapes (Llama GQA, Qwen2 biases, Qwen3 q/k norms):
+# log-probs, entropies, gradients, one AdamW step, greedy sampling
+# (tests/cuda/model_parity.c), within 1e-5.
+set -eu
+bin=${BUILD:-build}/cuda-emu/model_parity
+[ -x "$bin" ] || { echo "$bin is missing (make cuda-emu)"; exit 1; }
+OMP_NUM_THREADS=2 exec "$bin" 1e-5
