@@ -66,7 +66,7 @@ int cmd_eval(int argc, char **argv) {
     reward_fn *r = NULL;
     eval_result res;
     int rc = model_open(&m, a.checkpoint, max_batch, cfg.model.max_seq, &err);
-    if (!rc) rc = model_set_device(m, cfg.model.device, &err);
+    if (!rc) rc = model_set_device(m, cfg.model.device, cfg.model.matmul, &err);
     if (!rc) rc = reward_create(&r, &cfg, &err);
     if (!rc) rc = eval_run(m, r, &cfg, NULL, &res, &err);
     if (!rc) snprintf(res.checkpoint, sizeof res.checkpoint, "%s", a.checkpoint);

@@ -61,7 +61,7 @@ static int load_teacher(distill_ctx *D, int max_batch, core_error *err) {
     if (!cfg->distill.teacher[0]) return 0;
     if (model_open(&D->teacher, cfg->distill.teacher, max_batch, cfg->model.max_seq, err))
         return core_fail_wrap(err, "--teacher %s does not load", cfg->distill.teacher);
-    if (model_set_device(D->teacher, cfg->model.device, err)) return err->code;
+    if (model_set_device(D->teacher, cfg->model.device, cfg->model.matmul, err)) return err->code;
     int vs = model_get_config(D->student)->vocab, vt = model_get_config(D->teacher)->vocab;
     if (D->obj != DISTILL_SFT && vs != vt)
         return core_fail(err, CORE_EINPUT, "--teacher %s: vocab %d differs from the student's %d; "

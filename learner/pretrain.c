@@ -200,7 +200,7 @@ static int setup_model(pretrain_state *st, int *start, core_error *err) {
     if (!rc) rc = model_create(&st->m, &mc, cfg->pretrain.batch, err);
     if (rc) return rc;
     model_init(st->m, (uint64_t)cfg->run.seed, (float)cfg->model.init_std);
-    if (model_set_device(st->m, cfg->model.device, err)) return err->code;
+    if (model_set_device(st->m, cfg->model.device, cfg->model.matmul, err)) return err->code;
     *start = 0;
     if (!(st->flags & LEARNER_RESUME)) return 0;
     ckpt_entry *c;

@@ -64,7 +64,7 @@ int learner_load_base(const core_config *cfg, int max_batch, model **out, core_e
     if (model_open(out, path, max_batch, cfg->model.max_seq, err))
         return core_fail_wrap(err, "loading the base model (run `grpo pretrain` first, or set "
                                    "model.path or model.checkpoint)");
-    if (model_set_device(*out, cfg->model.device, err)) return err->code;
+    if (model_set_device(*out, cfg->model.device, cfg->model.matmul, err)) return err->code;
     model_reset_optimizer(*out);
     return 0;
 }
@@ -72,7 +72,7 @@ int learner_load_base(const core_config *cfg, int max_batch, model **out, core_e
 static int check_choices(learner_ctx *L, core_error *err) {
     const core_config *cfg = L->cfg;
     if (learner_objective_from_config(cfg, &L->obj, err) || learner_check_parallel(cfg, err) ||
-        model_device_check(cfg->model.device, err))
+        model_device_check(cfg->model.device, cfg->model.matmul, err))
         return err->code;
     L->adv = learner_adv_mode(cfg->learner.advantage);
     L->agg = learner_agg_kind(cfg->learner.loss_agg);

@@ -241,16 +241,19 @@ static int alloc_host_side(model *m) {
     if (m->ops->host_memory) {
         m->h_params = m->params, m->h_grads = m->grads, m->h_s_logits = m->s_logits;
     } else {
-        m->h_params = malloc(m->n_params * f), m->h_grads = malloc(m->n_params * f);
-        m->h_s_logits = malloc((size_t)m->max_batch * m->c.vocab * f);
+        m->h_params = m->ops->host_alloc(m->n_params * f), m->h_grads = m->ops->host_alloc(m->n_params * f);
+        m->h_s_logits = m->ops->host_alloc((size_t)m->max_batch * m->c.vocab * f);
     }
     return m->h_targets && m->h_params && m->h_grads && m->h_s_logits;
 }
 
 static void free_host_side(model *m) {
     free(m->h_targets);
-    if (m->ops && !m->ops->host_memory) free(m->h_params), free(m->h_grads), free(m->h_s_logits);
-    free(m->h_logits);
+    if (m->ops && !m->ops->host_memory) {
+        void *h[] = {m->h_params, m->h_grads, m->h_s_logits, m->h_logits};
+        for (size_t i = 0; i < sizeof h / sizeof h[0]; i++)
+            if (h[i]) m->ops->host_free(h[i]);
+    }
     m->h_targets = NULL, m->h_params = m->h_grads = m->h_s_logits = m->h_logits = NULL;
 }
 
@@ -363,10 +366,25 @@ static int move_buffers(model *m, const ops_backend *to, core_error *err) {
     return 0;
 }
 
-int model_set_device(model *m, const char *device, core_error *err) {
+/* The backend of device with matmul mode set (NULL: fp32); NULL with err
+ * naming the key at fault. */
+static const ops_backend *backend_for(const char *device, const char *matmul, core_error *err) {
     char why[512] = "";
-    const ops_backend *to = ops_backend_get(device, why, sizeof why);
-    if (!to) return core_fail(err, CORE_EINPUT, "model.device = %s: %s", device, why);
+    const ops_backend *b = ops_backend_get(device, why, sizeof why);
+    if (!b) {
+        core_fail(err, CORE_EINPUT, "model.device = %s: %s", device, why);
+        return NULL;
+    }
+    if (b->set_matmul(matmul ? matmul : "fp32", why, sizeof why)) {
+        core_fail(err, CORE_EINPUT, "model.matmul = %s: %s", matmul, why);
+        return NULL;
+    }
+    return b;
+}
+
+int model_set_device(model *m, const char *device, const char *matmul, core_error *err) {
+    const ops_backend *to = backend_for(device, matmul, err);
+    if (!to) return err->code;
     if (to == m->ops) return 0;
     if (!m->ops->host_memory && !to->host_memory)
         return core_fail(err, CORE_EINPUT, "model.device = %s: a model moves between the CPU and one device", device);
@@ -384,11 +402,8 @@ int model_set_device(model *m, const char *device, core_error *err) {
 
 const char *model_device(const model *m) { return m->ops->name; }
 
-int model_device_check(const char *device, core_error *err) {
-    char why[512] = "";
-    if (!ops_backend_get(device, why, sizeof why))
-        return core_fail(err, CORE_EINPUT, "model.device = %s: %s", device, why);
-    return 0;
+int model_device_check(const char *device, const char *matmul, core_error *err) {
+    return backend_for(device, matmul, err) ? 0 : err->code;
 }
 
 float *model_host_acquire(const model *m, float *dev, size_t n, int download) {
@@ -642,7 +657,7 @@ const float *model_last_logits(const model *m) {
     if (m->ops->host_memory) return m->logits;
     model *w = (model *)m; /* the host copy is a cache of the device's logits */
     size_t bytes = sizeof(float) * (size_t)m->B * m->T * m->c.vocab;
-    if (!w->h_logits) w->h_logits = malloc(sizeof(float) * (size_t)m->max_batch * m->c.max_seq * m->c.vocab);
+    if (!w->h_logits) w->h_logits = m->ops->host_alloc(sizeof(float) * (size_t)m->max_batch * m->c.max_seq * m->c.vocab);
     if (!w->h_logits) return NULL;
     m->ops->to_host(w->h_logits, m->logits, bytes);
     return w->h_logits;

@@ -90,11 +90,14 @@ void model_init(model *m, uint64_t seed, float init_std);
  * only what the host needs crosses (tokens, log-probs, the logits the
  * sampler draws from, and the explicit staging calls below).  CORE_EINPUT
  * naming model.device when this binary has no such backend (built without
- * CUDA) or it cannot start (no GPU). */
-int model_set_device(model *m, const char *device, core_error *err);
+ * CUDA) or it cannot start (no GPU).  matmul (config model.matmul; NULL:
+ * "fp32") is how the device's matrix products multiply: "fp32" exact,
+ * "tf32" or "bf16" on CUDA tensor cores with fp32 sums and fp32 master
+ * weights (the decode products stay fp32); for the whole process. */
+int model_set_device(model *m, const char *device, const char *matmul, core_error *err);
 const char *model_device(const model *m);            /* "cpu", "cuda" */
 /* The same check before any model exists (a run checks its config first). */
-int model_device_check(const char *device, core_error *err);
+int model_device_check(const char *device, const char *matmul, core_error *err);
 /* 0, or CORE_ERUNTIME with the device's first error (a failed launch, out
  * of device memory); the CPU never fails here. */
 int model_check_device(const model *m, core_error *err);

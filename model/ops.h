@@ -2,7 +2,8 @@
  * model/ops.h — the kernels of the transformer, one forward and one backward
  * per op, side by side (llm.c style).  ops_cpu.c implements them with
  * OpenBLAS cblas_sgemm for matrix products and plain C + OpenMP for the
- * rest; a CUDA backend can implement the same functions in ops_cuda.cu.
+ * rest; ops_cuda.cu has their CUDA twins.  model.c and sample.c reach
+ * either only through an ops_backend table (the end of this file).
  *
  * Calling convention: outputs first, then inputs, then dimensions.
  * Gradients are named d... and ACCUMULATED (+=) unless a comment says
@@ -162,11 +163,19 @@ typedef struct ops_backend {
     /* start: 0, or -1 with msg filled (CUDA: no GPU); idempotent */
     int (*start)(char *msg, size_t n);
     const char *(*describe)(void);
+    /* how matrix products multiply: "fp32" (every backend), "tf32" or
+     * "bf16" (CUDA tensor cores; fp32 in, out, sums and master weights);
+     * 0, or -1 with msg filled when the backend has no such mode */
+    int (*set_matmul)(const char *mode, char *msg, size_t n);
 
     /* memory: alloc returns zeroed bytes (NULL on failure); to_host waits
      * for queued work; check: 0, or -1 with the first error kept in msg */
     void *(*alloc)(size_t bytes);
     void (*free)(void *p);
+    /* host memory for staging copies (CUDA: pinned, the fastest to copy
+     * to and from); not zeroed, NULL on failure */
+    void *(*host_alloc)(size_t bytes);
+    void (*host_free)(void *p);
     void (*to_device)(void *dst, const void *host_src, size_t bytes);
     void (*to_host)(void *host_dst, const void *src, size_t bytes);
     void (*copy)(void *dst, const void *src, size_t bytes);

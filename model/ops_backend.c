@@ -23,10 +23,16 @@ static int cpu_start(char *msg, size_t n) {
  * worker never pays for the training activations) */
 static void *cpu_alloc(size_t bytes) { return calloc(bytes ? bytes : 1, 1); }
 static void cpu_free(void *p) { free(p); }
+static void *cpu_host_alloc(size_t bytes) { return malloc(bytes ? bytes : 1); }
 static void cpu_copy(void *dst, const void *src, size_t bytes) {
     if (dst != src) memcpy(dst, src, bytes);
 }
 static void cpu_zero(void *p, size_t bytes) { memset(p, 0, bytes); }
+static int cpu_set_matmul(const char *mode, char *msg, size_t n) {
+    if (!strcmp(mode, "fp32")) return 0;
+    snprintf(msg, n, "the CPU multiplies in fp32 (%s needs model.device = cuda)", mode);
+    return -1;
+}
 static int cpu_check(char *msg, size_t n) {
     (void)msg, (void)n;
     return 0;
@@ -45,8 +51,9 @@ static void cpu_kv_write(float *cache, const float *rows, const int *slot, const
 
 const ops_backend ops_cpu_backend = {
     .name = "cpu", .host_memory = 1, .concurrent = 1,
-    .start = cpu_start, .describe = ops_blas_describe,
-    .alloc = cpu_alloc, .free = cpu_free, .to_device = cpu_copy, .to_host = cpu_copy,
+    .start = cpu_start, .describe = ops_blas_describe, .set_matmul = cpu_set_matmul,
+    .alloc = cpu_alloc, .free = cpu_free, .host_alloc = cpu_host_alloc, .host_free = cpu_free,
+    .to_device = cpu_copy, .to_host = cpu_copy,
     .copy = cpu_copy, .zero = cpu_zero, .check = cpu_check,
     .add = cpu_add, .kv_write = cpu_kv_write,
     .matmul_forward = ops_matmul_forward, .matmul_backward = ops_matmul_backward,

@@ -134,10 +134,16 @@ int cuda_check(char *msg, size_t n) {
 
 void cuda_synchronize(void) { CU(cudaDeviceSynchronize()); }
 
-void cuda_set_tf32(int on) {
+static int g_matmul = CUDA_MATMUL_FP32;
+
+void cuda_set_matmul(int mode) {
+    g_matmul = mode;
     if (g_ready)
-        CUBLAS(cublasSetMathMode(g_cublas, on ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH));
+        CUBLAS(cublasSetMathMode(g_cublas, mode == CUDA_MATMUL_TF32 ? CUBLAS_TF32_TENSOR_OP_MATH
+                                                                    : CUBLAS_DEFAULT_MATH));
 }
+
+void cuda_set_tf32(int on) { cuda_set_matmul(on ? CUDA_MATMUL_TF32 : CUDA_MATMUL_FP32); }
 
 void *cuda_alloc(size_t bytes) {
     void *p = NULL;
@@ -147,6 +153,16 @@ void *cuda_alloc(size_t bytes) {
 
 void cuda_free(void *p) {
     if (p) CU(cudaFree(p));
+}
+
+void *cuda_host_alloc(size_t bytes) {
+    void *p = NULL;
+    if (CU(cudaMallocHost(&p, bytes ? bytes : 1))) return NULL;
+    return p;
+}
+
+void cuda_host_free(void *p) {
+    if (p) CU(cudaFreeHost(p));
 }
 
 void cuda_to_device(void *dst, const void *host_src, size_t bytes) {
@@ -278,7 +294,11 @@ static void gemm_rm(int ta, int tb, int M, int N, int K, float alpha, const floa
         return;
     }
     cublasOperation_t opA = ta ? CUBLAS_OP_T : CUBLAS_OP_N, opB = tb ? CUBLAS_OP_T : CUBLAS_OP_N;
-    if (batch == 1)
+    if (g_matmul == CUDA_MATMUL_BF16) /* fp32 in and out, bf16 products, fp32 sums */
+        CUBLAS(cublasGemmStridedBatchedEx(g_cublas, opB, opA, N, M, K, &alpha, B, CUDA_R_32F, ldb, sB,
+                                          A, CUDA_R_32F, lda, sA, &beta, Cm, CUDA_R_32F, ldc, sC,
+                                          batch, CUBLAS_COMPUTE_32F_FAST_16BF, CUBLAS_GEMM_DEFAULT));
+    else if (batch == 1)
         CUBLAS(cublasSgemm(g_cublas, opB, opA, N, M, K, &alpha, B, ldb, A, lda, &beta, Cm, ldc));
     else
         CUBLAS(cublasSgemmStridedBatched(g_cublas, opB, opA, N, M, K, &alpha, B, ldb, sB, A, lda,

@@ -60,12 +60,24 @@ const char *cuda_describe(void);
 int cuda_check(char *msg, size_t n);
 /* Wait for all queued work. */
 void cuda_synchronize(void);
-/* 1: let cuBLAS use TF32 tensor cores for fp32 products; 0: exact fp32. */
+/* How cuBLAS multiplies (every product of the training path; the decode
+ * kernel cuda_ops_matmul_rows_t always sums in fp32):
+ *   FP32  exact fp32 (the default);
+ *   TF32  tensor cores, inputs rounded to TF32 (10-bit mantissa);
+ *   BF16  tensor cores, inputs rounded to bf16 (7-bit mantissa).
+ * Inputs, outputs, sums and the master weights stay fp32 in every mode. */
+enum { CUDA_MATMUL_FP32 = 0, CUDA_MATMUL_TF32, CUDA_MATMUL_BF16 };
+void cuda_set_matmul(int mode);
+/* 1: cuda_set_matmul(CUDA_MATMUL_TF32); 0: CUDA_MATMUL_FP32. */
 void cuda_set_tf32(int on);
 
 /* Device memory, cudaMalloc (never managed).  NULL on failure (error kept). */
 void *cuda_alloc(size_t bytes);
 void cuda_free(void *p);
+/* Pinned host memory (cudaMallocHost): the staging buffers copies to and
+ * from the device run fastest through.  NULL on failure (error kept). */
+void *cuda_host_alloc(size_t bytes);
+void cuda_host_free(void *p);
 void cuda_to_device(void *dst, const void *host_src, size_t bytes);
 void cuda_to_host(void *host_dst, const void *src, size_t bytes); /* waits */
 void cuda_copy(void *dst, const void *src, size_t bytes);         /* device to device */

@@ -4,6 +4,9 @@
  * into CUDA builds (make CUDA=1; tests/cuda/emulate.sh's stand-in), where it
  * fills ops_backend.c's weak reference.
  */
+#include <stdio.h>
+#include <string.h>
+
 #include "model/ops.h"
 #include "model/ops_cuda.h"
 
@@ -15,16 +18,28 @@ static void *cuda_alloc_zeroed(size_t bytes) {
     return p;
 }
 
+static int cuda_matmul(const char *mode, char *msg, size_t n) {
+    static const char *modes[] = {"fp32", "tf32", "bf16"}; /* CUDA_MATMUL_* order */
+    for (int i = 0; i < 3; i++)
+        if (!strcmp(mode, modes[i])) {
+            cuda_set_matmul(i);
+            return 0;
+        }
+    snprintf(msg, n, "unknown matmul mode \"%s\" (fp32, tf32 or bf16)", mode);
+    return -1;
+}
+
 static int cuda_start(char *msg, size_t n) {
     if (cuda_init(msg, n)) return -1;
-    cuda_set_tf32(0); /* exact fp32 unless asked otherwise */
+    cuda_set_matmul(CUDA_MATMUL_FP32); /* exact unless model.matmul says otherwise */
     return 0;
 }
 
 const ops_backend ops_cuda_backend = {
     .name = "cuda", .host_memory = 0, .concurrent = 0,
-    .start = cuda_start, .describe = cuda_describe,
-    .alloc = cuda_alloc_zeroed, .free = cuda_free, .to_device = cuda_to_device,
+    .start = cuda_start, .describe = cuda_describe, .set_matmul = cuda_matmul,
+    .alloc = cuda_alloc_zeroed, .free = cuda_free,
+    .host_alloc = cuda_host_alloc, .host_free = cuda_host_free, .to_device = cuda_to_device,
     .to_host = cuda_to_host, .copy = cuda_copy, .zero = cuda_zero, .check = cuda_check,
     .add = cuda_add, .kv_write = cuda_kv_write,
     .matmul_forward = cuda_ops_matmul_forward, .matmul_backward = cuda_ops_matmul_backward,

@@ -15,17 +15,20 @@
 #   4. a grpo without CUDA refuses model.device = cuda, naming the key.
 # On a GPU machine tests/cuda/run_on_gpu.sh runs it with CUDA_GRPO=<a grpo
 # built with make CUDA=1> and ON_GPU=1: then 2 and 4 are left out (the GPU
-# sums in another order than the CPU; its runs must still repeat exactly).
+# sums in another order than the CPU; its runs must still repeat exactly);
+# MATMUL=bf16 (or tf32) runs the device's products so (model.matmul).
 set -eu
 EMU=${CUDA_GRPO:-$PWD/${BUILD:-build}/cuda-emu/grpo}
 ON_GPU=${ON_GPU:-0}
 [ -x "$EMU" ] || { echo "$EMU is missing (make cuda-emu)"; exit 1; }
 TOY_STEPS=10
 source "$(dirname "$0")/../learner/toy.sh"
+TOY+=(--set model.matmul=${MATMUL:-fp32})
 emu_train() { "$EMU" train "$CONFIG" "${TOY[@]}" --set model.device=cuda --set run.name=t "$@"; }
 q() { sqlite3 -csv "$1" "$2"; }
 
-toy_train --set db.path=cpu.db --set run.name=t --set run.out_dir=cpu >cpu.log 2>&1 || { cat cpu.log; exit 1; }
+toy_train --set db.path=cpu.db --set run.name=t --set run.out_dir=cpu --set model.matmul=fp32 >cpu.log 2>&1 ||
+    { cat cpu.log; exit 1; }
 emu_train --set db.path=gpu.db --set run.out_dir=gpu >gpu.log 2>&1 || { cat gpu.log; exit 1; }
 want=$([ "$ON_GPU" = 1 ] && echo "model: on cuda" || echo "model: on cuda: CPU emulation")
 grep -q "$want" gpu.log || { cat gpu.log; echo "the run did not report the device ($want)"; exit 1; }
@@ -37,7 +40,7 @@ echo "stand-in toy reward: step 1 $first, best of steps 6-10 $best"
 awk -v a="$first" -v b="$best" 'BEGIN { exit !(a < 0.3 && b > 0.8) }' || { echo "did not learn"; exit 1; }
 
 # 2. against the CPU backend
-if [ "$ON_GPU" != 1 ]; then
+if [ "$ON_GPU" != 1 ] && [ "${MATMUL:-fp32}" = fp32 ]; then
 episodes() { q "$1" "SELECT step, group_id, sample, completion, n_tokens, finish_reason, reward FROM episodes ORDER BY id" | md5sum; }
 [ "$(episodes cpu.db)" = "$(episodes gpu.db)" ] || { echo "the stand-in sampled other tokens than the CPU"; exit 1; }
 # per step: the episodes' sampling log-probs and the step's loss, KL, grad
@@ -86,4 +89,8 @@ rc=0
 [ $rc = 2 ] && grep -q "model.device = cuda: this grpo was built without CUDA" none.log ||
     { cat none.log; echo "model.device = cuda without CUDA: exit $rc"; exit 1; }
 [ ! -e none.db ] || { echo "model.device = cuda without CUDA wrote none.db"; exit 1; }
-echo "a grpo without CUDA refuses model.device = cuda (exit 2, names the key, writes nothing)"
+rc=0
+"$GRPO" train "$CONFIG" "${TOY[@]}" --set model.matmul=bf16 --set db.path=none.db >none.log 2>&1 || rc=$?
+[ $rc = 2 ] && grep -q "model.matmul = bf16: the CPU multiplies in fp32" none.log && [ ! -e none.db ] ||
+    { cat none.log; echo "model.matmul = bf16 on the CPU: exit $rc"; exit 1; }
+echo "a grpo without CUDA refuses model.device = cuda, and the CPU model.matmul = bf16 (exit 2, naming the key, writing nothing)"

@@ -126,7 +126,7 @@ static void end(void) {
 /* Tolerances, relative to the largest |value| of the CPU output: products
  * are summed in another order by cuBLAS (fp32, no TF32), elementwise ops
  * differ by the last bit of expf and by FMA contraction. */
-static const double TOL_ELEM = 2e-6, TOL_GEMM = 1e-5, TOL_ATT = 3e-5, TOL_HEAD = 2e-5, TOL_TF32 = 5e-3;
+static const double TOL_ELEM = 2e-6, TOL_GEMM = 1e-5, TOL_ATT = 3e-5, TOL_HEAD = 2e-5, TOL_TF32 = 5e-3, TOL_BF16 = 2e-2;
 
 /* ------------------------------------------------------------- the ops */
 
@@ -153,6 +153,18 @@ static void test_matmul(int N, int C, int OC) {
     cuda_ops_matmul_forward(d_out, d_inp, d_w, N, C, OC, 0.0f);
     cuda_set_tf32(0);
     check("out", out2, back(d_out, (size_t)N * OC), (size_t)N * OC, TOL_TF32);
+    end();
+
+    /* bf16 tensor cores (cuda_set_matmul(CUDA_MATMUL_BF16)): inputs rounded
+     * to a 7-bit mantissa, fp32 sums: within TOL_BF16 of fp32, and not
+     * equal to it (the mode must take effect) */
+    begin("matmul_forward(bf16)");
+    cuda_set_matmul(CUDA_MATMUL_BF16);
+    cuda_ops_matmul_forward(d_out, d_inp, d_w, N, C, OC, 0.0f);
+    cuda_set_matmul(CUDA_MATMUL_FP32);
+    float *gb = back(d_out, (size_t)N * OC);
+    check("out", out2, gb, (size_t)N * OC, TOL_BF16);
+    check_scalar("differs from fp32", 1.0, memcmp(out2, gb, sizeof(float) * N * OC) != 0, 0);
     end();
 
     float *dout = host_rand((size_t)N * OC, 1), *dinp = host_rand((size_t)N * C, 1);

@@ -7,10 +7,12 @@
 #      (fp32 exact mode to 1e-5; TF32 within its stated bounds)
 #   3. model parity: tests/cuda/model_parity.c, the model on the GPU against
 #      the CPU through model.h (log-probs, entropies, gradients, one AdamW
-#      step, temperature-0 sampling; three shapes), within 1e-4
+#      step, temperature-0 sampling; three shapes), within 1e-4; and with
+#      model.matmul = bf16 within 1e-1 (gradients by direction)
 #   4. the toy GRPO run with model.device = cuda (tests/cuda/check_emulated_grpo.sh
 #      with ON_GPU=1): it learns, and a run killed and resumed equals the
-#      uninterrupted one bit for bit (the GPU's runs repeat exactly)
+#      uninterrupted one bit for bit (the GPU's runs repeat exactly); again
+#      with model.matmul = bf16
 #   5. bench/bench_cuda.sh: 124M-parameter training step, MFU
 #   6. one GRPO step of a Qwen2.5-0.5B-shaped model (random weights) through
 #      `grpo train --set model.device=cuda`: sampling and learning tokens/s
@@ -79,12 +81,15 @@ fi
 step "3. model parity: the model on the GPU vs the CPU (model.h)"
 if [ $built_grpo = 1 ]; then
     OMP_NUM_THREADS=4 $MB/tests/model_parity 1e-4 || { echo "model parity: FAILED"; status=1; }
+    OMP_NUM_THREADS=4 $MB/tests/model_parity 1e-1 bf16 || { echo "model parity (bf16): FAILED"; status=1; }
 else echo "model parity: NOT BUILT"; status=1; fi
 
 step "4. toy GRPO run with model.device = cuda"
 if [ $built_grpo = 1 ]; then
     GRPO=$PWD/$MB/grpo CUDA_GRPO=$PWD/$MB/grpo ON_GPU=1 tests/cuda/check_emulated_grpo.sh ||
         { echo "toy GRPO on the GPU: FAILED"; status=1; }
+    GRPO=$PWD/$MB/grpo CUDA_GRPO=$PWD/$MB/grpo ON_GPU=1 MATMUL=bf16 tests/cuda/check_emulated_grpo.sh ||
+        { echo "toy GRPO on the GPU, model.matmul = bf16: FAILED"; status=1; }
 else echo "toy GRPO on the GPU: NOT BUILT"; status=1; fi
 
 step "5. bench/bench_cuda.sh (124M training step, MFU)"

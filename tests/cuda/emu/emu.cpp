@@ -16,6 +16,7 @@
  * bug in the kernel).
  */
 #include <pthread.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -188,6 +189,11 @@ cudaError_t cudaMalloc(void **p, size_t n) {
     return *p ? cudaSuccess : cudaErrorMemoryAllocation;
 }
 cudaError_t cudaFree(void *p) { return free(p), cudaSuccess; }
+cudaError_t cudaMallocHost(void **p, size_t n) {
+    *p = malloc(n);
+    return *p ? cudaSuccess : cudaErrorMemoryAllocation;
+}
+cudaError_t cudaFreeHost(void *p) { return free(p), cudaSuccess; }
 cudaError_t cudaMemcpy(void *d, const void *s, size_t n, cudaMemcpyKind k) {
     (void)k;
     return memmove(d, s, n), cudaSuccess;
@@ -216,12 +222,23 @@ cublasStatus_t cublasSetMathMode(cublasHandle_t h, cublasMath_t m) {
     return h->math = m, CUBLAS_STATUS_SUCCESS;
 }
 
-cublasStatus_t cublasSgemmStridedBatched(cublasHandle_t h, cublasOperation_t ta,
-                                         cublasOperation_t tb, int m, int n, int k,
-                                         const float *alpha, const float *A, int lda,
-                                         long long sA, const float *B, int ldb, long long sB,
-                                         const float *beta, float *C, int ldc, long long sC,
-                                         int batch) {
+/* x rounded to nearest (ties to even) with `keep` mantissa bits (23: fp32). */
+static float round_mantissa(float x, int keep) {
+    if (keep >= 23 || !isfinite(x)) return x;
+    uint32_t u;
+    memcpy(&u, &x, 4);
+    uint32_t drop = 23 - keep, half = 1u << (drop - 1), lsb = (u >> drop) & 1u;
+    u = (u + half - 1 + lsb) & ~((1u << drop) - 1);
+    memcpy(&x, &u, 4);
+    return x;
+}
+
+/* The reference product, with inputs rounded to `keep` mantissa bits. */
+static cublasStatus_t gemm_ref(cublasHandle_t h, cublasOperation_t ta, cublasOperation_t tb, int m,
+                               int n, int k, const float *alpha, const float *A, int lda,
+                               long long sA, const float *B, int ldb, long long sB,
+                               const float *beta, float *C, int ldc, long long sC, int batch,
+                               int keep) {
     if (!h) return CUBLAS_STATUS_NOT_INITIALIZED;
     int rowsA = ta == CUBLAS_OP_N ? m : k, rowsB = tb == CUBLAS_OP_N ? k : n;
     if (m < 0 || n < 0 || k < 0 || batch < 0 || lda < (rowsA > 1 ? rowsA : 1) ||
@@ -236,13 +253,39 @@ cublasStatus_t cublasSgemmStridedBatched(cublasHandle_t h, cublasOperation_t ta,
                 for (int l = 0; l < k; l++) {
                     float x = ta == CUBLAS_OP_N ? a[i + (size_t)l * lda] : a[l + (size_t)i * lda];
                     float y = tb == CUBLAS_OP_N ? bb[l + (size_t)j * ldb] : bb[j + (size_t)l * ldb];
-                    acc += x * y;
+                    acc += round_mantissa(x, keep) * round_mantissa(y, keep);
                 }
                 float *o = c + i + (size_t)j * ldc;
                 *o = *alpha * acc + (*beta == 0.0f ? 0.0f : *beta * *o);
             }
     }
     return CUBLAS_STATUS_SUCCESS;
+}
+
+cublasStatus_t cublasSgemmStridedBatched(cublasHandle_t h, cublasOperation_t ta,
+                                         cublasOperation_t tb, int m, int n, int k,
+                                         const float *alpha, const float *A, int lda,
+                                         long long sA, const float *B, int ldb, long long sB,
+                                         const float *beta, float *C, int ldc, long long sC,
+                                         int batch) {
+    int keep = h && h->math == CUBLAS_TF32_TENSOR_OP_MATH ? 10 : 23;
+    return gemm_ref(h, ta, tb, m, n, k, alpha, A, lda, sA, B, ldb, sB, beta, C, ldc, sC, batch, keep);
+}
+
+cublasStatus_t cublasGemmStridedBatchedEx(cublasHandle_t h, cublasOperation_t ta,
+                                          cublasOperation_t tb, int m, int n, int k,
+                                          const void *alpha, const void *A, cudaDataType ta_type,
+                                          int lda, long long sA, const void *B, cudaDataType tb_type,
+                                          int ldb, long long sB, const void *beta, void *C,
+                                          cudaDataType tc_type, int ldc, long long sC, int batch,
+                                          cublasComputeType_t compute, cublasGemmAlgo_t algo) {
+    (void)algo;
+    if (ta_type != CUDA_R_32F || tb_type != CUDA_R_32F || tc_type != CUDA_R_32F)
+        return CUBLAS_STATUS_NOT_SUPPORTED;
+    int keep = compute == CUBLAS_COMPUTE_32F_FAST_16BF ? 7
+             : compute == CUBLAS_COMPUTE_32F_FAST_TF32 || (h && h->math == CUBLAS_TF32_TENSOR_OP_MATH) ? 10 : 23;
+    return gemm_ref(h, ta, tb, m, n, k, (const float *)alpha, (const float *)A, lda, sA,
+                    (const float *)B, ldb, sB, (const float *)beta, (float *)C, ldc, sC, batch, keep);
 }
 
 cublasStatus_t cublasSgemm(cublasHandle_t h, cublasOperation_t ta, cublasOperation_t tb, int m,
