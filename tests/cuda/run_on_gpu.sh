@@ -18,7 +18,10 @@
 #      `grpo train --set model.device=cuda`: sampling and learning tokens/s
 # Everything goes to stdout and to $OUT/cuda_run.log (build/cuda/ without
 # $OUT).  Exit status 0 only if every step passed.  CUDA_SKIP_MAKE=1 reuses
-# build/cuda-make.
+# build/cuda-make; CUDA_STEPS="4 6" runs only those steps.  For trying step 6
+# without a GPU: CUDA_STEPS=6 QWEN_GRPO=build/cuda-emu/grpo QWEN_OWN=1
+# QWEN_DIMS="64 2 4 2 96 512" (dim layers heads kv_heads ffn vocab)
+# QWEN_PROMPTS=2 QWEN_NEW=8.
 set -u
 cd "$(dirname "$0")/../.."
 CUDA_HOME=${CUDA_HOME:-/usr/local/cuda}
@@ -33,6 +36,8 @@ LOG=$LOGDIR/cuda_run.log
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 step() { echo; echo "== $* ($(date -u +%H:%M:%S))"; }
 
+want() { case " ${CUDA_STEPS:-1 2 3 4 5 6} " in *" $1 "*) return 0 ;; esac; return 1; }
+
 main() {
 status=0
 jobs=$(nproc)
@@ -45,14 +50,15 @@ echo "cores: $jobs"
 
 step "1. make CUDA=1"
 built_grpo=0
-if [ "${CUDA_SKIP_MAKE:-0}" = 1 ] && [ -x $MB/grpo ]; then
-    echo "skipped (CUDA_SKIP_MAKE=1)"; built_grpo=1
+if ! want 1 || { [ "${CUDA_SKIP_MAKE:-0}" = 1 ] && [ -x $MB/grpo ]; }; then
+    echo "skipped (CUDA_SKIP_MAKE=1 or CUDA_STEPS)"; [ -x $MB/grpo ] && built_grpo=1
 elif make CUDA=1 BUILD=$MB BIN=$MB/grpo -j"$jobs" $MB/grpo $MB/tests/model_parity; then
     echo "make CUDA=1: ok"; built_grpo=1
 else
     echo "make CUDA=1: FAILED"; status=1
 fi
 
+if want 2; then
 step "2. op parity: CPU ops vs CUDA ops"
 blas_inc=/usr/include/x86_64-linux-gnu/openblas-openmp
 blas_lib=/usr/lib/x86_64-linux-gnu/openblas-openmp
@@ -77,26 +83,33 @@ if [ $built = 1 ]; then
 else
     echo "op parity: NOT BUILT"; status=1
 fi
+fi
 
-step "3. model parity: the model on the GPU vs the CPU (model.h)"
-if [ $built_grpo = 1 ]; then
+want 3 && step "3. model parity: the model on the GPU vs the CPU (model.h)"
+if ! want 3; then :
+elif [ $built_grpo = 1 ]; then
     OMP_NUM_THREADS=4 $MB/tests/model_parity 1e-4 || { echo "model parity: FAILED"; status=1; }
     OMP_NUM_THREADS=4 $MB/tests/model_parity 1e-1 bf16 || { echo "model parity (bf16): FAILED"; status=1; }
 else echo "model parity: NOT BUILT"; status=1; fi
 
-step "4. toy GRPO run with model.device = cuda"
-if [ $built_grpo = 1 ]; then
+want 4 && step "4. toy GRPO run with model.device = cuda"
+if ! want 4; then :
+elif [ $built_grpo = 1 ]; then
     GRPO=$PWD/$MB/grpo CUDA_GRPO=$PWD/$MB/grpo ON_GPU=1 tests/cuda/check_emulated_grpo.sh ||
         { echo "toy GRPO on the GPU: FAILED"; status=1; }
     GRPO=$PWD/$MB/grpo CUDA_GRPO=$PWD/$MB/grpo ON_GPU=1 MATMUL=bf16 tests/cuda/check_emulated_grpo.sh ||
         { echo "toy GRPO on the GPU, model.matmul = bf16: FAILED"; status=1; }
 else echo "toy GRPO on the GPU: NOT BUILT"; status=1; fi
 
-step "5. bench/bench_cuda.sh (124M training step, MFU)"
-bench/bench_cuda.sh || { echo "bench_cuda: FAILED"; status=1; }
+if want 5; then
+    step "5. bench/bench_cuda.sh (124M training step, MFU)"
+    bench/bench_cuda.sh || { echo "bench_cuda: FAILED"; status=1; }
+fi
 
-step "6. one GRPO step, Qwen2.5-0.5B shape, model.device = cuda"
-if [ $built_grpo = 1 ]; then qwen_step || status=1; else echo "NOT BUILT"; status=1; fi
+if want 6; then
+    step "6. GRPO steps, Qwen2.5-0.5B shape, model.device = cuda"
+    if [ $built_grpo = 1 ] || [ -n "${QWEN_GRPO:-}" ]; then qwen_step || status=1; else echo "NOT BUILT"; status=1; fi
+fi
 
 step "done: status $status"
 return $status
@@ -107,7 +120,9 @@ return $status
 # is installed; otherwise `grpo pretrain` makes our own model of the same
 # dims (no biases, byte tokenizer over the same 151936-id vocabulary).
 qwen_step() {
-    local work dir src g=$PWD/$MB/grpo
+    local work dir src g=${QWEN_GRPO:-$MB/grpo}
+    g=$(cd "$(dirname "$g")" && pwd)/$(basename "$g")
+    read -r d_dim d_layers d_heads d_kv d_ffn d_vocab <<<"${QWEN_DIMS:-896 24 14 2 4864 151936}"
     work=$(mktemp -d /tmp/grpo-qwen.XXXXXX)
     dir=$B/qwen2.5-0.5b-shape
     for f in train heldout; do
@@ -118,19 +133,21 @@ qwen_step() {
     done
     local common=(--set tasks.train="$work/train.jsonl" --set tasks.heldout="$work/heldout.jsonl"
         --set run.steps=2 --set run.out_dir="$work/runs" --set db.path="$work/grpo.db"
-        --set rollout.prompts_per_step=8 --set rollout.group_size=8 --set rollout.max_new_tokens=128
+        --set rollout.prompts_per_step=${QWEN_PROMPTS:-8} --set rollout.group_size=8
+        --set rollout.max_new_tokens=${QWEN_NEW:-128}
         --set eval.every=0 --set eval.items=1 --set eval.k=1 --set learner.checkpoint_every=0
         --set learner.grad_sum=float --set tasks.template=plain --set model.device=cuda)
-    if [ -f "$dir/model.safetensors" ] || "$PYTHON" bench/hf_peer.py make "$dir" >/dev/null 2>&1; then
+    if [ "${QWEN_OWN:-0}" != 1 ] && { [ -f "$dir/model.safetensors" ] ||
+                                       "$PYTHON" bench/hf_peer.py make "$dir" >/dev/null 2>&1; }; then
         src="the Hugging Face directory (bench/hf_peer.py)"
         "$g" train configs/gsm8k-qwen2.ini --set model.path="$dir" --set model.max_seq=512 \
             --set model.save_dtype=bfloat16 "${common[@]}" >"$work/out" 2>&1
     else
         src="our own model of its dims (no transformers here)"
-        local shape=(--set model.dim=896 --set model.n_layers=24 --set model.n_heads=14
-            --set model.n_kv_heads=2 --set model.ffn_dim=4864 --set model.vocab=151936
+        local shape=(--set model.dim=$d_dim --set model.n_layers=$d_layers --set model.n_heads=$d_heads
+            --set model.n_kv_heads=$d_kv --set model.ffn_dim=$d_ffn --set model.vocab=$d_vocab
             --set model.max_seq=512 --set model.rope_theta=1000000 --set model.norm_eps=1e-6
-            --set model.tie_embeddings=true)
+            --set model.tie_embeddings=true --set model.save_dtype=float32)
         "$g" pretrain configs/gsm8k-qwen2.ini "${shape[@]}" --set run.name=base --set pretrain.steps=0 \
             --set run.out_dir="$work/runs" --set db.path="$work/base.db" --set tasks.kind=arith \
             >"$work/pre" 2>&1 || { tail -5 "$work/pre"; echo "qwen step: pretrain FAILED"; rm -rf "$work"; return 1; }
@@ -144,7 +161,7 @@ qwen_step() {
     sqlite3 "$work/grpo.db" "SELECT step, (SELECT sum(n_tokens) FROM episodes e WHERE e.step = s.step) AS toks,
         t_rollout, t_learn FROM steps s ORDER BY step" | while IFS='|' read -r st toks tr tl; do
         awk -v s="$st" -v n="$toks" -v r="$tr" -v l="$tl" 'BEGIN {
-            printf "bench: cuda_qwen05_grpo_step%d sampling %.0f tokens/s (%d tokens, %.2f s), learning %.0f tokens/s (%.2f s)\n",
+            printf "bench: cuda_qwen05_grpo_step%d sampling %.0f new tokens/s (%d tokens, %.2f s), learning %.0f completion tokens/s (%.2f s)\n",
                    s, n / r, n, r, n / l, l }'
     done
     rm -rf "$work"
