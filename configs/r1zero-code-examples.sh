@@ -5,7 +5,7 @@
 # The held-out figures (evals), the learning curve (learning_curve view), how
 # the training completions changed between the first and the last 10 steps
 # (episodes), and before/after programs for the same function: a wrong but
-# well-formed completion of step 1 next to a passing one of the last step.
+# well-formed completion of step 1 next to a passing one of the last 10 steps.
 set -eu
 DB=${1:-grpo.db}
 NAME=${2:-r1zero-code}
@@ -53,7 +53,7 @@ q "SELECT CASE WHEN e.step <= 10 THEN 'first 10 steps' ELSE 'last 10 steps' END 
    GROUP BY 1, 2 ORDER BY 1, 3 DESC"
 
 echo
-echo "== Before and after: the same function at step 1 (wrong) and at the last step (passing)"
+echo "== Before and after: the same function at step 1 (wrong) and in the last 10 steps (passing)"
 q "SELECT e.step, $FN AS function, e.reward, e.completion
    FROM episodes e JOIN prompts p ON p.id = e.prompt_id
    WHERE e.id IN (
@@ -61,7 +61,7 @@ q "SELECT e.step, $FN AS function, e.reward, e.completion
        WHERE e.run_id = $RUN AND e.step = 1 AND e.format_ok AND NOT e.correct GROUP BY $FN
      UNION ALL
      SELECT max(e.id) FROM episodes e JOIN prompts p ON p.id = e.prompt_id
-       WHERE e.run_id = $RUN AND e.step = $LAST AND e.correct
+       WHERE e.run_id = $RUN AND e.step > $LAST - 10 AND e.correct
          AND $FN IN (SELECT $FN FROM episodes e JOIN prompts p ON p.id = e.prompt_id
                      WHERE e.run_id = $RUN AND e.step = 1 AND e.format_ok AND NOT e.correct)
        GROUP BY $FN)
