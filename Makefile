@@ -139,6 +139,8 @@ run: deps-run $(BIN)
 
 # The code demo: pretrain (skipped when runs/r1zero-code/base.safetensors
 # exists), GRPO with the sandboxed code reward, then what the policy learned.
+# The sandbox runs the model's programs with python3.
+run-code: DEB_RUN_PKGS += python3
 run-code: deps-run $(BIN)
 	./grpo demo configs/r1zero-code.ini
 	GRPO=./grpo configs/r1zero-code-examples.sh grpo.db r1zero-code

@@ -19,6 +19,15 @@ trap 'rm -rf "$dir"' EXIT
 export OMP_NUM_THREADS=1
 fail() { echo "FAIL: $*"; exit 1; }
 
+# --- make run-code: the demo packages and python3 (the sandbox runs the
+# programs with it), no test-only ones; checked on make's dry run
+run=$(make -n run-code 2>&1) || fail "make -n run-code: $run"
+grep -qw "python3" <<<"$run" || fail "make run-code does not install python3"
+for pkg in python3-torch libcriterion-dev chromium transformers "pip install"; do
+    grep -q -- "$pkg" <<<"$run" && fail "make run-code would install $pkg"
+done
+grep -q "grpo demo configs/r1zero-code.ini" <<<"$run" || fail "make run-code does not run the code demo"
+
 # --- the corpus, graded in the sandbox
 "$TOOL" "$CONFIG" train 40 >"$dir/train.jsonl" || fail "corpus_tool train"
 "$GRPO" grade --kind code "$dir/train.jsonl" >"$dir/graded.jsonl" 2>"$dir/grade.log" \
