@@ -32,8 +32,8 @@ static const char *stmt_sql[ST_COUNT] = {
                 "reward_std, accuracy, format_rate, recheck_rate, response_len_mean, "
                 "response_len_max, kl, clip_frac, clip_frac_low, clip_frac_high, entropy, "
                 "grad_norm, lr, zero_var_frac, tokens_per_s, t_rollout, t_reward, t_learn, t_db, "
-                "lp_mismatch, skipped, policy_version, infra_failures) "
-                "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                "lp_mismatch, skipped, policy_version, infra_failures, t_collect) "
+                "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
     [ST_PROMPT_FIND] = "SELECT id FROM prompts WHERE task = ? AND text = ?",
     [ST_PROMPT_ADD] = "INSERT INTO prompts(task, text, gold, tests) VALUES(?,?,?,?)",
     [ST_GROUP] = "INSERT INTO groups(run_id, step, prompt_id, reward_mean, reward_std, filtered) "
@@ -152,6 +152,11 @@ static const char migration_7[] =
     "ALTER TABLE episodes ADD COLUMN infra_fail INTEGER NOT NULL DEFAULT 0;\n"
     "ALTER TABLE sandbox_runs ADD COLUMN message TEXT;\n";
 
+/* Version 8: grading overlaps sampling, so the step's sampling-and-grading
+ * wall time is no longer t_rollout + t_reward: t_collect is that wall time
+ * (t_rollout the decoding in it, t_reward the grading). */
+static const char migration_8[] = "ALTER TABLE steps ADD COLUMN t_collect REAL;\n";
+
 /* Migrations: migrations[v] takes a database from version v to v + 1.
  * Version 0 is an empty file; a later schema change appends an ALTER here. */
 static const char *const migrations[DB_SCHEMA_VERSION] = {
@@ -191,6 +196,7 @@ static const char *const migrations[DB_SCHEMA_VERSION] = {
     migration_5,
     migration_6,
     migration_7,
+    migration_8,
 };
 
 static int newer_schema(db *d, int v, core_error *err) {
@@ -503,6 +509,7 @@ void db_step_init(db_step *s, int64_t step) {
     s->skipped = 0;
     s->policy_version = -1;
     s->infra_failures = 0;
+    s->t_collect = NAN;
 }
 
 int db_insert_step(db *d, int64_t run_id, const db_step *s, core_error *err) {
@@ -516,6 +523,7 @@ int db_insert_step(db *d, int64_t run_id, const db_step *s, core_error *err) {
     if (s->policy_version >= 0) sqlite3_bind_int(st, 4 + n, s->policy_version);
     else sqlite3_bind_null(st, 4 + n);
     sqlite3_bind_int(st, 5 + n, s->infra_failures);
+    bind_real(st, 6 + n, s->t_collect);
     return step_done(d, st, err, "inserting step");
 }
 

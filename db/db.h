@@ -15,7 +15,7 @@
 
 #include "core/core.h"
 
-#define DB_SCHEMA_VERSION 7
+#define DB_SCHEMA_VERSION 8
 
 typedef struct db db;
 typedef struct sqlite3 sqlite3;
@@ -63,6 +63,8 @@ typedef struct db_step {
     int skipped;
     int policy_version; /* of the weights this step's update started from (-1: unknown) */
     int infra_failures; /* completions the sandbox failed on (masked out of the update) */
+    double t_collect;   /* wall seconds from the step's prompts to its graded groups: sampling
+                           and grading, minus what overlapped (NAN: unknown) */
 } db_step;
 void db_step_init(db_step *s, int64_t step); /* every metric NAN */
 int db_insert_step(db *d, int64_t run_id, const db_step *s, core_error *err);

@@ -318,7 +318,7 @@ static int all_charts(sqlite3 *db, FILE *out, const arm *arms, int n, int window
         {"entropy", "entropy of the policy", "nats per token"},
         {"clip_frac", "clip fraction", "fraction of tokens clipped"},
         {"grad_norm", "gradient norm (before clipping)", "L2 norm"},
-        {"t_rollout + coalesce(t_reward, 0) + t_learn + coalesce(t_db, 0)", "step time", "seconds per step"},
+        {"coalesce(t_collect, t_rollout + coalesce(t_reward, 0)) + t_learn + coalesce(t_db, 0)", "step time", "seconds per step"},
     };
     char inner[1024], title[160], names[16][64];
     int rc = 0;

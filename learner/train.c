@@ -418,7 +418,7 @@ static void show_progress(core_progress *p, int64_t step, const db_step *s) {
     snprintf(metrics, sizeof metrics,
              "reward %.3f  acc %.3f  format %.3f  len %.1f  kl %.4f  (rollout %.2fs learn %.2fs)",
              s->reward_mean, s->accuracy, s->format_rate, s->response_len_mean, s->kl,
-             s->t_rollout + s->t_reward, s->t_learn);
+             s->t_collect, s->t_learn);
     core_progress_update(p, step, metrics);
 }
 
@@ -434,11 +434,12 @@ static int run_step(learner_ctx *L, int64_t step, db_step *s, core_error *err) {
     if (collect_groups(L, step, &b, &rp, err) || decode_completions(model_tokenizer(L->policy), &b, err))
         return batch_free(&b), err->code;
     learner_whiten_advantages_masked(L->adv, b.adv, b.graded, b.n_prompts * b.G, cfg->learner.adv_eps);
-    double t1 = core_now(), t_reward = 0;
+    double t1 = core_now(), t_reward = 0, t_sample = 0;
     long tokens = 0;
     for (int i = 0; i < b.n_prompts; i++)
         for (int g = 0; g < b.G; g++) {
             t_reward += b.groups[i].c[g].t_reward;
+            t_sample += b.groups[i].c[g].t_sample;
             tokens += b.groups[i].c[g].n_tokens;
         }
     learn_seq *seqs = malloc(sizeof *seqs * (size_t)b.n_prompts * b.G);
@@ -452,9 +453,11 @@ static int run_step(learner_ctx *L, int64_t step, db_step *s, core_error *err) {
         if (u.n_updates) L->policy_version++;
         fill_metrics(&b, &u, s);
         note_infra_failures(L, &b, s);
-        /* with no workers the grading happened inside the rollout time */
-        s->t_rollout = b.t_rollout - (rollout_comm_workers(L->comm) ? 0 : t_reward);
+        /* with no workers this rank decoded (t_rollout) and graded (t_reward), partly at
+         * once (rollout.overlap_grading); t_collect is the wall time of both */
+        s->t_rollout = rollout_comm_workers(L->comm) ? b.t_rollout : t_sample;
         s->t_reward = t_reward;
+        s->t_collect = b.t_rollout;
         s->t_learn = t2 - t1;
         s->tokens_per_s = tokens / b.t_rollout;
         rc = write_step(L, &b, s, err);

@@ -1,10 +1,21 @@
 /*
  * rollout.c — one group: sample G completions of a prompt and grade them;
  * pack a group into one buffer for MPI and validate it on the way back.
+ *
+ * Grading overlaps sampling (rollout.overlap_grading): the prompts of a
+ * call are decoded in batches of max_batch / G, and while batch k+1
+ * decodes, a grader thread runs batch k's programs in the sandbox.  What a
+ * completion is and how it is graded do not depend on when it is graded,
+ * so the groups are bitwise the same either way; only the times differ.
+ * A batch's completions are graded sandbox.workers at a time.
  */
+#include <limits.h>
 #include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "rollout/rollout.h"
 
@@ -79,9 +90,61 @@ static int grade_completion(const tokenizer *tok, const reward_fn *r, const roll
     return rc;
 }
 
-/* P prompts' groups decoded as one batch of P*G rows (P*G <= max_batch). */
-static int sample_batch(model *m, const reward_fn *r, const rollout_prompt *p, int P,
-                        const rollout_params *rp, rollout_group *out, core_error *err) {
+#define MAX_GRADERS 64
+
+/* A decoded batch of P groups, to be graded (on the grader thread or here). */
+typedef struct grade_job {
+    const tokenizer *tok;
+    const reward_fn *r;
+    const rollout_prompt *p;
+    const rollout_params *rp;
+    rollout_group *out;
+    int P, rc;
+    core_error err;
+    atomic_int next;     /* the next completion to grade, k = p * G + g */
+    atomic_int failed;   /* the lowest k whose grading failed, or INT_MAX */
+} grade_job;
+
+/* One grader: takes completions in turn until none are left. */
+static void *grade_some(void *arg) {
+    grade_job *j = arg;
+    int G = j->rp->G;
+    for (int k; (k = atomic_fetch_add(&j->next, 1)) < j->P * G;) {
+        if (grade_completion(j->tok, j->r, &j->p[k / G], j->rp, &j->out[k / G].c[k % G]) == 0) continue;
+        for (int f = atomic_load(&j->failed); k < f && !atomic_compare_exchange_weak(&j->failed, &f, k);) {}
+    }
+    return NULL;
+}
+
+/* Grade a batch's completions, sandbox.workers at a time (each grading is
+ * independent, and its result does not depend on the order). */
+static void *grade_batch(void *arg) {
+    grade_job *j = arg;
+    int workers = reward_config(j->r)->sandbox.workers, G = j->rp->G;
+    if (workers <= 0) workers = (int)sysconf(_SC_NPROCESSORS_ONLN);
+    if (workers > j->P * G) workers = j->P * G;
+    if (workers > MAX_GRADERS) workers = MAX_GRADERS;
+    atomic_init(&j->next, 0);
+    atomic_init(&j->failed, INT_MAX);
+    pthread_t t[MAX_GRADERS];
+    int started = 0;
+    for (int i = 1; i < workers; i++) /* this thread is grader 0 */
+        if (pthread_create(&t[started], NULL, grade_some, j) == 0) started++;
+    grade_some(j);
+    for (int i = 0; i < started; i++) pthread_join(t[i], NULL);
+    int k = atomic_load(&j->failed);
+    if (k != INT_MAX) {
+        const rollout_completion *c = &j->out[k / G].c[k % G];
+        j->rc = core_fail(&j->err, CORE_ERUNTIME, "prompt %d sample %d: reward failed: %s", j->p[k / G].index,
+                          k % G, c->reward.n_parts ? c->reward.parts[c->reward.n_parts - 1].detail : "?");
+    }
+    return NULL;
+}
+
+/* P prompts' groups decoded as one batch of P*G rows (P*G <= max_batch);
+ * not graded yet. */
+static int decode_batch(model *m, const rollout_prompt *p, int P, const rollout_params *rp, rollout_group *out,
+                        core_error *err) {
     int max_seq = model_get_config(m)->max_seq, G = rp->G, rc = 0;
     int *ids = malloc(sizeof(int) * (size_t)P * max_seq), *lens = malloc(sizeof(int) * P);
     const int **prompt_ids = malloc(sizeof(int *) * P);
@@ -116,9 +179,6 @@ static int sample_batch(model *m, const reward_fn *r, const rollout_prompt *p, i
         c->n_tokens = samples[k].n_tokens;
         c->finish = samples[k].finish;
         c->t_sample = t_sample;
-        if (grade_completion(model_tokenizer(m), r, &p[k / G], rp, c))
-            rc = core_fail(err, CORE_ERUNTIME, "prompt %d sample %d: reward failed: %s", p[k / G].index,
-                           k % G, c->reward.n_parts ? c->reward.parts[c->reward.n_parts - 1].detail : "?");
     }
     free(ids), free(lens), free(prompt_ids), free(rngs), free(samples);
     if (rc)
@@ -126,18 +186,40 @@ static int sample_batch(model *m, const reward_fn *r, const rollout_prompt *p, i
     return rc;
 }
 
+/* Wait for the grader thread, if one runs; its failure becomes ours. */
+static int finish_grading(pthread_t *t, int *running, grade_job *j, core_error *err) {
+    if (*running) pthread_join(*t, NULL);
+    *running = 0;
+    if (j->rc) *err = j->err;
+    return j->rc;
+}
+
 int rollout_generate_groups(model *m, const reward_fn *r, const rollout_prompt *prompts, int n,
                             const rollout_params *rp, rollout_group *groups, core_error *err) {
-    int per_batch = model_max_batch(m) / rp->G;
+    int per_batch = model_max_batch(m) / rp->G, overlap = reward_config(r)->rollout.overlap_grading;
     if (per_batch < 1) per_batch = 1;
-    for (int start = 0; start < n; start += per_batch) {
+    grade_job job = {0};
+    pthread_t grader;
+    int running = 0, decoded = 0, rc = 0;
+    for (int start = 0; start < n && !rc; start += per_batch) {
         int P = n - start < per_batch ? n - start : per_batch;
-        if (sample_batch(m, r, prompts + start, P, rp, groups + start, err)) {
-            for (int i = 0; i < start; i++) rollout_group_free(&groups[i]);
-            return err->code;
+        rc = decode_batch(m, prompts + start, P, rp, groups + start, err); /* batch k-1 is graded meanwhile */
+        if (!rc) decoded = start + P;
+        if (finish_grading(&grader, &running, &job, err) || rc) {
+            rc = rc ? rc : err->code;
+            break;
         }
+        job = (grade_job){.tok = model_tokenizer(m), .r = r, .p = prompts + start, .rp = rp,
+                          .out = groups + start, .P = P};
+        if (overlap && decoded < n && pthread_create(&grader, NULL, grade_batch, &job) == 0) running = 1;
+        else grade_batch(&job); /* the last batch (nothing left to overlap), or overlap off */
+        if (!running && job.rc) rc = finish_grading(&grader, &running, &job, err);
     }
-    return 0;
+    if (!rc) rc = finish_grading(&grader, &running, &job, err);
+    else if (running) pthread_join(grader, NULL);
+    if (rc)
+        for (int i = 0; i < decoded; i++) rollout_group_free(&groups[i]);
+    return rc;
 }
 
 /* ------------------------------------------------------------- packing */

@@ -93,7 +93,11 @@ typedef struct rollout_params {
 
 /* Sample and grade the groups of n prompts into groups[0..n).  As many
  * prompts as the model's max_batch holds (max_batch / G) decode as one
- * batch; every sample is the same as if its group were decoded alone. */
+ * batch; every sample is the same as if its group were decoded alone.
+ * A batch's completions are graded sandbox.workers at a time, and with
+ * rollout.overlap_grading (read from the reward's config) while the next
+ * batch decodes; the groups are bitwise the same either way.  A completion
+ * the sandbox failed on is kept, flagged reward.infra_fail. */
 int rollout_generate_groups(model *m, const reward_fn *r, const rollout_prompt *prompts, int n,
                             const rollout_params *rp, rollout_group *groups, core_error *err);
 
