@@ -1,7 +1,6 @@
 #!/usr/bin/env bash
-# The code demo's GRPO step (configs/r1zero-code.ini: 16 prompts x 8 samples,
-# <= 176 new tokens, decoded in 4 batches of 32 rows), its time broken down
-# three ways:
+# The code demo's GRPO step (configs/r1zero-code.ini, as it is: prompts x
+# samples decoded in batches of 32 rows), its time broken down three ways:
 #   sequential  grade after each decoded batch, one completion at a time
 #               (rollout.overlap_grading=false, sandbox.workers=1)
 #   parallel    grade after each batch, sandbox.workers (0: one per core) at once
