@@ -310,10 +310,13 @@ static int minibatch_step(learner_ctx *L, const learn_seq *seqs, int *idx, int S
         if (forward_chunk(L->policy, seqs, idx + c0, C, w, &T, 1, err)) return free(cs), err->code;
         chunk_grads(L, seqs, idx + c0, w->weight + c0, C, T, a, w, first_epoch, cs + (size_t)j * CS_N);
         model_backward(L->policy, w->dlp, L->obj.entropy_coef != 0 ? w->dent : NULL);
-        grad_sum_add(gs, model_grads(L->policy));
+        if (grad_sum_exact(gs)) grad_sum_add(gs, model_grads(L->policy));
     }
-    int out_of_range = grad_sum_finish(gs, L->comm, model_grads(L->policy));
-    model_grads_commit(L->policy); /* the host copy to the device (nothing on the CPU) */
+    int out_of_range = 0;
+    if (grad_sum_exact(gs)) { /* summed on the host: on a GPU the gradients come up and go back */
+        out_of_range = grad_sum_finish(gs, L->comm, model_grads(L->policy));
+        model_grads_commit(L->policy);
+    }
     double loss = add_chunk_stats(L, cs, n_chunks, st);
     free(cs);
     if (injected_nonfinite(step) || out_of_range) loss = NAN;
