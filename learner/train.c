@@ -572,6 +572,10 @@ static int check_reward_fits_tasks(const learner_ctx *L, core_error *err) {
     char parts[16][64];
     int n = core_split_list(L->cfg->reward.components, parts, 16), grades_code = 0;
     for (int i = 0; i < n; i++) grades_code |= !strcmp(parts[i], "accuracy_code");
+    if (!grades_code && !core_config_is_default(L->cfg, "reward", "max_infra_fail_rate"))
+        return core_fail(err, CORE_EINPUT, "reward.max_infra_fail_rate is set, but no component of "
+                         "reward.components ('%s') runs programs; add accuracy_code or remove the key",
+                         L->cfg->reward.components);
     const task_set *sets[2] = {tasks_train(L->tasks), tasks_heldout(L->tasks)};
     for (int s = 0; s < 2 && !grades_code; s++)
         for (int i = 0; i < sets[s]->n; i++)

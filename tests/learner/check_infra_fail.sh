@@ -103,3 +103,9 @@ grep -q "step 1: the sandbox failed on [0-9]* of 16 completions (above reward.ma
     { echo "no clear stop message:"; cat stop.log; exit 1; }
 [ "$(sql stop.db "SELECT status FROM runs")" = failed ] || { echo "status: $(sql stop.db "SELECT status FROM runs")"; exit 1; }
 echo "stopped past the rate: $(grep -o 'the sandbox failed on [0-9]* of 16' stop.log)"
+# The key means nothing without a reward that runs programs: refused, naming it.
+rc=0
+"$GRPO" train "$CONFIG" "${RUN[@]}" --set reward.components=format --set reward.max_infra_fail_rate=0.5 \
+    --set db.path=unused.db >unused.log 2>&1 || rc=$?
+[ $rc = 2 ] && grep -q "reward.max_infra_fail_rate is set, but no component" unused.log ||
+    { echo "exit $rc"; cat unused.log; exit 1; }
