@@ -250,10 +250,11 @@ static int alloc_host_side(model *m) {
 static void free_host_side(model *m) {
     free(m->h_targets);
     if (m->ops && !m->ops->host_memory) {
-        void *h[] = {m->h_params, m->h_grads, m->h_s_logits, m->h_logits};
+        void *h[] = {m->h_params, m->h_grads, m->h_s_logits};
         for (size_t i = 0; i < sizeof h / sizeof h[0]; i++)
             if (h[i]) m->ops->host_free(h[i]);
     }
+    free(m->h_logits);
     m->h_targets = NULL, m->h_params = m->h_grads = m->h_s_logits = m->h_logits = NULL;
 }
 
@@ -657,7 +658,8 @@ const float *model_last_logits(const model *m) {
     if (m->ops->host_memory) return m->logits;
     model *w = (model *)m; /* the host copy is a cache of the device's logits */
     size_t bytes = sizeof(float) * (size_t)m->B * m->T * m->c.vocab;
-    if (!w->h_logits) w->h_logits = m->ops->host_alloc(sizeof(float) * (size_t)m->max_batch * m->c.max_seq * m->c.vocab);
+    /* pageable, not pinned: (max_batch * max_seq, V) can be gigabytes */
+    if (!w->h_logits) w->h_logits = malloc(sizeof(float) * (size_t)m->max_batch * m->c.max_seq * m->c.vocab);
     if (!w->h_logits) return NULL;
     m->ops->to_host(w->h_logits, m->logits, bytes);
     return w->h_logits;

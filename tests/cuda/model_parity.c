@@ -85,6 +85,8 @@ static void check_shape(const char *name, model_config mc) {
         die("forward", &err);
     report(name, "log-probs", rel_diff(lp[1], lp[0], B * T));
     report(name, "entropies", rel_diff(ent[1], ent[0], B * T));
+    report(name, "logits (model_last_logits)",
+           rel_diff(model_last_logits(gpu), model_last_logits(cpu), (size_t)B * T * mc.vocab));
 
     /* backward: a loss mixing log-probs and an entropy bonus */
     for (int i = 0; i < B * T; i++) dlp[i] = (float)(core_rng_uniform(&r) - 0.5), dent[i] = 0.01f;
