@@ -12,7 +12,10 @@
 #   3. killed with SIGKILL mid-run and resumed, it ends bit for bit as the
 #      uninterrupted run (episodes and step metrics at full precision, the
 #      final weights), so separate runs repeat exactly;
-#   4. a grpo without CUDA refuses model.device = cuda, naming the key.
+#   4. with 3 MPI ranks (the weights broadcast to the 2 workers through
+#      host memory each step) its first 3 steps are the 1-rank run's, bit
+#      for bit;
+#   5. a grpo without CUDA refuses model.device = cuda, naming the key.
 # On a GPU machine tests/cuda/run_on_gpu.sh runs it with CUDA_GRPO=<a grpo
 # built with make CUDA=1> and ON_GPU=1: then 2 and 4 are left out (the GPU
 # sums in another order than the CPU; its runs must still repeat exactly);
@@ -82,7 +85,20 @@ cmp gpu/t/run-1/policy-step000010.safetensors cut/t/run-1/policy-step000010.safe
     { echo "final weights differ"; exit 1; }
 echo "stand-in: killed after $killed_at steps and resumed = the uninterrupted run, bit for bit (episodes, steps, final weights)"
 
-# 4. without CUDA (and without the stand-in) the key is refused, naming it, before anything is written
+# 4. three ranks: workers sample with the broadcast weights, staged through the host
+mpirun -np 3 --oversubscribe "$EMU" train "$CONFIG" "${TOY[@]}" --set model.device=cuda --set run.name=t \
+    --set run.steps=3 --set db.path=mpi.db --set run.out_dir=mpi >mpi.log 2>&1 || { cat mpi.log; exit 1; }
+first3() {
+    q "$1" "SELECT step, sample, completion, printf('%.17g %.17g', reward, logprob_mean)
+            FROM episodes WHERE step <= 3 ORDER BY step, group_id, sample" | md5sum
+    q "$1" "SELECT step, printf('%.17g %.17g %.17g', kl, loss, grad_norm) FROM steps WHERE step <= 3 ORDER BY step" | md5sum
+}
+[ "$(q mpi.db "SELECT group_concat(worker, '+') FROM (SELECT DISTINCT worker FROM episodes ORDER BY worker)")" = "1+2" ] ||
+    { echo "3 ranks: episodes not from workers 1 and 2"; exit 1; }
+[ "$(first3 gpu.db)" = "$(first3 mpi.db)" ] || { echo "3 ranks differ from 1 rank"; exit 1; }
+echo "3 ranks (2 workers sampling with broadcast weights): steps 1-3 bit for bit the 1-rank run's"
+
+# 5. without CUDA (and without the stand-in) the key is refused, naming it, before anything is written
 [ "$ON_GPU" = 1 ] && exit 0
 rc=0
 "$GRPO" train "$CONFIG" "${TOY[@]}" --set model.device=cuda --set db.path=none.db >none.log 2>&1 || rc=$?
