@@ -22,7 +22,7 @@ fi
 "$GRPO" train "$CONFIG" --set model.checkpoint="$BASE" --set run.steps=20 --set eval.every=0 \
     --set eval.items=1 --set run.out_dir="$W/runs" --set db.path="$W/b.db" >/dev/null 2>&1
 "$GRPO" query "$W/b.db" "
-    SELECT 'bench: grpo_step ' || printf('%.3f', avg(t_rollout + t_reward + t_learn + t_db)) || ' s',
+    SELECT 'bench: grpo_step ' || printf('%.3f', avg(coalesce(t_collect, t_rollout + t_reward) + t_learn + t_db)) || ' s',
            'bench: grpo_rollout ' || printf('%.3f', avg(t_rollout)) || ' s',
            'bench: grpo_reward ' || printf('%.4f', avg(t_reward)) || ' s',
            'bench: grpo_learn ' || printf('%.3f', avg(t_learn)) || ' s',

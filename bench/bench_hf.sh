@@ -69,7 +69,7 @@ done
     --set learner.grad_sum=float --set tasks.template=plain \
     >"$work/out" 2>&1 || { tail -5 "$work/out"; echo "bench: hf_qwen05_grpo_step failed"; exit 1; }
 rss=$(sed -n 's/.*Maximum resident set size (kbytes): \([0-9]*\).*/\1/p' "$work/out")
-step=$(sqlite3 "$work/grpo.db" "SELECT printf('%.1f s (rollout %.1f, learn %.1f)', t_rollout + t_reward + t_learn + t_db,
+step=$(sqlite3 "$work/grpo.db" "SELECT printf('%.1f s (rollout %.1f, learn %.1f)', coalesce(t_collect, t_rollout + t_reward) + t_learn + t_db,
                                 t_rollout, t_learn) FROM steps WHERE step = 1" 2>/dev/null)
 echo "bench: hf_qwen05_grpo_step_time ${step:-?}"
 echo "bench: hf_qwen05_grpo_step_peak_rss $((rss / 1024)) MB (limit 24576 MB)"

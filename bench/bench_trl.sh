@@ -8,7 +8,7 @@
 # ~70-80 tokens per completion and every reward is 0: the same work up to
 # each model's EOS rate, which the completion-token counts show and the
 # ratios divide out (time per completion token on each side).  Ours is `grpo train` (steps
-# table: t_rollout + t_reward + t_learn + t_db); TRL's is bench/trl_peer.py.
+# table: t_collect (sampling + grading) + t_learn + t_db); TRL's is bench/trl_peer.py.
 # Each figure is the fastest of the timed steps on its side (the machine is
 # shared: other jobs' bursts only ever add).
 # The update phase is the reference forward, the policy's forward and
@@ -38,7 +38,8 @@ run_ours() { # db
         --set run.steps=$((STEPS + 1)) "${common[@]}" --set db.path="$1" >/dev/null 2>"$W/train.err"
     # the fastest timed step and phase: bursts of other jobs only add
     "$GRPO" query "$1" "
-        SELECT min(s.t_rollout + s.t_reward + s.t_learn + s.t_db), min(s.t_rollout + s.t_reward), min(s.t_learn),
+        SELECT min(coalesce(s.t_collect, s.t_rollout + s.t_reward) + s.t_learn + s.t_db),
+               min(coalesce(s.t_collect, s.t_rollout + s.t_reward)), min(s.t_learn),
                (SELECT sum(e.n_tokens) FROM episodes e WHERE e.step > 0) * 1.0 / count(*)
         FROM steps s WHERE s.step > 0" --csv | tail -n 1 | tr ',' ' ' >>"$W/ours.txt"
 }
