@@ -92,9 +92,10 @@ $(TOOL_BINS): $(BUILD)/tests/%: $$(wildcard tests/*/$$*.c) $(BUILD)/libgrpo.a $(
 	@mkdir -p $(dir $@)
 	$(CC) $(filter-out -MMD -MP,$(CFLAGS)) $(LDFLAGS) -o $@ $(filter %.c,$^) $(BUILD)/libgrpo.a $(CU_OBJS) $(LDLIBS)
 
-# tests/cuda/model_parity.c against the backend this build links: with
-# CUDA=1 the GPU (tests/cuda/run_on_gpu.sh); the stand-in's is $(EMU)/model_parity.
-$(BUILD)/tests/model_parity: tests/cuda/model_parity.c $(BUILD)/libgrpo.a $(CU_OBJS) $(HEADERS)
+# tests/cuda/model_parity.c and model_train_bench.c against the backend this
+# build links: with CUDA=1 the GPU (tests/cuda/run_on_gpu.sh); the stand-in's
+# are $(EMU)/model_parity and $(EMU)/model_train_bench.
+$(BUILD)/tests/model_parity $(BUILD)/tests/model_train_bench: $(BUILD)/tests/%: tests/cuda/%.c $(BUILD)/libgrpo.a $(CU_OBJS) $(HEADERS)
 	@mkdir -p $(dir $@)
 	$(CC) $(filter-out -MMD -MP,$(CFLAGS)) $(LDFLAGS) -o $@ $< $(BUILD)/libgrpo.a $(CU_OBJS) $(LDLIBS)
 
@@ -127,9 +128,9 @@ EMU_OBJS := $(EMU)/ops_cuda_backend.o $(EMU)/ops_cuda_emu.o $(EMU)/emu.o
 $(EMU)/grpo: $(CMD_OBJS) $(BUILD)/libgrpo.a $(EMU_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $(CMD_OBJS) $(EMU_OBJS) $(BUILD)/libgrpo.a $(LDLIBS) -lstdc++
 # tests/cuda/model_parity.c: the model on this backend against the CPU's.
-$(EMU)/model_parity: tests/cuda/model_parity.c $(BUILD)/libgrpo.a $(EMU_OBJS) $(HEADERS)
+$(EMU)/model_parity $(EMU)/model_train_bench: $(EMU)/%: tests/cuda/%.c $(BUILD)/libgrpo.a $(EMU_OBJS) $(HEADERS)
 	$(CC) $(filter-out -MMD -MP,$(CFLAGS)) $(LDFLAGS) -o $@ $< $(EMU_OBJS) $(BUILD)/libgrpo.a $(LDLIBS) -lstdc++
-cuda-emu: $(EMU)/grpo $(EMU)/model_parity
+cuda-emu: $(EMU)/grpo $(EMU)/model_parity $(EMU)/model_train_bench
 
 test: deps $(BIN) $(TEST_BINS) $(TOOL_BINS) $(EMU)/grpo $(EMU)/model_parity
 	@BUILD=$(BUILD) PYTHON=$(PYTHON) GRPO=$(abspath $(BIN)) tests/run.sh $(TEST_DIRS)

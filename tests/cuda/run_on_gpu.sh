@@ -13,7 +13,10 @@
 #      with ON_GPU=1): it learns, and a run killed and resumed equals the
 #      uninterrupted one bit for bit (the GPU's runs repeat exactly); again
 #      with model.matmul = bf16
-#   5. bench/bench_cuda.sh: 124M-parameter training step, MFU
+#   5. the 124M-parameter training step's MFU: bench/bench_cuda.sh (the
+#      kernels composed as model.c does) and tests/cuda/model_train_bench.c
+#      (the model itself through model.h, fp32 and model.matmul = bf16;
+#      goal >= 40% of the bf16 peak)
 #   6. one GRPO step of a Qwen2.5-0.5B-shaped model (random weights) through
 #      `grpo train --set model.device=cuda`: sampling and learning tokens/s
 # Everything goes to stdout and to $OUT/cuda_run.log (build/cuda/ without
@@ -52,7 +55,7 @@ step "1. make CUDA=1"
 built_grpo=0
 if ! want 1 || { [ "${CUDA_SKIP_MAKE:-0}" = 1 ] && [ -x $MB/grpo ]; }; then
     echo "skipped (CUDA_SKIP_MAKE=1 or CUDA_STEPS)"; [ -x $MB/grpo ] && built_grpo=1
-elif make CUDA=1 BUILD=$MB BIN=$MB/grpo -j"$jobs" $MB/grpo $MB/tests/model_parity; then
+elif make CUDA=1 BUILD=$MB BIN=$MB/grpo -j"$jobs" $MB/grpo $MB/tests/model_parity $MB/tests/model_train_bench; then
     echo "make CUDA=1: ok"; built_grpo=1
 else
     echo "make CUDA=1: FAILED"; status=1
@@ -102,8 +105,15 @@ elif [ $built_grpo = 1 ]; then
 else echo "toy GRPO on the GPU: NOT BUILT"; status=1; fi
 
 if want 5; then
-    step "5. bench/bench_cuda.sh (124M training step, MFU)"
+    step "5. 124M-parameter training step, MFU: the kernels (bench/bench_cuda.sh), then the model (model.h)"
     bench/bench_cuda.sh || { echo "bench_cuda: FAILED"; status=1; }
+    # dense peaks: H100/H200 SXM 67 fp32, 989 bf16 TFLOP/s; PCIe cards 51, 756
+    peak32=67 peak16=989
+    nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | grep -qi pcie && peak32=51 peak16=756
+    if [ $built_grpo = 1 ]; then
+        $MB/tests/model_train_bench fp32 $peak32 || { echo "model_train_bench fp32: FAILED"; status=1; }
+        $MB/tests/model_train_bench bf16 $peak16 || { echo "model_train_bench bf16: FAILED"; status=1; }
+    fi
 fi
 
 if want 6; then
