@@ -157,6 +157,17 @@ static const char migration_7[] =
  * (t_rollout the decoding in it, t_reward the grading). */
 static const char migration_8[] = "ALTER TABLE steps ADD COLUMN t_collect REAL;\n";
 
+/* Version 9: an eval sample the sandbox could not grade has no verdict
+ * (learner/eval.h): flagged, and eval_items counts the graded ones. */
+static const char migration_9[] =
+    "ALTER TABLE eval_samples ADD COLUMN infra_fail INTEGER NOT NULL DEFAULT 0;\n"
+    "DROP VIEW eval_items;\n"
+    "CREATE VIEW eval_items AS\n"
+    "  SELECT e.run_id, e.step, e.split, e.prompt_id, p.text, p.gold,\n"
+    "         sum(e.correct) AS correct, count(*) AS k, sum(e.infra_fail = 0) AS graded\n"
+    "  FROM eval_samples e JOIN prompts p ON p.id = e.prompt_id\n"
+    "  WHERE e.sample >= 0 GROUP BY e.run_id, e.step, e.split, e.prompt_id;\n";
+
 /* Migrations: migrations[v] takes a database from version v to v + 1.
  * Version 0 is an empty file; a later schema change appends an ALTER here. */
 static const char *const migrations[DB_SCHEMA_VERSION] = {
@@ -197,6 +208,7 @@ static const char *const migrations[DB_SCHEMA_VERSION] = {
     migration_6,
     migration_7,
     migration_8,
+    migration_9,
 };
 
 static int newer_schema(db *d, int v, core_error *err) {
@@ -646,8 +658,8 @@ int db_insert_eval_sample(db *d, int64_t run_id, int64_t step, const char *split
                           const db_eval_sample *e, core_error *err) {
     if (!d->stmt_eval_sample &&
         sqlite3_prepare_v3(d->sql, "INSERT OR REPLACE INTO eval_samples(run_id, step, split, prompt_id, "
-                                   "sample, completion, answer, correct, format_ok, n_tokens) "
-                                   "VALUES(?,?,?,?,?,?,?,?,?,?)", -1, SQLITE_PREPARE_PERSISTENT,
+                                   "sample, completion, answer, correct, format_ok, n_tokens, infra_fail) "
+                                   "VALUES(?,?,?,?,?,?,?,?,?,?,?)", -1, SQLITE_PREPARE_PERSISTENT,
                            &d->stmt_eval_sample, NULL) != SQLITE_OK)
         return sql_fail(d, err, "preparing eval samples");
     sqlite3_stmt *st = d->stmt_eval_sample;
@@ -661,6 +673,7 @@ int db_insert_eval_sample(db *d, int64_t run_id, int64_t step, const char *split
     sqlite3_bind_int(st, 8, e->correct);
     sqlite3_bind_int(st, 9, e->format_ok);
     sqlite3_bind_int(st, 10, e->n_tokens);
+    sqlite3_bind_int(st, 11, e->infra_fail);
     return step_done(d, st, err, "inserting an eval sample");
 }
 

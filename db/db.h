@@ -15,7 +15,7 @@
 
 #include "core/core.h"
 
-#define DB_SCHEMA_VERSION 8
+#define DB_SCHEMA_VERSION 9
 
 typedef struct db db;
 typedef struct sqlite3 sqlite3;
@@ -109,6 +109,7 @@ typedef struct db_eval_sample {
     int sample;                 /* 0..k-1, -1 greedy */
     const char *completion, *answer;
     int correct, format_ok, n_tokens;
+    int infra_fail;             /* not graded: the sandbox failed (correct is then 0, no verdict) */
 } db_eval_sample;
 int db_insert_eval_sample(db *d, int64_t run_id, int64_t step, const char *split,
                           const db_eval_sample *e, core_error *err);

@@ -25,9 +25,11 @@ double eval_pass_at_k(int n, int c, int k) {
     return 1.0 - fail;
 }
 
-/* One graded completion. */
+/* One graded completion.  infra_fail: a reward component could not run
+ * (the sandbox failed): no verdict, so it counts neither way. */
 typedef struct graded {
-    int correct, format_ok, n_tokens, recheck;
+    int correct, format_ok, n_tokens, recheck, infra_fail;
+    char infra_why[200];  /* the failed component and its reason */
     char answer[128]; /* normalised extracted answer ("" if none) */
 } graded;
 
@@ -111,7 +113,11 @@ static void grade_one(eval_work *w, const reward_fn *r, const core_config *cfg,
                        .truncated = s->finish == MODEL_FINISH_LENGTH, .tests = t->tests};
     reward_result res;
     memset(&res, 0, sizeof res);
-    reward_score(r, &in, &res); /* a component that could not run leaves correct = 0 */
+    reward_score(r, &in, &res);
+    g->infra_fail = res.infra_fail != 0;
+    if (res.infra_fail > 0 && res.infra_fail <= res.n_parts)
+        snprintf(g->infra_why, sizeof g->infra_why, "%s: %s", res.parts[res.infra_fail - 1].name,
+                 res.parts[res.infra_fail - 1].detail);
     g->correct = res.correct;
     g->format_ok = res.format_ok;
     g->n_tokens = s->n_tokens;
@@ -123,22 +129,26 @@ static void grade_one(eval_work *w, const reward_fn *r, const core_config *cfg,
         snprintf(g->answer, sizeof g->answer, "%.*s", (int)sizeof g->answer - 1, raw);
 }
 
-/* The majority answer among k grades (ties: the first to reach the count);
- * returns whether it is correct.  No answer at all counts as wrong. */
+/* The majority answer among the k grades that have a verdict (ties: the
+ * first to reach the count); returns whether it is correct.  No answer at
+ * all counts as wrong. */
 static int majority_correct(const graded *g, int k) {
     int best = -1, best_count = 0;
     for (int i = 0; i < k; i++) {
-        if (!g[i].answer[0]) continue;
+        if (!g[i].answer[0] || g[i].infra_fail) continue;
         int count = 0;
-        for (int j = 0; j < k; j++) count += !strcmp(g[i].answer, g[j].answer);
+        for (int j = 0; j < k; j++) count += !g[j].infra_fail && !strcmp(g[i].answer, g[j].answer);
         if (count > best_count) { best = i; best_count = count; }
     }
     return best >= 0 && g[best].correct;
 }
 
+/* Sums over items; an item counts in the sampled figures when at least one
+ * of its samples has a verdict (`scored`), in greedy when its greedy
+ * completion has one. */
 typedef struct eval_sums {
     double pass1, pass_k, maj, greedy, format, len, recheck;
-    long samples;
+    long samples, scored, greedy_scored, infra_failures;
 } eval_sums;
 
 /* Keep the completion just graded (w->text) as a row of out. */
@@ -146,11 +156,20 @@ static int keep_row(eval_result *out, const eval_work *w, int item, int sample, 
                     core_error *err) {
     eval_row *row = &out->rows[out->n_rows];
     *row = (eval_row){.item = item, .sample = sample, .completion = strdup(w->text),
-                      .correct = g->correct, .format_ok = g->format_ok, .n_tokens = g->n_tokens};
+                      .correct = g->correct && !g->infra_fail, .format_ok = g->format_ok,
+                      .n_tokens = g->n_tokens, .infra_fail = g->infra_fail};
     snprintf(row->answer, sizeof row->answer, "%s", g->answer);
     if (!row->completion) return core_fail(err, CORE_ERUNTIME, "eval: out of memory");
     out->n_rows++;
     return 0;
+}
+
+/* Count a completion the rewards could not grade; the first one's reason
+ * is kept for the message. */
+static void note_infra_failure(eval_result *out, const graded *g, eval_sums *sum) {
+    if (!g->infra_fail) return;
+    if (!sum->infra_failures++)
+        snprintf(out->infra_why, sizeof out->infra_why, "%s", g->infra_why);
 }
 
 static int eval_chunk(eval_work *w, model *m, const reward_fn *r, const core_config *cfg,
@@ -169,18 +188,22 @@ static int eval_chunk(eval_work *w, model *m, const reward_fn *r, const core_con
     if (rc) return rc;
     for (int p = 0; p < n; p++) {
         graded *g = &w->grades[p * k];
-        int c = 0;
+        int c = 0, n_graded = 0;
         for (int j = 0; j < k; j++) {
             grade_one(w, r, cfg, &items->items[i0 + p], &w->samples[p * k + j], &g[j]);
             if ((rc = keep_row(out, w, i0 + p, j, &g[j], err))) return rc;
-            c += g[j].correct;
+            note_infra_failure(out, &g[j], sum);
+            n_graded += !g[j].infra_fail;
+            c += g[j].correct && !g[j].infra_fail;
             sum->format += g[j].format_ok;
             sum->len += g[j].n_tokens;
             sum->recheck += g[j].recheck;
         }
         sum->samples += k;
-        sum->pass1 += (double)c / k;
-        sum->pass_k += eval_pass_at_k(k, c, k);
+        if (!n_graded) continue;
+        sum->scored++;
+        sum->pass1 += (double)c / n_graded;
+        sum->pass_k += eval_pass_at_k(n_graded, c, k);
         sum->maj += majority_correct(g, k);
     }
     /* Greedy: one row per prompt; the rng is not drawn at temperature 0. */
@@ -190,7 +213,9 @@ static int eval_chunk(eval_work *w, model *m, const reward_fn *r, const core_con
         graded g;
         grade_one(w, r, cfg, &items->items[i0 + p], &w->samples[p], &g);
         rc = keep_row(out, w, i0 + p, -1, &g, err);
-        sum->greedy += g.correct;
+        note_infra_failure(out, &g, sum);
+        sum->greedy_scored += !g.infra_fail;
+        sum->greedy += g.correct && !g.infra_fail;
     }
     return rc;
 }
@@ -245,12 +270,19 @@ int eval_run(model *m, const reward_fn *r, const core_config *cfg, const task_se
     if (n_items > 0) work_free(&w);
     tasks_close(ts);
     if (rc) return eval_result_free(out), rc;
+    if (!sum.scored) {
+        rc = core_fail(err, CORE_ERUNTIME, "eval: no held-out item could be graded (%ld sandbox "
+                       "failures; first: %s)", sum.infra_failures, out->infra_why);
+        return eval_result_free(out), rc;
+    }
     out->items = n_items;
     out->k = k;
-    out->pass1 = sum.pass1 / n_items;
-    out->pass_k = sum.pass_k / n_items;
-    out->maj_k = sum.maj / n_items;
-    out->greedy = sum.greedy / n_items;
+    out->infra_failures = (int)sum.infra_failures;
+    out->scored_items = (int)sum.scored;
+    out->pass1 = sum.pass1 / sum.scored;
+    out->pass_k = sum.pass_k / sum.scored;
+    out->maj_k = sum.maj / sum.scored;
+    out->greedy = sum.greedy_scored ? sum.greedy / sum.greedy_scored : NAN;
     out->format_rate = sum.format / (double)sum.samples;
     out->response_len = sum.len / (double)sum.samples;
     out->recheck_rate = sum.recheck / (double)sum.samples;
@@ -273,6 +305,9 @@ int eval_log(db *d, int64_t run_id, int64_t step, const char *split, const eval_
         int rc = db_insert_eval(d, run_id, step, split, rows[i].name, rows[i].value, err);
         if (rc) return rc;
     }
+    if (res->infra_failures && /* only when some went ungraded: an anomaly, not a figure of every eval */
+        db_insert_eval(d, run_id, step, split, "infra_failures", res->infra_failures, err))
+        return err->code;
     if (db_insert_eval_run(d, run_id, step, split, res->checkpoint, res->items, res->k, err))
         return err->code;
     int64_t prompt_id = 0;
@@ -283,7 +318,7 @@ int eval_log(db *d, int64_t run_id, int64_t step, const char *split, const eval_
             db_prompt_id(d, t->gen, t->question, t->gold, t->tests, &prompt_id, err))
             return err->code;
         db_eval_sample e = {prompt_id, row->sample, row->completion, row->answer, row->correct,
-                            row->format_ok, row->n_tokens};
+                            row->format_ok, row->n_tokens, row->infra_fail};
         if (db_insert_eval_sample(d, run_id, step, split, &e, err)) return err->code;
     }
     return 0;
@@ -308,9 +343,10 @@ void eval_print_json(FILE *out, const eval_result *res) {
     fprintf(out,
             "{\"items\": %d, \"k\": %d, \"pass@1\": %.4f, \"pass@%d\": %.4f, \"maj@%d\": %.4f, "
             "\"greedy\": %.4f, \"format\": %.4f, \"response_len\": %.2f, \"recheck\": %.4f, "
-            "\"seconds\": %.2f}\n",
+            "\"infra_failures\": %d, \"scored_items\": %d, \"seconds\": %.2f}\n",
             res->items, res->k, res->pass1, res->k, res->pass_k, res->k, res->maj_k, res->greedy,
-            res->format_rate, res->response_len, res->recheck_rate, res->seconds);
+            res->format_rate, res->response_len, res->recheck_rate, res->infra_failures,
+            res->scored_items, res->seconds);
 }
 
 void eval_print_table(FILE *out, const eval_result *res) {
@@ -323,4 +359,7 @@ void eval_print_table(FILE *out, const eval_result *res) {
     fprintf(out, "format          %.3f\n", res->format_rate);
     fprintf(out, "response_len    %.1f tokens\n", res->response_len);
     fprintf(out, "recheck         %.3f\n", res->recheck_rate);
+    if (res->infra_failures)
+        fprintf(out, "not graded      %d completions (the sandbox failed: %s); pass@ and maj@ are "
+                "over the %d items with a verdict\n", res->infra_failures, res->infra_why, res->scored_items);
 }

@@ -16,6 +16,14 @@
  *   response_len  mean sampled completion length in tokens
  *   recheck    fraction of samples that contain "wait"
  *
+ * A completion the rewards could not grade (the sandbox itself failed:
+ * reward_result.infra_fail) has no verdict and counts neither way, as in
+ * training: an item's pass@1, pass@k and maj@k are over its graded samples
+ * (n of them: pass@k's estimator with n samples), the means over the items
+ * with at least one, greedy over the items whose greedy completion was
+ * graded.  They are counted (infra_failures; an evals row of that name when
+ * not 0), and an eval that could grade nothing fails.
+ *
  * The GRPO trainer calls eval_run every eval.every steps on its policy.
  */
 #ifndef GRPO_LEARNER_EVAL_H
@@ -37,11 +45,15 @@ typedef struct eval_row {
     char *completion;  /* as the rewards read it (malloc'd) */
     char answer[128];  /* extracted and normalised ("" if none) */
     int correct, format_ok, n_tokens;
+    int infra_fail;    /* not graded (the sandbox failed): no verdict */
 } eval_row;
 
 typedef struct eval_result {
     int items, k;
     double pass1, pass_k, maj_k, greedy, format_rate, response_len, recheck_rate;
+    int infra_failures;     /* completions not graded (sampled and greedy) */
+    int scored_items;       /* items with at least one graded sample: pass@'s denominator */
+    char infra_why[256];    /* the first ungraded completion's reason */
     double seconds;
     task_item *evaluated;   /* copies of the `items` items evaluated */
     eval_row *rows;         /* items * (k + 1) graded completions */

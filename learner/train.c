@@ -652,6 +652,9 @@ static void log_eval(int64_t step, const eval_result *r) {
               "len %.1f  recheck %.3f  (%.1fs)",
               (long long)step, r->pass1, r->k, r->pass_k, r->k, r->maj_k, r->greedy, r->format_rate,
               r->response_len, r->recheck_rate, r->seconds);
+    if (r->infra_failures)
+        core_warn("eval @ step %lld: %d completions not graded (first: %s); the figures are over the %d "
+                  "items with a verdict", (long long)step, r->infra_failures, r->infra_why, r->scored_items);
 }
 
 /* Why a run ended, for runs.status and the screen. */

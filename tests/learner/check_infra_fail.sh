@@ -109,3 +109,55 @@ rc=0
     --set db.path=unused.db >unused.log 2>&1 || rc=$?
 [ $rc = 2 ] && grep -q "reward.max_infra_fail_rate is set, but no component" unused.log ||
     { echo "exit $rc"; cat unused.log; exit 1; }
+# Eval: a completion the sandbox could not grade has no verdict there either
+# (learner/eval.h).  With every test run failing (the tests are asserts),
+# the faulted eval's flagged rows are the completions that reached the
+# sandbox; every other row must be as in a clean eval, and the figures those
+# of the graded rows alone.
+EVAL=("${RUN[@]}" --set eval.items=6 --set eval.k=4)
+GRPO_FAULT_SANDBOX= "$GRPO" eval "$CONFIG" --model runs/code/base.safetensors "${EVAL[@]}" \
+    --set db.path=eval-clean.db --json >eval-clean.json 2>eval-clean.log || { cat eval-clean.log; exit 1; }
+fault=assert
+GRPO_FAULT_SANDBOX=$fault "$GRPO" eval "$CONFIG" --model runs/code/base.safetensors "${EVAL[@]}" \
+    --set db.path=eval-fault.db --json >eval-fault.json 2>eval-fault.log || { cat eval-fault.log; exit 1; }
+"$PYTHON" - "$fault" <<'PY'
+import json, sqlite3, sys
+text = sys.argv[1]
+def rows(path):
+    db = sqlite3.connect(path)
+    db.text_factory = lambda b: b.decode("utf-8", "replace")
+    return {(p, s): (c, ok, done, comp, tests) for p, s, c, ok, done, comp, tests in db.execute(
+        """SELECT p.text, e.sample, e.correct, e.format_ok, e.infra_fail, e.completion, p.tests
+           FROM eval_samples e JOIN prompts p ON p.id = e.prompt_id""")}
+clean, fault = rows("eval-clean.db"), rows("eval-fault.db")
+got = json.load(open("eval-fault.json"))
+assert json.load(open("eval-clean.json"))["infra_failures"] == 0 and not any(r[2] for r in clean.values())
+assert clean.keys() == fault.keys()
+flagged = [k for k, r in fault.items() if r[2]]
+assert flagged and len(flagged) == got["infra_failures"], (len(flagged), got)
+for k, r in fault.items():
+    if r[2]:
+        assert text in r[4] or text in r[3], f"{k} flagged without '{text}'"
+        assert r[0] == 0, f"{k}: an ungraded sample is recorded correct"
+    else:
+        assert r[:2] == clean[k][:2], f"{k}: graded differently: {r[:2]} vs {clean[k][:2]}"
+items = sorted({p for p, _ in fault})
+pass1, scored, greedy, greedy_scored = 0.0, 0, 0, 0
+for p in items:
+    graded = [r[0] for (q, s), r in fault.items() if q == p and s >= 0 and not r[2]]
+    if graded:
+        scored += 1
+        pass1 += sum(graded) / len(graded)
+    g = fault[(p, -1)]
+    if not g[2]:
+        greedy_scored += 1
+        greedy += g[0]
+assert got["scored_items"] == scored, (got, scored)
+assert abs(got["pass@1"] - pass1 / scored) < 1e-4, (got["pass@1"], pass1 / scored)
+if greedy_scored:
+    assert abs(got["greedy"] - greedy / greedy_scored) < 1e-4, (got["greedy"], greedy / greedy_scored)
+view = sqlite3.connect("eval-fault.db").execute("SELECT sum(k) - sum(graded) FROM eval_items").fetchone()[0]
+assert view == sum(1 for (_, s), r in fault.items() if s >= 0 and r[2]), view
+print(f"eval: {len(flagged)} of {len(fault)} completions not graded, pass@1 {got['pass@1']:.4f} "
+      f"over the {scored} items with a verdict")
+PY
