@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "learner/eval.h"
+#include "learner/internal.h"
 #include "learner/pretrain.h"
 #include "rollout/rollout.h"
 
@@ -242,6 +243,26 @@ void eval_result_free(eval_result *res) {
     res->n_rows = 0;
 }
 
+int reward_components_grade_code(const core_config *cfg) {
+    char parts[16][64];
+    int n = core_split_list(cfg->reward.components, parts, 16);
+    for (int i = 0; i < n; i++)
+        if (!strcmp(parts[i], "accuracy_code")) return 1;
+    return 0;
+}
+
+int learner_check_reward_fits(const core_config *cfg, const task_set *items, core_error *err) {
+    if (reward_components_grade_code(cfg)) return 0;
+    for (int i = 0; i < items->n; i++)
+        if (items->items[i].kind == TASK_CODE) {
+            char where[300];
+            tasks_item_origin(&items->items[i], where, sizeof where);
+            return core_fail(err, CORE_EINPUT, "reward.components: '%s' grades no code, but the items "
+                             "carry tests (the first: %s); add accuracy_code", cfg->reward.components, where);
+        }
+    return 0;
+}
+
 int eval_run(model *m, const reward_fn *r, const core_config *cfg, const task_set *items,
              eval_result *out, core_error *err) {
     memset(out, 0, sizeof *out);
@@ -257,6 +278,7 @@ int eval_run(model *m, const reward_fn *r, const core_config *cfg, const task_se
         items = tasks_heldout(ts);
     }
     int n_items = cfg->eval.items < items->n ? cfg->eval.items : items->n;
+    if (learner_check_reward_fits(cfg, items, err)) return tasks_close(ts), err->code;
     int P = max_batch / k, max_new = cfg->rollout.max_new_tokens;
     if (max_new > max_seq - 1) max_new = max_seq - 1;
     eval_work w;

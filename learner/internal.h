@@ -36,6 +36,14 @@ typedef struct learner_ctx {
     int64_t launched;           /* rollout.async: the last step launched */
 } learner_ctx;
 
+/* Items that carry tests are graded by running them: a reward without
+ * accuracy_code would score them on something else (a math reward compares
+ * the answer with the reference program's text), silently.  CORE_EINPUT
+ * naming reward.components and the first such item (eval.c; train, eval). */
+int learner_check_reward_fits(const core_config *cfg, const task_set *items, core_error *err);
+/* reward.components has accuracy_code. */
+int reward_components_grade_code(const core_config *cfg);
+
 /* Sequences per forward/backward in the update (see update.c). */
 enum { LEARN_CHUNK = 32 };
 

@@ -566,27 +566,17 @@ static int check_prompts_fit(const learner_ctx *L, const task_set *set, int limi
                      which, n_long, max_seq, first, len_text);
 }
 
-/* Items that carry tests are graded by running them: a math reward alone
- * would score them on something else, silently. */
+/* reward.max_infra_fail_rate means nothing without a reward that runs
+ * programs; items that carry tests need one (learner_check_reward_fits). */
 static int check_reward_fits_tasks(const learner_ctx *L, core_error *err) {
-    char parts[16][64];
-    int n = core_split_list(L->cfg->reward.components, parts, 16), grades_code = 0;
-    for (int i = 0; i < n; i++) grades_code |= !strcmp(parts[i], "accuracy_code");
-    if (!grades_code && !core_config_is_default(L->cfg, "reward", "max_infra_fail_rate"))
+    if (!reward_components_grade_code(L->cfg) &&
+        !core_config_is_default(L->cfg, "reward", "max_infra_fail_rate"))
         return core_fail(err, CORE_EINPUT, "reward.max_infra_fail_rate is set, but no component of "
                          "reward.components ('%s') runs programs; add accuracy_code or remove the key",
                          L->cfg->reward.components);
-    const task_set *sets[2] = {tasks_train(L->tasks), tasks_heldout(L->tasks)};
-    for (int s = 0; s < 2 && !grades_code; s++)
-        for (int i = 0; i < sets[s]->n; i++)
-            if (sets[s]->items[i].kind == TASK_CODE) {
-                char where[300];
-                tasks_item_origin(&sets[s]->items[i], where, sizeof where);
-                return core_fail(err, CORE_EINPUT,
-                                 "reward.components: '%s' grades no code, but the items carry "
-                                 "tests (the first: %s); add accuracy_code",
-                                 L->cfg->reward.components, where);
-            }
+    if (learner_check_reward_fits(L->cfg, tasks_train(L->tasks), err) ||
+        learner_check_reward_fits(L->cfg, tasks_heldout(L->tasks), err))
+        return err->code;
     return 0;
 }
 

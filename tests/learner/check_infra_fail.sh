@@ -161,3 +161,11 @@ assert view == sum(1 for (_, s), r in fault.items() if s >= 0 and r[2]), view
 print(f"eval: {len(flagged)} of {len(fault)} completions not graded, pass@1 {got['pass@1']:.4f} "
       f"over the {scored} items with a verdict")
 PY
+# Items with tests and no reward that runs them: eval refuses as train does
+# (a math reward would compare answers with the reference program's text).
+rc=0
+"$GRPO" eval "$CONFIG" --model runs/code/base.safetensors "${EVAL[@]}" --set reward.components=format,accuracy_math \
+    --set db.path=mismatch.db >mismatch.log 2>&1 || rc=$?
+[ $rc = 2 ] && grep -q "reward.components: 'format,accuracy_math' grades no code, but the items carry tests" mismatch.log &&
+    [ ! -e mismatch.db ] || { echo "eval with a math reward on code items: exit $rc"; cat mismatch.log; exit 1; }
+echo "eval refuses a reward that grades no code on code items"
