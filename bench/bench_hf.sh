@@ -55,12 +55,7 @@ line hf_qwen05_sample8_tokens_per_s sample_sample_tokens_per_s tokens/s
 # One GRPO step through the real command; /usr/bin/time gives its peak RSS.
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-for f in train heldout; do
-    for i in 1 2 3 4 5 6 7 8; do
-        n=$((i * 12 + ${#f}))
-        echo "{\"question\": \"Natalia sold $n clips in April and half as many in May. How many in all?\", \"answer\": \"#### $((n + n / 2))\"}"
-    done > "$work/$f.jsonl"
-done
+bench/gsm8k_items.sh "$work"
 /usr/bin/time -v "$GRPO" train configs/gsm8k-qwen2.ini --set model.path="$dir" --set model.max_seq=256 \
     --set tasks.train="$work/train.jsonl" --set tasks.heldout="$work/heldout.jsonl" \
     --set run.steps=1 --set run.out_dir="$work/runs" --set db.path="$work/grpo.db" \

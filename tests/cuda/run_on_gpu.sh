@@ -135,12 +135,7 @@ qwen_step() {
     read -r d_dim d_layers d_heads d_kv d_ffn d_vocab <<<"${QWEN_DIMS:-896 24 14 2 4864 151936}"
     work=$(mktemp -d /tmp/grpo-qwen.XXXXXX)
     dir=$B/qwen2.5-0.5b-shape
-    for f in train heldout; do
-        for i in 1 2 3 4 5 6 7 8; do
-            n=$((i * 12 + ${#f}))
-            echo "{\"question\": \"Natalia sold $n clips in April and half as many in May. How many in all?\", \"answer\": \"#### $((n + n / 2))\"}"
-        done > "$work/$f.jsonl"
-    done
+    bench/gsm8k_items.sh "$work"
     local common=(--set tasks.train="$work/train.jsonl" --set tasks.heldout="$work/heldout.jsonl"
         --set run.steps=2 --set run.out_dir="$work/runs" --set db.path="$work/grpo.db"
         --set rollout.prompts_per_step=${QWEN_PROMPTS:-8} --set rollout.group_size=8

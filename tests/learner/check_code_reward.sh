@@ -3,9 +3,7 @@
 # the sandbox, and every test run lands in sandbox_runs, on one rank and
 # when the runs come back from an MPI worker.
 source "$(dirname "$0")/toy.sh"
-CODE=(--set run.name=code --set model.max_seq=256 --set model.dim=64 --set tasks.kind=code)
-"$GRPO" pretrain "$CONFIG" "${CODE[@]}" --set pretrain.steps=150 --set db.path=base.db >pre.log 2>&1 ||
-    { cat pre.log; exit 1; }
+code_base
 RUN=("${CODE[@]}" --set reward.components=format,accuracy_code --set run.steps=2
      --set rollout.prompts_per_step=2 --set rollout.group_size=4 --set rollout.max_new_tokens=150
      --set eval.every=0 --set eval.items=1 --set eval.k=1)

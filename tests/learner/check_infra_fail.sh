@@ -17,9 +17,7 @@
 #     the key and the reason, runs.status = failed.
 PYTHON=$(realpath "$(command -v "${PYTHON:-python3}")") # toy.sh moves to a temp dir
 source "$(dirname "$0")/toy.sh"
-CODE=(--set run.name=code --set model.max_seq=256 --set model.dim=64 --set tasks.kind=code)
-"$GRPO" pretrain "$CONFIG" "${CODE[@]}" --set pretrain.steps=150 --set db.path=base.db >pre.log 2>&1 ||
-    { cat pre.log; exit 1; }
+code_base
 RUN=("${CODE[@]}" --set reward.components=format,accuracy_code --set run.steps=2
      --set rollout.prompts_per_step=4 --set rollout.group_size=4 --set rollout.max_new_tokens=150
      --set eval.every=0 --set eval.items=1 --set eval.k=1)

@@ -21,6 +21,14 @@ TOY=(--set model.checkpoint=runs/base/base.safetensors --set run.steps=${TOY_STE
 
 toy_train() { "$GRPO" train "$CONFIG" "${TOY[@]}" "$@"; }
 
+# For the tests that grade programs: code tasks at a context that fits them,
+# and code_base pretrains their base (runs/code/base.safetensors) briefly.
+CODE=(--set run.name=code --set model.max_seq=256 --set model.dim=64 --set tasks.kind=code)
+code_base() {
+    "$GRPO" pretrain "$CONFIG" "${CODE[@]}" --set pretrain.steps=150 --set db.path=base.db >pre.log 2>&1 ||
+        { cat pre.log; exit 1; }
+}
+
 sql() { "$GRPO" query "$1" "$2" --csv | tail -n +2; }
 
 # Everything a run wrote that must be identical between two equivalent runs.

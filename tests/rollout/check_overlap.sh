@@ -6,9 +6,7 @@
 # and from an MPI worker.  16 prompts x 4 samples make 2 decode batches of 32
 # rows (model max_batch), so the overlap does happen.
 source "$(dirname "$0")/../learner/toy.sh"
-CODE=(--set run.name=code --set model.max_seq=256 --set model.dim=64 --set tasks.kind=code)
-"$GRPO" pretrain "$CONFIG" "${CODE[@]}" --set pretrain.steps=150 --set db.path=base.db >pre.log 2>&1 ||
-    { cat pre.log; exit 1; }
+code_base
 RUN=("${CODE[@]}" --set reward.components=format,accuracy_code --set run.steps=2
      --set rollout.prompts_per_step=16 --set rollout.group_size=4 --set rollout.max_new_tokens=150
      --set eval.every=0 --set eval.items=1 --set eval.k=1)
