@@ -61,7 +61,7 @@ q "SELECT e.step, $FN AS function, e.reward, e.completion
        WHERE e.run_id = $RUN AND e.step = 1 AND e.format_ok AND NOT e.correct GROUP BY $FN
      UNION ALL
      SELECT max(e.id) FROM episodes e JOIN prompts p ON p.id = e.prompt_id
-       WHERE e.run_id = $RUN AND e.step > $LAST - 10 AND e.correct
+       WHERE e.run_id = $RUN AND e.step > $LAST - 10 AND e.correct AND e.format_ok
          AND $FN IN (SELECT $FN FROM episodes e JOIN prompts p ON p.id = e.prompt_id
                      WHERE e.run_id = $RUN AND e.step = 1 AND e.format_ok AND NOT e.correct)
        GROUP BY $FN)
