@@ -422,6 +422,10 @@ int reward_code_init(void **state, const core_config *cfg, core_error *err) {
     if (!o) return core_fail(err, CORE_ERUNTIME, "code reward: out of memory");
     reward_code_opts_from_config(o, cfg);
     *state = o;
+    if (cfg->sandbox.cpu_ms > cfg->sandbox.time_ms)
+        return core_fail(err, CORE_EINPUT, "sandbox.cpu_ms = %d is above sandbox.time_ms = %d: the wall "
+                         "clock would stop every program first, so it would never apply",
+                         cfg->sandbox.cpu_ms, cfg->sandbox.time_ms);
     return 0;
 }
 

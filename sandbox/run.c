@@ -50,6 +50,7 @@ void sandbox_limits_default(sandbox_limits *lim) {
 void sandbox_limits_from_config(sandbox_limits *lim, const core_config *cfg) {
     sandbox_limits_default(lim);
     lim->time_ms = cfg->sandbox.time_ms;
+    lim->cpu_ms = cfg->sandbox.cpu_ms;
     lim->mem_mb = cfg->sandbox.mem_mb;
     lim->output_kb = cfg->sandbox.output_kb;
     lim->max_procs = cfg->sandbox.max_procs;
@@ -66,6 +67,9 @@ static int check_limits(const sandbox_limits *l, core_error *err) {
         if (t[i].value < t[i].lo || t[i].value > t[i].hi)
             return core_fail(err, CORE_EINPUT, "sandbox limits: %s = %d, expected %d..%d",
                              t[i].name, t[i].value, t[i].lo, t[i].hi);
+    if (l->cpu_ms > l->time_ms) /* the wall clock would always stop the program first */
+        return core_fail(err, CORE_EINPUT, "sandbox limits: cpu_ms = %d is above time_ms = %d, so it "
+                         "would never apply", l->cpu_ms, l->time_ms);
     return 0;
 }
 

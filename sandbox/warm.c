@@ -6,10 +6,11 @@
  * from other completions, shared only among themselves.
  *
  * The instance runs RUNNER (below) under python3 -I -S.  Its stdin is the
- * batch: "GRPOBATCH n cap time_ms\n", then per job "J srclen inlen\n",
+ * batch: "GRPOBATCH n cap time_ms cpu_s\n", then per job "J srclen inlen\n",
  * the source and the stdin.  Per job it forks; the child starts a session,
  * takes the job's stdin and output files (in /tmp, capped by RLIMIT_FSIZE),
- * and execs the source as __main__; the runner waits (pidfd + poll) up to
+ * gets its own RLIMIT_CPU (cpu_s: the job's CPU limit as rlimits.c sets a
+ * cold run's, rounded up to seconds, +1 s), and execs the source as __main__; the runner waits (pidfd + poll) up to
  * time_ms, kills the job's session on time-out, kills every other process
  * it can (kill(-1): stragglers; only when it is not root: in an instance it
  * never is (uid 60000, or nobody without a user namespace), and run by hand
@@ -30,20 +31,21 @@
 #include "sandbox/internal.h"
 
 static const char RUNNER[] =
-    "import os, sys, time, select, io, traceback\n"
+    "import os, sys, time, select, io, traceback, resource\n"
     "def read_batch():\n"
     "    raw = sys.stdin.buffer.read()\n"
     "    pos = raw.index(b'\\n'); hdr = raw[:pos].split(); pos += 1\n"
-    "    n, cap, tmo = int(hdr[1]), int(hdr[2]), int(hdr[3])\n"
+    "    n, cap, tmo, cpu = int(hdr[1]), int(hdr[2]), int(hdr[3]), int(hdr[4])\n"
     "    jobs = []\n"
     "    for _ in range(n):\n"
     "        e = raw.index(b'\\n', pos); _, sl, il = raw[pos:e].split(); sl, il = int(sl), int(il); pos = e + 1\n"
     "        jobs.append((raw[pos:pos + sl], raw[pos + sl:pos + sl + il])); pos += sl + il\n"
-    "    return jobs, cap, tmo\n"
-    "def child(src, paths, res):\n"
+    "    return jobs, cap, tmo, cpu\n"
+    "def child(src, paths, res, cpu):\n"
     "    rc = 1\n"
     "    try:\n"
     "        os.setsid(); os.close(res)\n"
+    "        resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu))\n"
     "        for fd, path, flags in ((0, paths[0], os.O_RDONLY), (1, paths[1], os.O_WRONLY | os.O_CREAT | os.O_TRUNC),\n"
     "                                (2, paths[2], os.O_WRONLY | os.O_CREAT | os.O_TRUNC)):\n"
     "            f = os.open(path, flags, 0o644); os.dup2(f, fd); os.close(f)\n"
@@ -86,12 +88,12 @@ static const char RUNNER[] =
     "        with open(path, 'rb') as f: return f.read(cap + 1)\n"
     "    except OSError:\n"
     "        return b''\n"
-    "def run_one(i, src, data, cap, tmo, res):\n"
+    "def run_one(i, src, data, cap, tmo, cpu, res):\n"
     "    paths = ('/tmp/.in%d' % i, '/tmp/.out%d' % i, '/tmp/.err%d' % i)\n"
     "    with open(paths[0], 'wb') as f: f.write(data)\n"
     "    t0 = time.monotonic()\n"
     "    pid = os.fork()\n"
-    "    if pid == 0: child(src, paths, res)\n"
+    "    if pid == 0: child(src, paths, res, cpu)\n"
     "    p = select.poll(); pfd = os.pidfd_open(pid); p.register(pfd, select.POLLIN)\n"
     "    timed_out = 0\n"
     "    if not p.poll(tmo):\n"
@@ -113,7 +115,7 @@ static const char RUNNER[] =
     "    msg = head + out + err\n"
     "    while msg: msg = msg[os.write(res, msg):]\n"
     "def main():\n"
-    "    jobs, cap, tmo = read_batch()\n"
+    "    jobs, cap, tmo, cpu = read_batch()\n"
     "    try: os.unlink(sys.argv[0])\n"  /* a job's SyntaxError would quote this file's line, not its own */
     "    except OSError: pass\n"
     "    try:\n"
@@ -126,7 +128,7 @@ static const char RUNNER[] =
     "    res = os.dup(1)\n"
     "    null = os.open('/dev/null', os.O_RDWR); os.dup2(null, 1); os.dup2(null, 0)\n"
     "    for i, (src, data) in enumerate(jobs):\n"
-    "        run_one(i, src, data, cap, tmo, res)\n"
+    "        run_one(i, src, data, cap, tmo, cpu, res)\n"
     "main()\n";
 
 int sb_is_warm_runner(const char *src, size_t len) {
@@ -139,7 +141,9 @@ static char *frame_batch(const sandbox_limits *lim, const sandbox_job *jobs, int
     for (int i = 0; i < n; i++) cap += 64 + jobs[i].prog->source_len + jobs[i].stdin_len;
     char *buf = malloc(cap);
     if (!buf) return NULL;
-    size_t k = (size_t)snprintf(buf, cap, "GRPOBATCH %d %d %d\n", n, lim->output_kb * 1024, lim->time_ms);
+    int cpu_s = ((lim->cpu_ms > 0 ? lim->cpu_ms : lim->time_ms) + 999) / 1000 + 1; /* as rlimits.c */
+    size_t k = (size_t)snprintf(buf, cap, "GRPOBATCH %d %d %d %d\n", n, lim->output_kb * 1024, lim->time_ms,
+                                cpu_s);
     for (int i = 0; i < n; i++) {
         const sandbox_job *j = &jobs[i];
         k += (size_t)snprintf(buf + k, cap - k, "J %zu %zu\n", j->prog->source_len, j->stdin_len);

@@ -837,6 +837,34 @@ Test(warm, output_starting_with_blanks_and_syntax_errors, .timeout = 60) {
     free_jobs(jobs, 3);
 }
 
+/* sandbox.cpu_ms below time_ms: a busy loop stops at its CPU limit, long
+ * before the wall clock, while a program that waits (as one starved of a
+ * core on a busy machine does) is not judged over time. */
+Test(warm, cpu_limit_apart_from_the_wall_clock, .timeout = 60) {
+    require_envelope();
+    const char *src[] = {
+        "while True:\n    pass\n",
+        "import time\ntime.sleep(1.5)\nprint('waited')\n",
+    };
+    sandbox_job jobs[2];
+    sandbox_program progs[2];
+    sandbox_limits lim = limits(8000, 96);
+    lim.cpu_ms = 1000;
+    warm_batch(src, 2, &lim, jobs, progs);
+    cr_assert_eq(jobs[0].result.verdict, SANDBOX_TIME_LIMIT, "%s", jobs[0].result.detail);
+    cr_assert(jobs[0].result.wall_ms < 5000, "stopped by the wall clock, not its CPU limit: %.0f ms",
+              jobs[0].result.wall_ms);
+    cr_assert_eq(jobs[1].result.verdict, SANDBOX_OK, "%s", jobs[1].result.detail);
+    cr_assert_str_eq(jobs[1].result.out, "waited\n");
+    free_jobs(jobs, 2);
+    core_error err = {0};
+    sandbox_result r;
+    sandbox_program p = {.lang = "python", .source = "pass\n", .source_len = 5};
+    lim.cpu_ms = 9000; /* above the wall clock: it would never apply */
+    cr_assert_eq(sandbox_run(&lim, &p, NULL, 0, &r, &err), CORE_EINPUT);
+    cr_assert(strstr(err.msg, "cpu_ms = 9000 is above time_ms = 8000"), "%s", err.msg);
+}
+
 Test(warm, limits_hold_per_job, .timeout = 60) {
     require_envelope();
     const char *src[] = {
