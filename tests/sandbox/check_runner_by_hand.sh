@@ -18,7 +18,8 @@ body = re.search(r'static const char RUNNER\[\] =\n(.*?);\n', c, re.S).group(1)
 sys.stdout.write("".join(re.findall(r'"((?:[^"\\]|\\.)*)"', body)).encode().decode("unicode_escape"))
 PY
 job='print(6 * 7)'
-printf 'B 1 4096 2000\nJ %d 0\n%s' "${#job}" "$job" >"$W/batch"
+# the batch (warm.c's frame_batch): GRPOBATCH n cap time_ms cpu_s, then J srclen inlen + source
+printf 'B 1 4096 2000 3\nJ %d 0\n%s' "${#job}" "$job" >"$W/batch"
 unshare --pid --fork --mount-proc bash -c '
     sleep 30 & bystander=$!
     python3 -I -S "$1/runner.py" <"$1/batch" >"$1/out" 2>"$1/err"
