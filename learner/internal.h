@@ -69,11 +69,13 @@ typedef struct update_stats {
 /* 1 when the sampler draws from the policy itself (temperature 1, no top-k,
  * no top-p, synchronous rollouts), so its log-probs are the old policy's. */
 int learner_sampler_is_policy(const core_config *cfg);
-/* The model a run starts from, with fresh optimizer moments (a base saved
+/* base.c: the model a run starts from, with fresh optimizer moments (a base saved
  * by pretraining carries its own): model.path (a Hugging Face directory,
  * whose config.json gives the shape; [model] shape keys set are refused),
  * model.checkpoint, or the base `grpo pretrain` wrote. */
 int learner_load_base(const core_config *cfg, int max_batch, model **out, core_error *err);
+/* Where that model is (base.c, as learner_load_base reads it), into out. */
+int learner_base_source(const core_config *cfg, char *out, size_t cap, core_error *err);
 
 /* resume.c: 1 when changing section.key ("learner.lr") on --resume alters
  * what the run computes (pretrain: of a pretraining run). */
