@@ -2,23 +2,13 @@
 # One GRPO step of the demo (16 prompts x 8 samples, dim 96, 3 layers) on
 # this machine: rollout (sampling + grading), learning (reference forward,
 # policy forward + backward, AdamW) and logging, from the steps table of a
-# 20-step run.  The base model is the demo's if it exists, else a quick
-# 300-step pretrain.  R1ZERO-NOTES.md's PyTorch prototype took 0.66 s to
+# 20-step run.  The base model: bench/demo_base.sh (GRPO_BENCH_BASE, the
+# demo's, or a quick pretrain).  R1ZERO-NOTES.md's PyTorch prototype took 0.66 s to
 # sample and 0.76 s to learn per step on 2 cores; it is not rerun here, so
 # no ratio is printed.  Wall-clock: noisy when the machine is busy (the load
 # average is printed first).
 set -eu
-GRPO=${GRPO:-$PWD/grpo}
-CONFIG=$PWD/configs/r1zero-arith.ini
-BASE=$PWD/runs/r1zero-arith/base.safetensors
-W=$(mktemp -d /tmp/grpo-bench.XXXXXX)
-trap 'rm -rf "$W"' EXIT
-echo "load: $(cut -d' ' -f1-3 /proc/loadavg)"
-if [ ! -f "$BASE" ]; then
-    "$GRPO" pretrain "$CONFIG" --set pretrain.steps=300 --set run.out_dir="$W/runs" \
-        --set db.path="$W/base.db" >/dev/null 2>&1
-    BASE=$W/runs/r1zero-arith/base.safetensors
-fi
+source "$(dirname "$0")/demo_base.sh"
 "$GRPO" train "$CONFIG" --set model.checkpoint="$BASE" --set run.steps=20 --set eval.every=0 \
     --set eval.items=1 --set run.out_dir="$W/runs" --set db.path="$W/b.db" >/dev/null 2>&1
 "$GRPO" query "$W/b.db" "

@@ -12,17 +12,7 @@
 # noisy; the ratios compare runs made one after another.
 set -eu
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMP_NUM_THREADS=1
-GRPO=${GRPO:-$PWD/grpo}
-CONFIG=$PWD/configs/r1zero-arith.ini
-BASE=${GRPO_BENCH_BASE:-$PWD/runs/r1zero-arith/base.safetensors}
-W=$(mktemp -d /tmp/grpo-bench.XXXXXX)
-trap 'rm -rf "$W"' EXIT
-echo "load: $(cut -d' ' -f1-3 /proc/loadavg)"
-if [ ! -f "$BASE" ]; then
-    "$GRPO" pretrain "$CONFIG" --set pretrain.steps=300 --set run.out_dir="$W/runs" \
-        --set db.path="$W/base.db" >/dev/null 2>&1
-    BASE=$W/runs/r1zero-arith/base.safetensors
-fi
+source "$(dirname "$0")/demo_base.sh"
 STEPS=16
 run() { # name ranks settings...
     local name=$1 np=$2; shift 2
