@@ -167,3 +167,11 @@ rc=0
 [ $rc = 2 ] && grep -q "reward.components: 'format,accuracy_math' grades no code, but the items carry tests" mismatch.log &&
     [ ! -e mismatch.db ] || { echo "eval with a math reward on code items: exit $rc"; cat mismatch.log; exit 1; }
 echo "eval refuses a reward that grades no code on code items"
+# sandbox.cpu_ms above sandbox.time_ms would never apply: refused at start,
+# naming both keys, nothing written.
+rc=0
+"$GRPO" train "$CONFIG" "${RUN[@]}" --set sandbox.cpu_ms=7000 --set sandbox.time_ms=2000 \
+    --set db.path=cpu.db >cpu.log 2>&1 || rc=$?
+[ $rc = 2 ] && grep -q "sandbox.cpu_ms = 7000 is above sandbox.time_ms = 2000" cpu.log && [ ! -e cpu.db ] ||
+    { echo "sandbox.cpu_ms above time_ms: exit $rc"; cat cpu.log; exit 1; }
+echo "sandbox.cpu_ms above sandbox.time_ms refused"
