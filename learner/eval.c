@@ -243,14 +243,6 @@ void eval_result_free(eval_result *res) {
     res->n_rows = 0;
 }
 
-int reward_components_grade_code(const core_config *cfg) {
-    char parts[16][64];
-    int n = core_split_list(cfg->reward.components, parts, 16);
-    for (int i = 0; i < n; i++)
-        if (!strcmp(parts[i], "accuracy_code")) return 1;
-    return 0;
-}
-
 int learner_check_reward_fits(const core_config *cfg, const task_set *items, core_error *err) {
     if (reward_components_grade_code(cfg)) return 0;
     for (int i = 0; i < items->n; i++)

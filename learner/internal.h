@@ -41,8 +41,6 @@ typedef struct learner_ctx {
  * the answer with the reference program's text), silently.  CORE_EINPUT
  * naming reward.components and the first such item (eval.c; train, eval). */
 int learner_check_reward_fits(const core_config *cfg, const task_set *items, core_error *err);
-/* reward.components has accuracy_code. */
-int reward_components_grade_code(const core_config *cfg);
 
 /* Sequences per forward/backward in the update (see update.c). */
 enum { LEARN_CHUNK = 32 };

@@ -127,6 +127,14 @@ const char *reward_component_names(void) {
     return "format, accuracy_math, accuracy_code, length_penalty, overlong";
 }
 
+int reward_components_grade_code(const core_config *cfg) {
+    char parts[16][64];
+    int n = core_split_list(cfg->reward.components, parts, 16);
+    for (int i = 0; i < n; i++)
+        if (!strcmp(parts[i], "accuracy_code")) return 1;
+    return 0;
+}
+
 /* --------------------------------------------------------------- create */
 
 static int parse_components(reward_fn *r, core_error *err) {

@@ -199,5 +199,7 @@ typedef struct reward_component {
 const reward_component *reward_component_find(const char *name);
 /* Comma-separated names of every registered component (static string). */
 const char *reward_component_names(void);
+/* 1 when cfg's reward.components has accuracy_code: the reward runs programs. */
+int reward_components_grade_code(const core_config *cfg);
 
 #endif
